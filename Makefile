@@ -1,0 +1,90 @@
+# edhub build. `make` leaves the release binary at ./edhub.
+#   make run     install what is missing, build, init ./data, serve on :8080
+#   make test    every test (unit + end-to-end + fuzz smoke) under ASan+UBSan
+#   make bench   benchmarks -> bench/RESULTS.md
+SHELL := /bin/bash
+CC ?= cc
+SRC := $(shell find src -name '*.c' | sort)
+LIB_SRC := $(filter-out src/cli/main.c,$(SRC))
+LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lcrypto -lpthread -lm
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP
+
+REL_OBJ := $(LIB_SRC:%.c=build/rel/%.o)
+SAN_OBJ := $(LIB_SRC:%.c=build/san/%.o)
+SAN_CC := clang
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all run test unit e2e fuzz bench clean deps san
+all: edhub
+
+deps:
+	@scripts/deps.sh build
+
+edhub: build/rel/edhub
+	cp $< $@
+
+build/rel/edhub: $(REL_OBJ) build/rel/src/cli/main.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+build/san/edhub: $(SAN_OBJ) build/san/src/cli/main.o
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+san: build/san/edhub
+
+build/san/unit/%: tests/unit/%.c $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Isrc -o $@ $< $(SAN_OBJ) $(LIBS) -lcriterion
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(LIB_SRC) $(LIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory edhub
+	@if [ ! -f data/ods.sqlite ]; then ./edhub init --data data --client-key $${EDHUB_KEY:-edhub-admin} \
+	    --client-secret $${EDHUB_SECRET:-$$(head -c 18 /dev/urandom | base64 | tr -d '/+=')} | tee data.credentials; \
+	 else echo "edhub: using the existing instance in ./data (credentials were printed at init; see data.credentials)"; \
+	    cat data.credentials 2>/dev/null; fi
+	./edhub serve --data data --listen 127.0.0.1:8080
+
+unit: $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
+	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2; done
+
+e2e: build/san/edhub edhub
+	EDHUB=build/san/edhub python3 tests/e2e/run.py
+
+FUZZ_SECONDS ?= 30
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+	@set -e; for f in $^; do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  EDHUB_MODEL=model/ds-5.2/ApiSchema.json $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=0 \
+	    build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | tail -3; done
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory fuzz
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory edhub
+	bash bench/run.sh
+
+clean:
+	rm -rf build edhub
+
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

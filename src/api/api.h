@@ -1,0 +1,25 @@
+/* The HTTP front door: an Ed-Fi ODS/API 7.3 compatible server over
+ * libmicrohttpd (internal epoll, thread pool; writes are suspended while
+ * the store's group commit runs, so a few threads serve many writers). */
+#ifndef EDHUB_API_H
+#define EDHUB_API_H
+#include "../auth/auth.h"
+#include "../base/err.h"
+#include "../model/model.h"
+#include "../store/store.h"
+
+typedef struct api_config {
+    const char *listen_addr;   /* "127.0.0.1" */
+    int port;
+    int threads;               /* worker threads (default 4) */
+    size_t max_body;           /* bytes (default 4 MiB) */
+} api_config;
+
+typedef struct api_server api_server;
+
+err_t api_start(const api_config *cfg, const model *m, store *s, auth *au, api_server **out, char *err,
+                size_t errlen);
+/* Stops accepting, lets queued writes finish, then stops the server. */
+void api_stop(api_server *srv);
+
+#endif

@@ -1,0 +1,71 @@
+/* Internal to src/api: the request object and the handlers' interface. */
+#ifndef EDHUB_API_INT_H
+#define EDHUB_API_INT_H
+#include "../base/arena.h"
+#include "../base/buf.h"
+#include "../engine/engine.h"
+#include "api.h"
+#include "route.h"
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+
+struct api_server {
+    api_config cfg;
+    const model *m;
+    store *s;
+    auth *au;
+    struct MHD_Daemon *d;
+    char *dependencies;        /* cached JSON */
+    char *openapi_resources;
+    char *openapi_descriptors;
+    _Atomic int inflight;      /* suspended writes */
+};
+
+typedef enum { ST_NEW, ST_READING, ST_SUSPENDED, ST_RESUMED } req_state;
+
+#define MAX_HEADERS 6
+typedef struct request {
+    api_server *srv;
+    struct MHD_Connection *conn;
+    arena a;
+    const char *method;
+    const char *url;
+    req_state state;
+    buf body;                  /* request body */
+    bool too_large;
+    /* response */
+    int status;
+    const char *content_type;
+    buf out;
+    const char *hname[MAX_HEADERS];
+    const char *hval[MAX_HEADERS];
+    int nheaders;
+    /* a write in flight */
+    wreq w;
+    outcome oc;
+    const mresource *res;
+    char correlation[24];
+} request;
+
+void req_header(request *r, const char *name, const char *value);
+/* Renders an outcome's problem (status >= 400) as application/problem+json. */
+void req_problem(request *r, const outcome *o);
+void req_simple_problem(request *r, int status, const char *type, const char *title, const char *detail,
+                        const char *error);
+const char *req_get_header(request *r, const char *name);
+/* Absolute base URL of this server as the client addressed it. */
+const char *req_base_url(request *r);
+
+/* Handlers: each either fills the response or (writes) suspends. */
+void handle_discovery(request *r);
+void handle_metadata(request *r, route_kind k);
+void handle_token(request *r);
+void handle_data(request *r, const route *rt);
+/* Called when the store finished a suspended write. */
+void handle_write_done(request *r);
+
+char *openapi_build(const model *m, bool descriptors);
+
+#endif

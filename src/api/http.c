@@ -1,0 +1,278 @@
+/* libmicrohttpd glue: per-request arena, body accumulation with a cap,
+ * dispatch, response building, suspend/resume around store writes. */
+#include "api_int.h"
+#include "../base/jsonx.h"
+#include "../base/log.h"
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static atomic_ullong next_correlation = 1;
+
+void req_header(request *r, const char *name, const char *value)
+{
+    if (r->nheaders < MAX_HEADERS) {
+        r->hname[r->nheaders] = name;
+        r->hval[r->nheaders++] = arena_strdup(&r->a, value);
+    }
+}
+
+const char *req_get_header(request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_base_url(request *r)
+{
+    const char *host = req_get_header(r, "Host");
+    char fallback[80];
+    if (!host || !*host || strpbrk(host, " \"<>\\{}|^`")) {
+        snprintf(fallback, sizeof fallback, "%s:%d", r->srv->cfg.listen_addr, r->srv->cfg.port);
+        host = fallback;
+    }
+    return arena_printf(&r->a, "http://%s", host);
+}
+
+static void problem_json(request *r, int status, const char *type, const char *title, const char *detail,
+                         json_object *validation, json_object *errors, bool with_validation)
+{
+    buf_reset(&r->out);
+    buf_puts(&r->out, "{\"detail\":");
+    buf_json_str(&r->out, detail ? detail : "");
+    buf_puts(&r->out, ",\"type\":");
+    buf_json_str(&r->out, type);
+    buf_puts(&r->out, ",\"title\":");
+    buf_json_str(&r->out, title);
+    buf_printf(&r->out, ",\"status\":%d,\"correlationId\":", status);
+    buf_json_str(&r->out, r->correlation);
+    if (with_validation) {
+        buf_puts(&r->out, ",\"validationErrors\":");
+        buf_puts(&r->out, validation ? jsonx_text(validation) : "{}");
+    }
+    buf_puts(&r->out, ",\"errors\":");
+    buf_puts(&r->out, errors ? jsonx_text(errors) : "[]");
+    buf_putc(&r->out, '}');
+    r->status = status;
+    r->content_type = "application/problem+json";
+}
+
+void req_problem(request *r, const outcome *o)
+{
+    problem_json(r, o->status, o->type ? o->type : "urn:ed-fi:api:system", o->title ? o->title : "Error", o->detail,
+                 o->validation, o->errors, o->status != 401);
+    if (o->allow) req_header(r, "Allow", o->allow);
+}
+
+void req_simple_problem(request *r, int status, const char *type, const char *title, const char *detail,
+                        const char *error)
+{
+    outcome o = {0};
+    outcome_problem(&o, status, type, title, detail, error);
+    req_problem(r, &o);
+    outcome_free(&o);
+}
+
+static request *request_new(api_server *srv, struct MHD_Connection *c, const char *method, const char *url)
+{
+    request *r = xcalloc(1, sizeof *r);
+    r->srv = srv;
+    r->conn = c;
+    arena_init(&r->a, 16384);
+    r->method = arena_strdup(&r->a, method);
+    r->url = arena_strdup(&r->a, url);
+    buf_init(&r->body, srv->cfg.max_body);
+    buf_init(&r->out, 0);
+    r->content_type = "application/json";
+    snprintf(r->correlation, sizeof r->correlation, "%llx", (unsigned long long)atomic_fetch_add(&next_correlation, 1));
+    return r;
+}
+
+static void request_free(request *r)
+{
+    engine_release(&r->w);
+    outcome_free(&r->oc);
+    buf_free(&r->body);
+    buf_free(&r->out);
+    arena_free(&r->a);
+    free(r);
+}
+
+static enum MHD_Result send_response(request *r)
+{
+    struct MHD_Response *resp;
+    if (r->status == 204 || r->status == 304 || (r->out.len == 0 && r->status != 200)) {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        size_t len = r->out.len;
+        char *data = buf_take(&r->out);
+        resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+        if (!resp) free(data);
+    }
+    if (!resp) return MHD_NO;
+    if (r->status != 204 && r->status != 304) MHD_add_response_header(resp, "Content-Type", r->content_type);
+    for (int i = 0; i < r->nheaders; i++) MHD_add_response_header(resp, r->hname[i], r->hval[i]);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void dispatch(request *r)
+{
+    route rt;
+    route_parse(r->url, &rt);
+    bool get = !strcmp(r->method, "GET");
+    switch (rt.kind) {
+    case RT_ROOT:
+        if (get) handle_discovery(r);
+        else goto not_allowed;
+        return;
+    case RT_METADATA:
+    case RT_OPENAPI_RESOURCES:
+    case RT_OPENAPI_DESCRIPTORS:
+    case RT_DEPENDENCIES:
+        if (get) handle_metadata(r, rt.kind);
+        else goto not_allowed;
+        return;
+    case RT_TOKEN:
+        handle_token(r);
+        return;
+    case RT_COLLECTION:
+    case RT_ITEM:
+    case RT_PARTITIONS:
+    case RT_BAD_ID:
+        handle_data(r, &rt);
+        return;
+    case RT_NOT_FOUND:
+        break;
+    }
+    req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified data could not be found.", NULL);
+    return;
+not_allowed: {
+    char msg[160];
+    snprintf(msg, sizeof msg, "The endpoint of the request does not support the '%.20s' method.", r->method);
+    outcome o = {0};
+    outcome_problem(&o, 405, "urn:ed-fi:api:method-not-allowed", "Method Not Allowed", "The request construction was invalid.", msg);
+    o.allow = rt.kind == RT_TOKEN ? "POST" : "GET";
+    req_problem(r, &o);
+    outcome_free(&o);
+}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    api_server *srv = cls;
+    request *r = *con_cls;
+    if (!r) {
+        r = request_new(srv, c, method, url);
+        *con_cls = r;
+        r->state = ST_READING;
+        /* Refuse an announced oversized body before reading it. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body) r->too_large = true;
+        if (!r->too_large) return MHD_YES;
+    }
+    if (r->state == ST_RESUMED) {
+        handle_write_done(r);
+        r->state = ST_READING;
+        return send_response(r);
+    }
+    if (*upload_size) {
+        if (!r->too_large && !buf_append(&r->body, upload, *upload_size)) r->too_large = true;
+        *upload_size = 0;
+        if (!r->too_large) return MHD_YES;
+    }
+    if (r->too_large) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "The request body is larger than the limit of %zu bytes.", srv->cfg.max_body);
+        req_simple_problem(r, 413, "urn:ed-fi:api:bad-request:payload-too-large", "Payload Too Large",
+                           "The request could not be processed. See 'errors' for details.", msg);
+        return send_response(r);
+    }
+    dispatch(r);
+    if (r->state == ST_SUSPENDED) return MHD_YES;
+    return send_response(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+    (void)cls, (void)c, (void)t;
+    request *r = *con_cls;
+    if (r) request_free(r);
+    *con_cls = NULL;
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n') msg[--n] = 0;
+    log_warn("http: %s", msg);
+}
+
+err_t api_start(const api_config *cfg, const model *m, store *s, auth *au, api_server **out, char *err, size_t errlen)
+{
+    api_server *srv = xcalloc(1, sizeof *srv);
+    srv->cfg = *cfg;
+    if (srv->cfg.threads <= 0) srv->cfg.threads = 4;
+    if (!srv->cfg.max_body) srv->cfg.max_body = 4u << 20;
+    srv->m = m;
+    srv->s = s;
+    srv->au = au;
+    srv->dependencies = model_dependencies_json(m);
+    srv->openapi_resources = openapi_build(m, false);
+    srv->openapi_descriptors = openapi_build(m, true);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->listen_addr, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "bad listen address '%s' (use an IPv4 address such as 127.0.0.1)", cfg->listen_addr);
+        goto fail;
+    }
+    srv->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+                              (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+                              MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                              MHD_OPTION_END);
+    if (!srv->d) {
+        snprintf(err, errlen, "cannot listen on %s:%d (is the port in use? choose another with --listen)",
+                 cfg->listen_addr, cfg->port);
+        goto fail;
+    }
+    *out = srv;
+    return ERR_OK;
+fail:
+    free(srv->dependencies);
+    free(srv->openapi_resources);
+    free(srv->openapi_descriptors);
+    free(srv);
+    return ERR_IO;
+}
+
+void api_stop(api_server *srv)
+{
+    if (!srv) return;
+    /* Stop accepting; suspended writes complete through the store before
+     * the daemon goes away (the caller closes the store after this). */
+    MHD_quiesce_daemon(srv->d);
+    for (int i = 0; i < 3000 && atomic_load(&srv->inflight) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(srv->d);
+    free(srv->dependencies);
+    free(srv->openapi_resources);
+    free(srv->openapi_descriptors);
+    free(srv);
+}

@@ -1,0 +1,164 @@
+/* POST /oauth/token: client credentials from a Basic header, a form body or
+ * a JSON body (api-behavior §2.3). */
+#include "api_int.h"
+#include "../base/jsonx.h"
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static void token_error(request *r, int status, const char *code, const char *desc)
+{
+    buf_reset(&r->out);
+    buf_puts(&r->out, "{\"error\":");
+    buf_json_str(&r->out, code);
+    if (desc) {
+        buf_puts(&r->out, ",\"error_description\":");
+        buf_json_str(&r->out, desc);
+    }
+    buf_putc(&r->out, '}');
+    r->status = status;
+    r->content_type = "application/json";
+    if (status == 401) req_header(r, "WWW-Authenticate", "Basic realm=\"edhub\"");
+}
+
+static int hexv(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes one application/x-www-form-urlencoded value in place. */
+static bool form_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '+') *o++ = ' ';
+        else if (*p == '%') {
+            int h = hexv(p[1]), l = h >= 0 ? hexv(p[2]) : -1;
+            if (h < 0 || l < 0) return false;
+            *o++ = (char)(h << 4 | l);
+            p += 2;
+        } else *o++ = *p;
+    }
+    *o = 0;
+    return true;
+}
+
+typedef struct creds { const char *grant, *id, *secret; bool bad; } creds;
+
+static void parse_form(request *r, creds *c)
+{
+    char *body = arena_strndup(&r->a, r->body.data ? r->body.data : "", r->body.len);
+    for (char *save = NULL, *kv = strtok_r(body, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) continue;
+        *eq = 0;
+        char *v = eq + 1;
+        if (!form_decode(kv) || !form_decode(v)) {
+            c->bad = true;
+            return;
+        }
+        if (!strcmp(kv, "grant_type")) c->grant = v;
+        else if (!strcmp(kv, "client_id")) c->id = v;
+        else if (!strcmp(kv, "client_secret")) c->secret = v;
+    }
+}
+
+void handle_token(request *r)
+{
+    if (strcmp(r->method, "POST") != 0) {
+        outcome o = {0};
+        outcome_problem(&o, 405, "urn:ed-fi:api:method-not-allowed", "Method Not Allowed", "The request construction was invalid.",
+                        "The token endpoint only supports POST.");
+        o.allow = "POST";
+        req_problem(r, &o);
+        outcome_free(&o);
+        return;
+    }
+    creds c = {0};
+    const char *ct = req_get_header(r, "Content-Type");
+    json_object *jb = NULL;
+    if (ct && !strncasecmp(ct, "application/json", 16)) {
+        char err[128];
+        jb = jsonx_parse(r->body.data ? r->body.data : "", r->body.len, err, sizeof err, NULL, 0);
+        if (!jb || !json_object_is_type(jb, json_type_object)) {
+            json_object_put(jb);
+            token_error(r, 400, "invalid_request", "The body is not a valid JSON object.");
+            return;
+        }
+        c.grant = jsonx_str(jb, "grant_type");
+        c.id = jsonx_str(jb, "client_id");
+        c.secret = jsonx_str(jb, "client_secret");
+    } else {
+        parse_form(r, &c);
+    }
+    const char *authz = req_get_header(r, "Authorization");
+    const char *basic_id = NULL, *basic_secret = NULL;
+    if (authz && !strncasecmp(authz, "Basic ", 6)) {
+        const char *b = authz + 6;
+        while (*b == ' ') b++;
+        size_t bl = strlen(b);
+        unsigned char *dec = arena_alloc(&r->a, bl + 4);
+        int n = bl % 4 == 0 && bl < 4096 ? EVP_DecodeBlock(dec, (const unsigned char *)b, (int)bl) : -1;
+        if (n >= 0) {
+            while (bl && b[bl - 1] == '=') bl--, n--; /* EVP counts padding */
+            dec[n < 0 ? 0 : n] = 0;
+            char *colon = strchr((char *)dec, ':');
+            if (colon && memchr(dec, 0, (size_t)(n < 0 ? 0 : n)) == NULL) {
+                *colon = 0;
+                basic_id = (char *)dec;
+                basic_secret = colon + 1;
+            }
+        }
+        if (!basic_id) {
+            json_object_put(jb);
+            token_error(r, 400, "invalid_request", "The Basic authorization header is malformed.");
+            return;
+        }
+    }
+    if (c.bad) {
+        json_object_put(jb);
+        token_error(r, 400, "invalid_request", "The form body is malformed.");
+        return;
+    }
+    if (basic_id && (c.id || c.secret)) {
+        json_object_put(jb);
+        token_error(r, 400, "invalid_client", "Send the client credentials either in the Authorization header or in the body, not both.");
+        return;
+    }
+    if (!c.grant) {
+        json_object_put(jb);
+        token_error(r, 400, "invalid_request", "grant_type is required.");
+        return;
+    }
+    if (strcmp(c.grant, "client_credentials") != 0) {
+        json_object_put(jb);
+        token_error(r, 400, "unsupported_grant_type", "Only the client_credentials grant is supported.");
+        return;
+    }
+    const char *id = basic_id ? basic_id : c.id, *secret = basic_id ? basic_secret : c.secret;
+    if (!id || !secret || !*id) {
+        json_object_put(jb);
+        token_error(r, 401, "invalid_client", "Client credentials are required.");
+        return;
+    }
+    char tok[65];
+    int expires = 0;
+    err_t e = auth_issue_token(r->srv->au, id, secret, tok, &expires);
+    json_object_put(jb);
+    if (e == ERR_NOT_FOUND) {
+        token_error(r, 401, "invalid_client", "The client key or secret is not valid.");
+        return;
+    }
+    if (e == ERR_UNAVAILABLE) {
+        token_error(r, 429, "too_many_requests", "Too many live tokens; retry later.");
+        return;
+    }
+    if (e) {
+        token_error(r, 500, "server_error", NULL);
+        return;
+    }
+    buf_printf(&r->out, "{\"access_token\":\"%s\",\"expires_in\":%d,\"token_type\":\"bearer\"}", tok, expires);
+    r->status = 200;
+    req_header(r, "Cache-Control", "no-store");
+}

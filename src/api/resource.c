@@ -1,0 +1,357 @@
+/* /data/v3/{project}/{endpoint}[/{id}|/partitions]: the one generic code
+ * path for every resource and descriptor of the model. */
+#include "api_int.h"
+#include "../base/jsonx.h"
+#include "../base/log.h"
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_QUERY_PARAMS 40
+
+static bool authenticate(request *r, auth_client *c)
+{
+    const char *h = req_get_header(r, "Authorization");
+    if (h && !strncasecmp(h, "Bearer ", 7)) {
+        const char *t = h + 7;
+        while (*t == ' ') t++;
+        if (auth_check_token(r->srv->au, t, c)) return true;
+    }
+    req_simple_problem(r, 401, "urn:ed-fi:api:security:authentication", "Authentication Failed",
+                       h ? "The caller could not be authenticated: the token is invalid or has expired."
+                         : "The caller could not be authenticated: an Authorization header with a Bearer token is required.",
+                       NULL);
+    req_header(r, "WWW-Authenticate", "Bearer");
+    return false;
+}
+
+static void method_not_allowed(request *r, const char *allow, const char *msg)
+{
+    outcome o = {0};
+    outcome_problem(&o, 405, "urn:ed-fi:api:method-not-allowed", "Method Not Allowed", "The request construction was invalid.", msg);
+    o.allow = allow;
+    req_problem(r, &o);
+    outcome_free(&o);
+}
+
+static bool content_type_ok(request *r)
+{
+    const char *ct = req_get_header(r, "Content-Type");
+    if (!ct) return true;
+    while (*ct == ' ') ct++;
+    size_t n = strcspn(ct, "; ");
+    if ((n == 16 && !strncasecmp(ct, "application/json", 16)) || (n == 9 && !strncasecmp(ct, "text/json", 9)) ||
+        !strncasecmp(ct, "application/vnd.ed-fi.", 22))
+        return true;
+    req_simple_problem(r, 415, "urn:ed-fi:api:unsupported-media-type", "Unsupported Media Type",
+                       "The value specified in the 'Content-Type' header is not supported by this host.",
+                       "The value specified in the 'Content-Type' header is not supported by this host.");
+    return false;
+}
+
+static void forbidden(request *r)
+{
+    req_simple_problem(r, 403, "urn:ed-fi:api:security:authorization", "Authorization Denied",
+                       "Access to the requested data could not be authorized.", NULL);
+}
+
+static const char *stored_name(request *r)
+{
+    return arena_printf(&r->a, "%s/%s", r->res->project_endpoint, r->res->endpoint);
+}
+
+static void etag_header(request *r, int64_t etag)
+{
+    char t[40];
+    snprintf(t, sizeof t, "\"%lld\"", (long long)etag);
+    req_header(r, "ETag", t);
+}
+
+/* ---- reads ---- */
+
+static bool if_none_match_hits(const char *h, int64_t etag)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%lld", (long long)etag);
+    const char *p = h;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!strncmp(p, "W/", 2)) p += 2;
+        const char *e = p + strcspn(p, ",");
+        const char *s = p, *t = e;
+        while (t > s && t[-1] == ' ') t--;
+        if (t - s >= 2 && *s == '"' && t[-1] == '"') s++, t--;
+        size_t n = (size_t)(t - s);
+        if ((n == 1 && *s == '*') || (n == strlen(want) && !strncmp(s, want, n))) return true;
+        p = e;
+    }
+    return false;
+}
+
+static void get_item(request *r, const route *rt)
+{
+    store_doc d;
+    err_t e = store_get_by_id(r->srv->s, stored_name(r), rt->id, &r->a, &d);
+    if (e == ERR_NOT_FOUND) {
+        req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified item could not be found.", NULL);
+        return;
+    }
+    if (e) {
+        req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    etag_header(r, d.etag);
+    const char *inm = req_get_header(r, "If-None-Match");
+    if (inm && if_none_match_hits(inm, d.etag)) {
+        r->status = 304;
+        return;
+    }
+    r->status = 200;
+    engine_render(&r->out, &d);
+}
+
+typedef struct listctx { buf *out; int n; int64_t limit; int64_t last; bool more; } listctx;
+
+static bool list_row(void *ctx, const store_doc *d)
+{
+    listctx *l = ctx;
+    if (l->n == l->limit) { /* one row past the page: there is more */
+        l->more = true;
+        return false;
+    }
+    if (l->n++) buf_putc(l->out, ',');
+    engine_render(l->out, d);
+    l->last = d->doc_id;
+    return true;
+}
+
+typedef struct pcollect { qparam *ps; int n, cap; arena *a; } pcollect;
+static enum MHD_Result add_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    pcollect *p = cls;
+    if (p->n >= p->cap) {
+        p->n++;
+        return MHD_YES;
+    }
+    p->ps[p->n].name = arena_strdup(p->a, key ? key : "");
+    p->ps[p->n].value = value ? arena_strdup(p->a, value) : "";
+    p->n++;
+    return MHD_YES;
+}
+
+static bool read_params(request *r, pcollect *pc)
+{
+    pc->cap = MAX_QUERY_PARAMS;
+    pc->ps = arena_alloc(&r->a, sizeof(qparam) * MAX_QUERY_PARAMS);
+    pc->a = &r->a;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_param, pc);
+    if (pc->n > pc->cap) {
+        req_simple_problem(r, 400, "urn:ed-fi:api:bad-request:parameter-validation-failed", "Parameter Validation Failed",
+                           "Parameters supplied to the request were invalid.", "Too many query parameters (at most 40).");
+        return false;
+    }
+    return true;
+}
+
+static void get_list(request *r)
+{
+    pcollect pc = {0};
+    if (!read_params(r, &pc)) return;
+    list_request lr;
+    outcome o = {0};
+    if (!route_list_request(r->res, pc.ps, pc.n, false, &r->a, &lr, &o)) {
+        req_problem(r, &o);
+        outcome_free(&o);
+        return;
+    }
+    lr.q.resource = stored_name(r);
+    listctx l = {&r->out, 0, lr.q.limit, 0, false};
+    int64_t total = 0, last = 0;
+    store_query q = lr.q;
+    if (lr.cursor) q.limit = lr.q.limit + 1; /* peek one row to know if there is a next page */
+    buf_putc(&r->out, '[');
+    err_t e = ERR_OK;
+    if (q.limit > 0 || q.count) e = store_query_docs(r->srv->s, &q, list_row, &l, &total, &last);
+    buf_putc(&r->out, ']');
+    if (e) {
+        req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    r->status = 200;
+    if (lr.q.count) {
+        char t[32];
+        snprintf(t, sizeof t, "%lld", (long long)total);
+        req_header(r, "Total-Count", t);
+    }
+    if (lr.cursor && l.more) {
+        char tok[64];
+        route_page_token(l.last, lr.q.upto, tok);
+        req_header(r, "Next-Page-Token", tok);
+    }
+}
+
+static void get_partitions(request *r)
+{
+    pcollect pc = {0};
+    if (!read_params(r, &pc)) return;
+    list_request lr;
+    outcome o = {0};
+    if (!route_list_request(r->res, pc.ps, pc.n, true, &r->a, &lr, &o)) {
+        req_problem(r, &o);
+        outcome_free(&o);
+        return;
+    }
+    int n = lr.partitions ? (int)lr.partitions : 1;
+    int64_t *bounds = arena_alloc(&r->a, sizeof(int64_t) * (size_t)(n + 2));
+    int got = 0;
+    if (store_partitions(r->srv->s, stored_name(r), n, bounds, &got)) {
+        req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    buf_puts(&r->out, "{\"pageTokens\":[");
+    for (int i = 0; i < got; i++) {
+        char tok[64];
+        route_page_token(bounds[i], bounds[i + 1], tok);
+        buf_printf(&r->out, "%s\"%s\"", i ? "," : "", tok);
+    }
+    buf_puts(&r->out, "]}");
+    r->status = 200;
+}
+
+/* ---- writes ---- */
+
+static void write_done(void *ctx, err_t result)
+{
+    request *r = (request *)((char *)ctx - offsetof(request, w)); /* ctx is &r->w */
+    if (result != ERR_OK && r->oc.status < 400) {
+        outcome_problem(&r->oc, 500, "urn:ed-fi:api:system", "Internal Server Error",
+                        "An unexpected problem has occurred.", NULL);
+    }
+    r->state = ST_RESUMED;
+    atomic_fetch_sub(&r->srv->inflight, 1);
+    MHD_resume_connection(r->conn); /* last: r belongs to MHD again */
+}
+
+void handle_write_done(request *r)
+{
+    outcome *o = &r->oc;
+    if (o->status >= 400) {
+        req_problem(r, o);
+        return;
+    }
+    r->status = o->status;
+    etag_header(r, o->etag);
+    const char *loc = arena_printf(&r->a, "%s/data/v3/%s/%s/%s", req_base_url(r), r->res->project_endpoint,
+                                   r->res->endpoint, o->id);
+    if (r->w.op != OP_DELETE) req_header(r, "Location", loc);
+    else r->nheaders = 0;
+}
+
+static void submit_write(request *r, write_op op, const route *rt, auth_client *c)
+{
+    wreq *w = &r->w;
+    w->m = r->srv->m;
+    w->r = r->res;
+    w->a = &r->a;
+    w->op = op;
+    w->id = op == OP_UPSERT ? NULL : arena_strdup(&r->a, rt->id);
+    w->if_match = req_get_header(r, "If-Match");
+    w->if_none_match = req_get_header(r, "If-None-Match");
+    w->owner = arena_strdup(&r->a, c->key);
+    w->out = &r->oc;
+    if (op != OP_DELETE) {
+        if (!content_type_ok(r)) return;
+        if (!engine_prepare(w, r->body.data ? r->body.data : "", r->body.len)) {
+            req_problem(r, &r->oc);
+            return;
+        }
+    }
+    r->state = ST_SUSPENDED;
+    atomic_fetch_add(&r->srv->inflight, 1);
+    MHD_suspend_connection(r->conn);
+    if (store_submit(r->srv->s, engine_write_job, write_done, &r->w) != ERR_OK) {
+        atomic_fetch_sub(&r->srv->inflight, 1);
+        r->state = ST_READING;
+        MHD_resume_connection(r->conn);
+        req_simple_problem(r, 503, "urn:ed-fi:api:service-unavailable", "Service Unavailable",
+                           "The server is shutting down; retry shortly.", NULL);
+    }
+}
+
+void handle_data(request *r, const route *rt)
+{
+    auth_client client;
+    if (!authenticate(r, &client)) return;
+    r->res = model_find(r->srv->m, rt->project, rt->endpoint);
+    if (!r->res) {
+        req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified data could not be found.", NULL);
+        return;
+    }
+    const char *m = r->method;
+    bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT"), del = !strcmp(m, "DELETE");
+    if (rt->kind == RT_BAD_ID) {
+        if (!get && !put && !del) {
+            method_not_allowed(r, "GET, PUT, DELETE", "Resource items can only be updated using PUT. To 'upsert' an item in the resource collection using POST, remove the 'id' from the route.");
+            return;
+        }
+        outcome o = {0};
+        outcome_problem(&o, 400, "urn:ed-fi:api:bad-request:data-validation-failed", "Data Validation Failed",
+                        "Data validation failed. See 'validationErrors' for details.", NULL);
+        o.validation = json_object_new_object();
+        json_object *arr = json_object_new_array();
+        char msg[160];
+        snprintf(msg, sizeof msg, "The value '%s' is not valid.", rt->raw_id);
+        json_object_array_add(arr, json_object_new_string(msg));
+        json_object_object_add(o.validation, "$.id", arr);
+        req_problem(r, &o);
+        outcome_free(&o);
+        return;
+    }
+    if (rt->kind == RT_PARTITIONS) {
+        if (!get) {
+            method_not_allowed(r, "GET", "The endpoint of the request does not support this method.");
+            return;
+        }
+        if (!auth_authorize(&client, ACT_READ, r->res)) return forbidden(r);
+        get_partitions(r);
+        return;
+    }
+    if (rt->kind == RT_COLLECTION) {
+        if (get) {
+            if (!auth_authorize(&client, ACT_READ, r->res)) return forbidden(r);
+            get_list(r);
+        } else if (post) {
+            if (!auth_authorize(&client, ACT_CREATE, r->res)) return forbidden(r);
+            submit_write(r, OP_UPSERT, rt, &client);
+        } else if (put) {
+            method_not_allowed(r, "GET, POST", "Resource collections cannot be replaced. To 'upsert' an item in the collection, use POST. To update a specific item, use PUT and include the 'id' in the route.");
+        } else if (del) {
+            method_not_allowed(r, "GET, POST", "Resource collections cannot be deleted. To delete a specific item, use DELETE and include the 'id' in the route.");
+        } else {
+            char msg[128];
+            snprintf(msg, sizeof msg, "The endpoint of the request does not support the '%.20s' method.", m);
+            method_not_allowed(r, "GET, POST", msg);
+        }
+        return;
+    }
+    /* item */
+    if (get) {
+        if (!auth_authorize(&client, ACT_READ, r->res)) return forbidden(r);
+        get_item(r, rt);
+    } else if (put) {
+        if (!auth_authorize(&client, ACT_UPDATE, r->res)) return forbidden(r);
+        submit_write(r, OP_PUT, rt, &client);
+    } else if (del) {
+        if (!auth_authorize(&client, ACT_DELETE, r->res)) return forbidden(r);
+        submit_write(r, OP_DELETE, rt, &client);
+    } else if (post) {
+        method_not_allowed(r, "GET, PUT, DELETE", "Resource items can only be updated using PUT. To 'upsert' an item in the resource collection using POST, remove the 'id' from the route.");
+    } else {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The endpoint of the request does not support the '%.20s' method.", m);
+        method_not_allowed(r, "GET, PUT, DELETE", msg);
+    }
+}

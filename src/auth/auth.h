@@ -1,0 +1,37 @@
+/* Authentication (OAuth2 client credentials, opaque bearer tokens) and the
+ * authorization seam. In this version one class of client exists: full
+ * access. Claim sets and record-level strategies plug into auth_authorize. */
+#ifndef EDHUB_AUTH_H
+#define EDHUB_AUTH_H
+#include "../base/err.h"
+#include "../model/model.h"
+#include "../store/store.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AUTH_PBKDF2_ITERATIONS 600000
+
+/* Slow salted hash of a secret: "pbkdf2-sha256$iter$salt_b64$hash_b64". */
+char *auth_hash_secret(const char *secret, int iterations);
+/* Constant-time verification against a stored hash. */
+bool auth_verify_secret(const char *secret, const char *stored);
+
+typedef struct auth auth;
+typedef struct auth_client {
+    char key[128];       /* client key */
+} auth_client;
+
+auth *auth_new(store *s, int token_ttl_seconds);
+void auth_free(auth *a);
+
+/* Issues a token for key/secret; ERR_NOT_FOUND for bad credentials. */
+err_t auth_issue_token(auth *a, const char *key, const char *secret, char token[65], int *expires_in);
+/* Resolves a bearer token to its client; false when unknown or expired. */
+bool auth_check_token(auth *a, const char *token, auth_client *out);
+
+typedef enum { ACT_CREATE, ACT_READ, ACT_UPDATE, ACT_DELETE } auth_action;
+/* The authorization seam: may this client do this action on this
+ * resource? Claim sets and strategies fill this in (issue: security). */
+bool auth_authorize(const auth_client *c, auth_action act, const mresource *r);
+
+#endif

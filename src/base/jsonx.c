@@ -1,0 +1,183 @@
+#include "jsonx.h"
+#include "arena.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Scans valid JSON text for a repeated key inside one object. json-c keeps
+ * the last value silently; Ed-Fi rejects the document, so we look. */
+typedef struct { const char *k; size_t n; } keyref;
+typedef struct {
+    keyref *keys;
+    size_t nkeys, cap;
+} keyset;
+
+static size_t skip_string(const char *s, size_t i, size_t len)
+{
+    i++; /* opening quote */
+    while (i < len && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+    return i + 1;
+}
+
+static bool find_dup(const char *s, size_t len, char *dup_path, size_t dup_len)
+{
+    /* Stack of open containers: for objects, the keys seen so far. */
+    struct frame { bool is_obj; keyset ks; const char *key; size_t keylen; } st[JSONX_MAX_DEPTH + 2];
+    int top = -1;
+    bool found = false;
+    const char *pending = NULL; /* last key read in the current object */
+    size_t pending_n = 0;
+    for (size_t i = 0; i < len && !found;) {
+        char c = s[i];
+        if (c == '{' || c == '[') {
+            if (top + 1 >= JSONX_MAX_DEPTH + 2) break;
+            top++;
+            st[top].is_obj = c == '{';
+            st[top].ks = (keyset){0};
+            st[top].key = pending;
+            st[top].keylen = pending_n;
+            pending = NULL;
+            i++;
+        } else if (c == '}' || c == ']') {
+            if (top >= 0) {
+                free(st[top].ks.keys);
+                top--;
+            }
+            i++;
+        } else if (c == '"') {
+            size_t end = skip_string(s, i, len);
+            /* A string is a key when the next non-space char is ':' */
+            size_t j = end;
+            while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
+            if (top >= 0 && st[top].is_obj && j < len && s[j] == ':') {
+                keyset *ks = &st[top].ks;
+                const char *k = s + i + 1;
+                size_t n = end - i - 2;
+                for (size_t m = 0; m < ks->nkeys; m++) {
+                    if (ks->keys[m].n == n && memcmp(ks->keys[m].k, k, n) == 0) {
+                        found = true;
+                        break;
+                    }
+                }
+                if (found) {
+                    /* Build the path from the frames' keys. */
+                    size_t o = 0;
+                    o += (size_t)snprintf(dup_path + o, dup_len - o, "$");
+                    for (int f = 1; f <= top && o < dup_len; f++) {
+                        if (st[f].key)
+                            o += (size_t)snprintf(dup_path + o, dup_len - o, ".%.*s", (int)st[f].keylen,
+                                                  st[f].key);
+                    }
+                    if (o < dup_len) snprintf(dup_path + o, dup_len - o, ".%.*s", (int)n, k);
+                    break;
+                }
+                if (ks->nkeys == ks->cap) {
+                    ks->cap = ks->cap ? ks->cap * 2 : 16;
+                    ks->keys = xrealloc(ks->keys, ks->cap * sizeof(keyref));
+                }
+                ks->keys[ks->nkeys++] = (keyref){k, n};
+                pending = k;
+                pending_n = n;
+            }
+            i = end;
+        } else {
+            i++;
+        }
+    }
+    for (; top >= 0; top--) free(st[top].ks.keys);
+    return found;
+}
+
+json_object *jsonx_parse(const char *text, size_t len, char *err, size_t errlen, char *dup_path,
+                         size_t dup_len)
+{
+    if (dup_path && dup_len) dup_path[0] = 0;
+    json_tokener *tok = json_tokener_new_ex(JSONX_MAX_DEPTH);
+    if (!tok) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error je = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (je == json_tokener_continue) {
+        snprintf(err, errlen, "The JSON text ended unexpectedly.");
+        json_object_put(o);
+        return NULL;
+    }
+    if (je != json_tokener_success || !o) {
+        snprintf(err, errlen, "The JSON text is not valid: %s at byte %zu.", json_tokener_error_desc(je), end);
+        json_object_put(o);
+        return NULL;
+    }
+    while (end < len && (text[end] == ' ' || text[end] == '\n' || text[end] == '\r' || text[end] == '\t')) end++;
+    if (end != len) {
+        snprintf(err, errlen, "Unexpected data after the JSON value at byte %zu.", end);
+        json_object_put(o);
+        return NULL;
+    }
+    char tmp[256];
+    if (find_dup(text, len, dup_path ? dup_path : tmp, dup_path ? dup_len : sizeof tmp)) {
+        snprintf(err, errlen, "An item with the same key has already been added.");
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *jsonx_parse_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s", path);
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (n < 0) {
+        fclose(f);
+        snprintf(err, errlen, "cannot read %s", path);
+        return NULL;
+    }
+    char *text = xmalloc((size_t)n + 1);
+    size_t got = fread(text, 1, (size_t)n, f);
+    fclose(f);
+    text[got] = 0;
+    json_tokener *tok = json_tokener_new_ex(256);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)got);
+    if (json_tokener_get_error(tok) != json_tokener_success) {
+        snprintf(err, errlen, "%s: %s", path, json_tokener_error_desc(json_tokener_get_error(tok)));
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    free(text);
+    return o;
+}
+
+json_object *jsonx_get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v)) return v;
+    return NULL;
+}
+
+const char *jsonx_str(json_object *o, const char *key)
+{
+    json_object *v = jsonx_get(o, key);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+bool jsonx_bool(json_object *o, const char *key)
+{
+    json_object *v = jsonx_get(o, key);
+    return v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+const char *jsonx_text(json_object *o)
+{
+    return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}

@@ -1,0 +1,90 @@
+#include "uuid.h"
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+void random_bytes(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t r = getrandom(p, n, 0);
+        if (r <= 0) {
+            perror("edhub: getrandom");
+            abort();
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+}
+
+void uuid_v4(uuid_t16 *out)
+{
+    random_bytes(out->b, 16);
+    out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x40);
+    out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
+}
+
+void uuid_v5(const uuid_t16 *ns, const void *name, size_t len, uuid_t16 *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c || !EVP_DigestInit_ex(c, EVP_sha1(), NULL) || !EVP_DigestUpdate(c, ns->b, 16) ||
+        !EVP_DigestUpdate(c, name, len) || !EVP_DigestFinal_ex(c, md, &mdlen)) {
+        fputs("edhub: SHA-1 unavailable\n", stderr);
+        abort();
+    }
+    EVP_MD_CTX_free(c);
+    memcpy(out->b, md, 16);
+    out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x50);
+    out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
+}
+
+const uuid_t16 *uuid_edfi_namespace(void)
+{
+    static const uuid_t16 ns = {{0xed, 0xf1, 0xed, 0xf1, 0x3d, 0xf1, 0x3d, 0xf1, 0x3d, 0xf1, 0x3d,
+                                 0xf1, 0xed, 0xf1, 0xed, 0xf1}};
+    return &ns;
+}
+
+void uuid_format(const uuid_t16 *u, char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    int j = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[j++] = '-';
+        out[j++] = hex[u->b[i] >> 4];
+        out[j++] = hex[u->b[i] & 15];
+    }
+    out[j] = 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool uuid_parse(const char *s, uuid_t16 *out)
+{
+    size_t n = strlen(s);
+    bool hyph = n == 36;
+    if (n != 36 && n != 32) return false;
+    int k = 0;
+    for (size_t i = 0; i < n;) {
+        if (hyph && (i == 8 || i == 13 || i == 18 || i == 23)) {
+            if (s[i] != '-') return false;
+            i++;
+            continue;
+        }
+        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out->b[k++] = (uint8_t)(hi << 4 | lo);
+        i += 2;
+    }
+    return k == 16;
+}

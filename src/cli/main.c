@@ -1,0 +1,300 @@
+/* edhub: one binary, thin subcommands over the shared modules. */
+#include "../api/api.h"
+#include "../auth/auth.h"
+#include "../base/arena.h"
+#include "../base/log.h"
+#include "../base/uuid.h"
+#include "../load/jsonl.h"
+#include "../model/model.h"
+#include "../store/store.h"
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DB_FILE "ods.sqlite"
+
+static const char *usage_top =
+    "usage: edhub <command> [options]\n"
+    "\n"
+    "Ed-Fi ODS/API 7.3 compatible server for Data Standard 5.2 (embedded SQLite store).\n"
+    "\n"
+    "commands:\n"
+    "  init    create an ODS instance with a full-access API client and bootstrap data\n"
+    "  serve   serve an instance over HTTP\n"
+    "  help    show help for a command (edhub help init)\n"
+    "  version print the version\n";
+
+static const char *usage_init =
+    "usage: edhub init --data DIR [--client-key K --client-secret S] [--bootstrap FILE | --empty] [--model FILE]\n"
+    "\n"
+    "Creates an ODS instance in DIR (DIR/" DB_FILE ") with one full-access API client and loads the\n"
+    "bootstrap set (DS 5.2 descriptors, school years, Grand Bend education organizations).\n"
+    "Without --client-key/--client-secret a random pair is generated and printed.\n"
+    "Running init again on an existing DIR adds or resets that client and reloads the bootstrap\n"
+    "set (upserts: nothing is duplicated).\n";
+
+static const char *usage_serve =
+    "usage: edhub serve --data DIR [--listen ADDR:PORT] [--threads N] [--model FILE]\n"
+    "\n"
+    "Serves the instance in DIR at http://ADDR:PORT (default 127.0.0.1:8080) until SIGINT/SIGTERM.\n"
+    "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
+
+static char exe_dir[PATH_MAX];
+
+static void find_exe_dir(void)
+{
+    ssize_t n = readlink("/proc/self/exe", exe_dir, sizeof exe_dir - 1);
+    if (n <= 0) {
+        strcpy(exe_dir, ".");
+        return;
+    }
+    exe_dir[n] = 0;
+    char *slash = strrchr(exe_dir, '/');
+    if (slash) *slash = 0;
+}
+
+/* A data file shipped with edhub: next to the binary, or installed. */
+static const char *data_file(const char *rel, char *out, size_t n)
+{
+    const char *roots[] = {exe_dir, ".", "/usr/share/edhub"};
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        snprintf(out, n, "%s/%s", roots[i], rel);
+        if (access(out, R_OK) == 0) return out;
+    }
+    snprintf(out, n, "%s/%s", exe_dir, rel);
+    return out;
+}
+
+typedef struct opts {
+    const char *data, *key, *secret, *bootstrap, *model, *listen;
+    bool empty;
+    int threads;
+} opts;
+
+static int parse_opts(int argc, char **argv, opts *o, const char *usage)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 1;
+        } else if (!strcmp(a, "--data")) slot = &o->data;
+        else if (!strcmp(a, "--client-key")) slot = &o->key;
+        else if (!strcmp(a, "--client-secret")) slot = &o->secret;
+        else if (!strcmp(a, "--bootstrap")) slot = &o->bootstrap;
+        else if (!strcmp(a, "--model")) slot = &o->model;
+        else if (!strcmp(a, "--listen")) slot = &o->listen;
+        else if (!strcmp(a, "--empty")) o->empty = true;
+        else if (!strcmp(a, "--threads")) {
+            if (i + 1 >= argc || (o->threads = atoi(argv[++i])) <= 0 || o->threads > 256) {
+                fprintf(stderr, "edhub: --threads needs a number between 1 and 256\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "edhub: unknown option '%s'\n\n%s", a, usage);
+            return 2;
+        }
+        if (slot) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "edhub: option %s needs a value\n", a);
+                return 2;
+            }
+            *slot = argv[++i];
+        }
+    }
+    if (!o->data) {
+        fprintf(stderr, "edhub: --data DIR is required\n\n%s", usage);
+        return 2;
+    }
+    return 0;
+}
+
+static model *load_model(const opts *o)
+{
+    char path[PATH_MAX], err[512];
+    const char *p = o->model ? o->model : getenv("EDHUB_MODEL");
+    if (!p) p = data_file("model/ds-5.2/ApiSchema.json", path, sizeof path);
+    model *m = model_load(p, err, sizeof err);
+    if (!m) fprintf(stderr, "edhub: cannot load the Ed-Fi model: %s\n(pass --model FILE or set EDHUB_MODEL)\n", err);
+    return m;
+}
+
+static store *open_store(const opts *o, int readers)
+{
+    char path[PATH_MAX], err[512];
+    snprintf(path, sizeof path, "%s/%s", o->data, DB_FILE);
+    store_opts so = {.readers = readers};
+    store *s = NULL;
+    if (store_open(path, &so, &s, err, sizeof err) != ERR_OK) {
+        fprintf(stderr, "edhub: %s\n", err);
+        return NULL;
+    }
+    return s;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse_opts(argc, argv, &o, usage_init);
+    if (rc) return rc == 1 ? 0 : rc;
+    if ((o.key == NULL) != (o.secret == NULL)) {
+        fprintf(stderr, "edhub: give both --client-key and --client-secret, or neither\n");
+        return 2;
+    }
+    if (mkdir(o.data, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "edhub: cannot create %s: %s\n", o.data, strerror(errno));
+        return 1;
+    }
+    model *m = load_model(&o);
+    if (!m) return 1;
+    store *s = open_store(&o, 2);
+    if (!s) {
+        model_free(m);
+        return 1;
+    }
+    char key[64], secret[64];
+    if (o.key) {
+        snprintf(key, sizeof key, "%s", o.key);
+        snprintf(secret, sizeof secret, "%s", o.secret);
+    } else {
+        unsigned char raw[24];
+        static const char al[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+        random_bytes(raw, sizeof raw);
+        for (int i = 0; i < 12; i++) key[i] = al[raw[i] % (sizeof al - 1)];
+        key[12] = 0;
+        random_bytes(raw, sizeof raw);
+        for (int i = 0; i < 24; i++) secret[i] = al[raw[i] % (sizeof al - 1)];
+        secret[24] = 0;
+    }
+    if (strlen(key) == 0 || strlen(key) > 100 || strlen(secret) < 8 || strlen(secret) > 200) {
+        fprintf(stderr, "edhub: the client key must be 1-100 characters and the secret 8-200 characters\n");
+        store_close(s);
+        model_free(m);
+        return 2;
+    }
+    int status = 0;
+    char *hash = auth_hash_secret(secret, AUTH_PBKDF2_ITERATIONS);
+    if (!hash || store_client_put(s, key, hash, "full access") != ERR_OK) {
+        fprintf(stderr, "edhub: cannot store the API client\n");
+        status = 1;
+    }
+    free(hash);
+    if (!status && !o.empty) {
+        char bpath[PATH_MAX];
+        const char *bp = o.bootstrap ? o.bootstrap : data_file("samples/bootstrap/bootstrap.jsonl", bpath, sizeof bpath);
+        char errpath[PATH_MAX];
+        snprintf(errpath, sizeof errpath, "%s/bootstrap-errors.jsonl", o.data);
+        FILE *errs = fopen(errpath, "w");
+        load_stats st = {0};
+        fprintf(stderr, "edhub: loading bootstrap data from %s\n", bp);
+        if (load_jsonl(m, s, bp, "bootstrap", errs, stderr, &st) != ERR_OK) {
+            fprintf(stderr, "edhub: cannot read %s (pass --bootstrap FILE, or --empty to skip)\n", bp);
+            status = 1;
+        } else if (st.rejected) {
+            fprintf(stderr, "edhub: %ld bootstrap records were rejected; see %s\n", st.rejected, errpath);
+            status = 1;
+        }
+        if (errs) fclose(errs);
+    }
+    store_close(s);
+    model_free(m);
+    if (!status) {
+        printf("edhub: instance ready in %s\n", o.data);
+        printf("client key:    %s\nclient secret: %s\n", key, secret);
+    }
+    return status;
+}
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse_opts(argc, argv, &o, usage_serve);
+    if (rc) return rc == 1 ? 0 : rc;
+    char addr[64] = "127.0.0.1";
+    int port = 8080;
+    if (o.listen) {
+        const char *colon = strrchr(o.listen, ':');
+        char *end;
+        long p = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || *end || p < 0 || p > 65535 || (size_t)(colon - o.listen) >= sizeof addr) {
+            fprintf(stderr, "edhub: --listen must be ADDR:PORT, e.g. 127.0.0.1:8080\n");
+            return 2;
+        }
+        snprintf(addr, sizeof addr, "%.*s", (int)(colon - o.listen), o.listen);
+        port = (int)p;
+    }
+    char dbpath[PATH_MAX];
+    snprintf(dbpath, sizeof dbpath, "%s/%s", o.data, DB_FILE);
+    if (access(dbpath, R_OK | W_OK) != 0) {
+        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
+        return 1;
+    }
+    model *m = load_model(&o);
+    if (!m) return 1;
+    int threads = o.threads ? o.threads : 4;
+    store *s = open_store(&o, threads * 2 + 2);
+    if (!s) {
+        model_free(m);
+        return 1;
+    }
+    auth *au = auth_new(s, 1800);
+    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads};
+    api_server *srv = NULL;
+    char err[512];
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (api_start(&cfg, m, s, au, &srv, err, sizeof err) != ERR_OK) {
+        fprintf(stderr, "edhub: %s\n", err);
+        auth_free(au);
+        store_close(s);
+        model_free(m);
+        return 1;
+    }
+    log_info("edhub serving %s on http://%s:%d (Ed-Fi %s, %d resources)", o.data, addr, port, m->project_version, m->nres);
+    while (!stop_requested) pause();
+    log_info("edhub stopping");
+    api_stop(srv);
+    auth_free(au);
+    store_close(s);
+    model_free(m);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    find_exe_dir();
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage_top, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "init")) return cmd_init(argc, argv);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc, argv);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        puts("edhub 0.1.0 (Ed-Fi ODS/API 7.3, Data Standard 5.2)");
+        return 0;
+    }
+    if (!strcmp(cmd, "help")) {
+        const char *t = argc > 2 ? argv[2] : "";
+        fputs(!strcmp(t, "init") ? usage_init : !strcmp(t, "serve") ? usage_serve : usage_top, stdout);
+        return 0;
+    }
+    fprintf(stderr, "edhub: unknown command '%s'\n\n%s", cmd, usage_top);
+    return 2;
+}

@@ -1,0 +1,601 @@
+#include "engine.h"
+#include "../base/buf.h"
+#include "../base/jsonx.h"
+#include "../base/log.h"
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define T_BAD_REQUEST "urn:ed-fi:api:bad-request"
+#define T_VALIDATION "urn:ed-fi:api:bad-request:data-validation-failed"
+#define T_KEY_CHANGE "urn:ed-fi:api:bad-request:data-validation-failed:key-change-not-supported"
+#define T_NOT_FOUND "urn:ed-fi:api:not-found"
+#define T_UNRESOLVED "urn:ed-fi:api:data-conflict:unresolved-reference"
+#define T_DEPENDENT "urn:ed-fi:api:data-conflict:dependent-item-exists"
+#define T_IDENTITY "urn:ed-fi:api:identity-conflict"
+#define T_OPTIMISTIC "urn:ed-fi:api:optimistic-lock-failed"
+#define T_IF_NONE_MATCH "urn:ed-fi:api:precondition-failed:if-none-match"
+#define T_SYSTEM "urn:ed-fi:api:system"
+
+#define MAX_CASCADE 100000
+
+void outcome_free(outcome *o)
+{
+    json_object_put(o->validation);
+    json_object_put(o->errors);
+    o->validation = o->errors = NULL;
+}
+
+void outcome_problem(outcome *o, int status, const char *type, const char *title, const char *detail,
+                     const char *errors_msg)
+{
+    o->status = status;
+    o->type = type;
+    o->title = title;
+    o->detail = detail;
+    if (errors_msg) {
+        if (!o->errors) o->errors = json_object_new_array();
+        json_object_array_add(o->errors, json_object_new_string(errors_msg));
+    }
+}
+
+static void validation_problem(outcome *o, verrors *ve)
+{
+    outcome_problem(o, 400, T_VALIDATION, "Data Validation Failed",
+                    "Data validation failed. See 'validationErrors' for details.", NULL);
+    o->validation = ve->by_path;
+    ve->by_path = NULL;
+}
+
+bool engine_prepare(wreq *w, const char *body, size_t len)
+{
+    outcome *o = w->out;
+    char err[256], dup[256];
+    bool blank = true;
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)body[i])) blank = false;
+    if (blank) {
+        outcome_problem(o, 400, T_BAD_REQUEST, "Bad Request",
+                        "The request could not be processed. See 'errors' for details.",
+                        "A non-empty request body is required.");
+        return false;
+    }
+    json_object *raw = jsonx_parse(body, len, err, sizeof err, dup, sizeof dup);
+    if (!raw) {
+        verrors ve;
+        verrors_init(&ve);
+        verrors_add(&ve, dup[0] ? dup : "$", err);
+        validation_problem(o, &ve);
+        verrors_free(&ve);
+        return false;
+    }
+    bool ok = false;
+    verrors ve;
+    verrors_init(&ve);
+    if (!json_object_is_type(raw, json_type_object)) {
+        verrors_add(&ve, "$", "The request body must be a JSON object.");
+        validation_problem(o, &ve);
+        goto done;
+    }
+    /* The client may not choose ids on POST; PUT must carry the URL id. */
+    json_object *idv = NULL;
+    const char *idkey = NULL;
+    json_object_object_foreach(raw, k, v)
+    {
+        if (!strcasecmp(k, "id")) idv = v, idkey = k;
+    }
+    if (w->op == OP_UPSERT && idkey) {
+        outcome_problem(o, 400, T_VALIDATION, "Data Validation Failed", "The request data was constructed incorrectly.",
+                        "Resource identifiers cannot be assigned by the client. The 'id' property should not be included in the request body.");
+        goto done;
+    }
+    if (w->op == OP_PUT) {
+        if (!idv) {
+            verrors_add(&ve, "$.id", "id is required.");
+            validation_problem(o, &ve);
+            goto done;
+        }
+        uuid_t16 u;
+        char canon[37];
+        if (!json_object_is_type(idv, json_type_string) || !uuid_parse(json_object_get_string(idv), &u) ||
+            (uuid_format(&u, canon), strcmp(canon, w->id) != 0)) {
+            outcome_problem(o, 400, T_BAD_REQUEST, "Bad Request",
+                            "The request could not be processed. See 'errors' for details.",
+                            "Request body id must match the id in the url.");
+            goto done;
+        }
+    }
+    w->doc = doc_normalize(w->r, raw, &ve);
+    if (!w->doc) {
+        validation_problem(o, &ve);
+        goto done;
+    }
+    if (!doc_check_equality(w->r, w->doc, &ve)) {
+        validation_problem(o, &ve);
+        goto done;
+    }
+    if (!doc_extract(w->a, w->r, w->doc, &w->info, &ve)) {
+        validation_problem(o, &ve);
+        goto done;
+    }
+    /* Two references in one collection to the same item (§5.8). */
+    for (int i = 0; i < w->info.nrefs; i++) {
+        const docref *d = &w->info.refs[i];
+        if (!d->ref || d->ref->object_path.nseg < 2) continue;
+        for (int j = 0; j < i; j++) {
+            const docref *e = &w->info.refs[j];
+            if (e->ref == d->ref && !memcmp(e->refid.b, d->refid.b, 16)) {
+                /* Only arrays of references: path "$.items[3].xReference". */
+                const char *br = strrchr(d->path, '[');
+                if (!br) break;
+                const mpath *op = &d->ref->object_path;
+                int idx = atoi(br + 1) + 1;
+                const char *sfx = idx % 100 >= 11 && idx % 100 <= 13 ? "th" : idx % 10 == 1 ? "st" : idx % 10 == 2 ? "nd" : idx % 10 == 3 ? "rd" : "th";
+                char key[256], msg[512];
+                snprintf(key, sizeof key, "%.*s", (int)(br - d->path), d->path);
+                snprintf(msg, sizeof msg,
+                         "The %d%s item of the %s has the same identifying values as another item earlier in the list.",
+                         idx, sfx, op->seg[op->nseg - 2].name);
+                if (!jsonx_get(ve.by_path, key)) verrors_add(&ve, key, msg);
+                break;
+            }
+        }
+    }
+    if (ve.count) {
+        validation_problem(o, &ve);
+        goto done;
+    }
+    ok = true;
+done:
+    verrors_free(&ve);
+    json_object_put(raw);
+    return ok;
+}
+
+void engine_release(wreq *w)
+{
+    json_object_put(w->doc);
+    w->doc = NULL;
+}
+
+/* ---- writer side ---- */
+
+static const char *strip_quotes(const char *s, char *out, size_t n)
+{
+    while (*s == ' ') s++;
+    size_t l = strlen(s);
+    while (l && s[l - 1] == ' ') l--;
+    if (l >= 2 && s[0] == '"' && s[l - 1] == '"') s++, l -= 2;
+    snprintf(out, n, "%.*s", (int)l, s);
+    return out;
+}
+
+/* If-Match: strong comparison; W/ never matches; * matches anything. */
+static bool if_match_ok(const char *h, int64_t etag)
+{
+    if (!strcmp(h, "*")) return true;
+    char want[32], t[128];
+    snprintf(want, sizeof want, "%lld", (long long)etag);
+    char *copy = strdup(h), *save = NULL;
+    if (!copy) abort();
+    bool ok = false;
+    for (char *p = strtok_r(copy, ",", &save); p && !ok; p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ') p++;
+        if (!strncmp(p, "W/", 2)) continue;
+        if (!strcmp(strip_quotes(p, t, sizeof t), want) || !strcmp(t, "*")) ok = true;
+    }
+    free(copy);
+    return ok;
+}
+
+/* If-None-Match: weak comparison, lists allowed. True when it matches. */
+static bool if_none_match_hits(const char *h, int64_t etag)
+{
+    char want[32], t[128];
+    snprintf(want, sizeof want, "%lld", (long long)etag);
+    char *copy = strdup(h), *save = NULL;
+    if (!copy) abort();
+    bool hit = false;
+    for (char *p = strtok_r(copy, ",", &save); p && !hit; p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ') p++;
+        if (!strncmp(p, "W/", 2)) p += 2;
+        strip_quotes(p, t, sizeof t);
+        if (!strcmp(t, "*") || !strcmp(t, want)) hit = true;
+    }
+    free(copy);
+    return hit;
+}
+
+static void lock_failed(outcome *o)
+{
+    outcome_problem(o, 412, T_OPTIMISTIC, "Optimistic Lock Failed", "The item has been modified by another user.",
+                    "The resource item's etag value does not match what was specified in the 'If-Match' request header "
+                    "indicating that it has been modified by another client since it was last retrieved.");
+}
+
+static void lock_missing(outcome *o)
+{
+    outcome_problem(o, 412, T_OPTIMISTIC, "Optimistic Lock Failed",
+                    "The If-Match precondition failed because the resource does not exist.",
+                    "The 'If-Match' request header requires a current representation of the resource, but none exists. "
+                    "Do not retry with If-Match; create the resource first, or omit If-Match.");
+}
+
+static void none_match_failed(outcome *o)
+{
+    outcome_problem(o, 412, T_IF_NONE_MATCH, "If-None-Match Precondition Failed",
+                    "The item already exists and If-None-Match prevented the write.",
+                    "The resource item exists and the 'If-None-Match' request header does not allow it to be overwritten.");
+}
+
+static const mresource *resource_of(const model *m, const char *stored)
+{
+    const char *slash = strchr(stored, '/');
+    if (!slash) return NULL;
+    char proj[64];
+    snprintf(proj, sizeof proj, "%.*s", (int)(slash - stored), stored);
+    return model_find(m, proj, slash + 1);
+}
+
+/* Resolves every reference; injects link objects into the document.
+ * Returns ERR_OK, or an error with the outcome set. */
+static err_t resolve_refs(store_txn *t, wreq *w)
+{
+    verrors bad_desc, bad_ref;
+    verrors_init(&bad_desc);
+    verrors_init(&bad_ref);
+    err_t e = ERR_OK;
+    for (int i = 0; i < w->info.nrefs && !e; i++) {
+        docref *d = &w->info.refs[i];
+        store_hit hit;
+        e = txn_find_identity(t, &d->refid, w->a, &hit);
+        if (e == ERR_NOT_FOUND) {
+            e = ERR_OK;
+            char msg[768];
+            if (d->desc) {
+                buf low;
+                buf_init(&low, 0);
+                for (const char *s = d->value; *s; s++) buf_putc(&low, (char)tolower((unsigned char)*s));
+                snprintf(msg, sizeof msg, "%s value '%s' does not exist.", d->desc->descriptor_name, low.data);
+                buf_free(&low);
+                verrors_add(&bad_desc, d->path, msg);
+            } else {
+                snprintf(msg, sizeof msg, "The referenced %s item does not exist.", d->ref->target_name);
+                verrors_add(&bad_ref, d->path, msg);
+            }
+            continue;
+        }
+        if (e) break;
+        if (d->ref && d->obj) {
+            const mresource *tr = resource_of(w->m, hit.resource);
+            json_object *link = json_object_new_object();
+            json_object_object_add(link, "rel", json_object_new_string(tr ? tr->name : d->ref->target_name));
+            char href[256];
+            snprintf(href, sizeof href, "/%s/%s", hit.resource, hit.id);
+            json_object_object_add(link, "href", json_object_new_string(href));
+            json_object_object_add(d->obj, "link", link);
+        }
+    }
+    if (!e && bad_desc.count) {
+        /* Unknown descriptors win over unresolved references (400, §5.6). */
+        json_object_object_foreach(bad_ref.by_path, k, v)
+        {
+            for (size_t i = 0; i < json_object_array_length(v); i++)
+                verrors_add(&bad_desc, k, json_object_get_string(json_object_array_get_idx(v, i)));
+        }
+        outcome_problem(w->out, 400, T_BAD_REQUEST, "Bad Request",
+                        "Data validation failed. See 'validationErrors' for details.", NULL);
+        w->out->validation = bad_desc.by_path;
+        bad_desc.by_path = NULL;
+        e = ERR_INVALID;
+    } else if (!e && bad_ref.count) {
+        outcome_problem(w->out, 409, T_UNRESOLVED, "Unresolved Reference",
+                        "One or more references could not be resolved. See 'validationErrors' for details.", NULL);
+        w->out->validation = bad_ref.by_path;
+        bad_ref.by_path = NULL;
+        e = ERR_CONFLICT;
+    }
+    verrors_free(&bad_desc);
+    verrors_free(&bad_ref);
+    return e;
+}
+
+static void put_from(wreq *w, const docinfo *info, const char *resource, const char *body, store_put *p)
+{
+    uuid_t16 *refs = arena_alloc(w->a, sizeof(uuid_t16) * (size_t)(info->nrefs + 1));
+    int n = 0;
+    for (int i = 0; i < info->nrefs; i++) {
+        bool seen = false;
+        for (int j = 0; j < n && !seen; j++) seen = !memcmp(refs[j].b, info->refs[i].refid.b, 16);
+        if (!seen) refs[n++] = info->refs[i].refid;
+    }
+    memset(p, 0, sizeof *p);
+    p->resource = resource;
+    p->refid = &info->refid;
+    p->alias = info->has_alias ? &info->alias : NULL;
+    p->body = body;
+    p->refs = refs;
+    p->nrefs = n;
+    p->key_json = info->key_json;
+    p->owner = w->owner;
+}
+
+static void identity_conflict(wreq *w, bool update)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "A natural key conflict occurred when attempting to %s resource %s with a duplicate key. "
+             "The duplicate keys and values are %s",
+             update ? "update a" : "create a new", w->r->name, w->info.key_text);
+    outcome_problem(w->out, 409, T_IDENTITY, "Identifying Values Are Not Unique",
+                    "The identifying value(s) of the item are the same as another item that already exists.", msg);
+}
+
+static const char *stored_resource(wreq *w)
+{
+    return arena_printf(w->a, "%s/%s", w->r->project_endpoint, w->r->endpoint);
+}
+
+/* Rewrites, in every document that references old_refid, the reference's
+ * values to those of the changed document, recursively (§4.2). */
+static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uuid_t16 *old_refid,
+                     json_object *changed_doc, int *budget)
+{
+    int64_t *ids;
+    int n;
+    err_t e = txn_referrers(t, old_refid, w->a, MAX_CASCADE, &ids, &n);
+    if (e) return e;
+    for (int i = 0; i < n; i++) {
+        if (--*budget < 0) return ERR_TOO_LARGE;
+        store_doc old;
+        if ((e = txn_get(t, ids[i], w->a, &old))) return e;
+        const mresource *rr = resource_of(w->m, old.resource);
+        if (!rr) continue;
+        char perr[128];
+        json_object *doc = jsonx_parse(old.body, strlen(old.body), perr, sizeof perr, NULL, 0);
+        if (!doc) return ERR_STORAGE;
+        docinfo before;
+        verrors ve;
+        verrors_init(&ve);
+        doc_extract(w->a, rr, doc, &before, &ve);
+        for (int k = 0; k < before.nrefs; k++) {
+            docref *d = &before.refs[k];
+            if (!d->ref || memcmp(d->refid.b, old_refid->b, 16)) continue;
+            for (int mi = 0; mi < d->ref->nmembers; mi++) {
+                mpath ip;
+                if (!mpath_parse(w->a, d->ref->members[mi].ident_path, &ip)) continue;
+                json_object *nv = NULL;
+                /* The new value is the changed document's value at the
+                 * target identity path. */
+                json_object *cur = changed_doc;
+                for (int s = 0; cur && s < ip.nseg; s++) cur = jsonx_get(cur, ip.seg[s].name);
+                nv = cur;
+                if (nv) json_object_object_add(d->obj, d->ref->members[mi].leaf, json_object_get(nv));
+            }
+        }
+        docinfo after;
+        doc_extract(w->a, rr, doc, &after, &ve);
+        verrors_free(&ve);
+        const char *body = arena_strdup(w->a, jsonx_text(doc));
+        store_put p;
+        put_from(w, &after, old.resource, body, &p);
+        store_doc nd;
+        bool key_changed = memcmp(before.refid.b, after.refid.b, 16) != 0;
+        e = txn_update(t, &old, &p, before.key_json, &nd);
+        if (!e && key_changed) e = cascade(t, w, rr, &before.refid, doc, budget);
+        json_object_put(doc);
+        if (e) return e;
+    }
+    (void)changed_r;
+    return ERR_OK;
+}
+
+static err_t do_upsert(store_txn *t, wreq *w)
+{
+    err_t e;
+    if ((e = resolve_refs(t, w))) return e;
+    const char *body = arena_strdup(w->a, jsonx_text(w->doc));
+    store_hit hit;
+    e = txn_find_identity(t, &w->info.refid, w->a, &hit);
+    if (e && e != ERR_NOT_FOUND) return e;
+    const char *res = stored_resource(w);
+    store_put p;
+    put_from(w, &w->info, res, body, &p);
+    store_doc out;
+    if (e == ERR_NOT_FOUND || strcmp(hit.resource, res) != 0) {
+        if (e == ERR_OK) { /* the key belongs to a document of another resource */
+            identity_conflict(w, false);
+            return ERR_IDENTITY_CONFLICT;
+        }
+        if (w->if_match) {
+            lock_missing(w->out);
+            return ERR_PRECONDITION;
+        }
+        e = txn_insert(t, &p, &out);
+        if (e == ERR_IDENTITY_CONFLICT) identity_conflict(w, false);
+        if (e) return e;
+        w->out->status = 201;
+        memcpy(w->out->id, out.id, sizeof out.id);
+        w->out->etag = out.etag;
+        return ERR_OK;
+    }
+    store_doc old;
+    if ((e = txn_get(t, hit.doc_id, w->a, &old))) return e;
+    if (w->if_none_match && if_none_match_hits(w->if_none_match, old.etag)) {
+        none_match_failed(w->out);
+        return ERR_PRECONDITION;
+    }
+    if (w->if_match && !if_match_ok(w->if_match, old.etag)) {
+        lock_failed(w->out);
+        return ERR_PRECONDITION;
+    }
+    w->out->status = 200;
+    memcpy(w->out->id, old.id, sizeof old.id);
+    if (!strcmp(old.body, body)) { /* no-op: nothing written, ETag kept */
+        w->out->etag = old.etag;
+        return ERR_OK;
+    }
+    if ((e = txn_update(t, &old, &p, NULL, &out))) return e;
+    w->out->etag = out.etag;
+    return ERR_OK;
+}
+
+static err_t do_put(store_txn *t, wreq *w)
+{
+    err_t e;
+    const char *res = stored_resource(w);
+    store_doc old;
+    e = txn_get_by_id(t, res, w->id, w->a, &old);
+    if (e == ERR_NOT_FOUND) {
+        if (w->if_match) lock_missing(w->out);
+        else outcome_problem(w->out, 404, T_NOT_FOUND, "Not Found", "Resource to update was not found", NULL);
+        return w->if_match ? ERR_PRECONDITION : ERR_NOT_FOUND;
+    }
+    if (e) return e;
+    if (w->if_match && !if_match_ok(w->if_match, old.etag)) {
+        lock_failed(w->out);
+        return ERR_PRECONDITION;
+    }
+    if (w->if_none_match && if_none_match_hits(w->if_none_match, old.etag)) {
+        none_match_failed(w->out);
+        return ERR_PRECONDITION;
+    }
+    bool key_changed = memcmp(old.refid.b, w->info.refid.b, 16) != 0;
+    if (key_changed && !w->r->allow_identity_updates) {
+        char detail[512];
+        snprintf(detail, sizeof detail,
+                 "Identifying values for the %s resource cannot be changed. Delete and recreate the resource item instead.",
+                 w->r->name);
+        outcome_problem(w->out, 400, T_KEY_CHANGE, "Key Change Not Supported", arena_strdup(w->a, detail), NULL);
+        return ERR_INVALID;
+    }
+    if ((e = resolve_refs(t, w))) return e;
+    const char *body = arena_strdup(w->a, jsonx_text(w->doc));
+    w->out->status = 204;
+    memcpy(w->out->id, old.id, sizeof old.id);
+    if (!key_changed && !strcmp(old.body, body)) {
+        w->out->etag = old.etag;
+        return ERR_OK;
+    }
+    store_put p;
+    put_from(w, &w->info, res, body, &p);
+    const char *old_key = NULL;
+    if (key_changed) {
+        char perr[128];
+        json_object *od = jsonx_parse(old.body, strlen(old.body), perr, sizeof perr, NULL, 0);
+        docinfo oi;
+        verrors ve;
+        verrors_init(&ve);
+        if (od && doc_extract(w->a, w->r, od, &oi, &ve)) old_key = oi.key_json;
+        verrors_free(&ve);
+        json_object_put(od);
+    }
+    store_doc out;
+    e = txn_update(t, &old, &p, old_key ? old_key : "{}", &out);
+    if (e == ERR_IDENTITY_CONFLICT) identity_conflict(w, true);
+    if (e) return e;
+    w->out->etag = out.etag;
+    if (key_changed) {
+        int budget = MAX_CASCADE;
+        e = cascade(t, w, w->r, &old.refid, w->doc, &budget);
+        if (e == ERR_IDENTITY_CONFLICT) identity_conflict(w, true);
+        if (e == ERR_TOO_LARGE)
+            outcome_problem(w->out, 409, "urn:ed-fi:api:data-conflict", "Conflict",
+                            "The identity change would cascade into too many referencing items.", NULL);
+    }
+    return e;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static err_t do_delete(store_txn *t, wreq *w)
+{
+    err_t e;
+    const char *res = stored_resource(w);
+    store_doc old;
+    e = txn_get_by_id(t, res, w->id, w->a, &old);
+    if (e == ERR_NOT_FOUND) {
+        if (w->if_match) lock_missing(w->out);
+        else outcome_problem(w->out, 404, T_NOT_FOUND, "Not Found", "Resource to delete was not found.", NULL);
+        return w->if_match ? ERR_PRECONDITION : ERR_NOT_FOUND;
+    }
+    if (e) return e;
+    if (w->if_match && !if_match_ok(w->if_match, old.etag)) {
+        lock_failed(w->out);
+        return ERR_PRECONDITION;
+    }
+    char perr[128];
+    json_object *od = jsonx_parse(old.body, strlen(old.body), perr, sizeof perr, NULL, 0);
+    docinfo oi;
+    verrors ve;
+    verrors_init(&ve);
+    bool ok = od && doc_extract(w->a, w->r, od, &oi, &ve);
+    verrors_free(&ve);
+    json_object_put(od);
+    if (!ok) return ERR_STORAGE;
+    /* Referenced through its own identity or its superclass alias? */
+    const char *names[64];
+    int nn = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && !oi.has_alias) break;
+        int64_t *ids;
+        int n;
+        if ((e = txn_referrers(t, pass ? &oi.alias : &oi.refid, w->a, 1000, &ids, &n))) return e;
+        for (int i = 0; i < n && nn < 64; i++) {
+            store_doc rd;
+            if (txn_get(t, ids[i], w->a, &rd)) continue;
+            const mresource *rr = resource_of(w->m, rd.resource);
+            const char *nm = rr ? rr->name : rd.resource;
+            bool seen = false;
+            for (int k = 0; k < nn; k++) seen |= !strcmp(names[k], nm);
+            if (!seen) names[nn++] = nm;
+        }
+    }
+    if (nn) {
+        qsort(names, (size_t)nn, sizeof(char *), cmp_str);
+        buf b;
+        buf_init(&b, 0);
+        buf_puts(&b, "The requested action cannot be performed because this item is referenced by existing ");
+        for (int i = 0; i < nn; i++) buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
+        buf_puts(&b, " item(s).");
+        outcome_problem(w->out, 409, T_DEPENDENT, "Dependent Item Exists", arena_strdup(w->a, b.data), NULL);
+        buf_free(&b);
+        return ERR_CONFLICT;
+    }
+    if ((e = txn_delete(t, &old, oi.key_json))) return e;
+    w->out->status = 204;
+    return ERR_OK;
+}
+
+err_t engine_write_job(store_txn *t, void *ctx)
+{
+    wreq *w = ctx;
+    err_t e;
+    switch (w->op) {
+    case OP_UPSERT: e = do_upsert(t, w); break;
+    case OP_PUT: e = do_put(t, w); break;
+    case OP_DELETE: e = do_delete(t, w); break;
+    default: e = ERR_INVALID;
+    }
+    if (e && w->out->status < 400) {
+        outcome_problem(w->out, 500, T_SYSTEM, "Internal Server Error",
+                        "An unexpected problem has occurred.", NULL);
+    }
+    return e;
+}
+
+void engine_render(buf *out, const store_doc *d)
+{
+    buf_puts(out, "{\"id\":\"");
+    buf_puts(out, d->id);
+    buf_putc(out, '"');
+    size_t bl = strlen(d->body);
+    /* body is "{...}": splice its members between id and the metadata. */
+    if (bl > 2) {
+        buf_putc(out, ',');
+        buf_append(out, d->body + 1, bl - 2);
+    }
+    buf_printf(out, ",\"_etag\":\"%lld\",\"_lastModifiedDate\":\"%s\"}", (long long)d->etag, d->last_modified);
+}

@@ -1,0 +1,117 @@
+/* The storage interface. No SQL crosses it: callers speak documents,
+ * referential ids and references. One implementation per backend
+ * (store_sqlite.c now; PostgreSQL next).
+ *
+ * Writes run as jobs on a single writer that batches concurrent jobs into one
+ * transaction (group commit): each job runs inside its own savepoint, so a
+ * failing job is undone alone, and every job's completion is reported only
+ * after its batch is durably committed. Reads go to a pool of reader
+ * connections and never block the writer. */
+#ifndef EDHUB_STORE_H
+#define EDHUB_STORE_H
+#include "../base/arena.h"
+#include "../base/err.h"
+#include "../base/uuid.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+
+typedef struct store_opts {
+    int readers;       /* reader connections (default 8) */
+    int max_batch;     /* jobs per transaction (default 512) */
+} store_opts;
+
+err_t store_open(const char *path, const store_opts *opts, store **out, char *err, size_t errlen);
+/* Finishes queued jobs, stops the writer, closes every connection. */
+void store_close(store *s);
+
+/* A document as stored. */
+typedef struct store_doc {
+    int64_t doc_id;
+    char id[37];
+    const char *resource;     /* "ed-fi/schools" */
+    const char *body;         /* canonical JSON text, without id/_etag/_lastModifiedDate */
+    int64_t etag;
+    char last_modified[21];
+    uuid_t16 refid;
+    const uint8_t *refs;      /* outgoing referential ids, 16 bytes each */
+    int nrefs;
+} store_doc;
+
+/* What a writer stores for a document. */
+typedef struct store_put {
+    const char *resource;
+    const uuid_t16 *refid;
+    const uuid_t16 *alias;     /* superclass identity, or NULL */
+    const char *body;
+    const uuid_t16 *refs;      /* outgoing references (documents and descriptors) */
+    int nrefs;
+    const char *key_json;      /* identity values, for tombstones and key changes */
+    const char *owner;         /* client key that wrote it */
+} store_put;
+
+/* ---- write jobs ---- */
+typedef err_t (*store_job_fn)(store_txn *t, void *ctx);
+typedef void (*store_done_fn)(void *ctx, err_t result);
+
+/* Queues a job; done(ctx, result) runs on the writer thread once the batch
+ * holding the job is committed (or the job failed). */
+err_t store_submit(store *s, store_job_fn fn, store_done_fn done, void *ctx);
+/* Runs a job and waits for its durable completion. */
+err_t store_run(store *s, store_job_fn fn, void *ctx);
+
+/* Inside a job: */
+typedef struct store_hit { int64_t doc_id; char id[37]; const char *resource; } store_hit;
+err_t txn_find_identity(store_txn *t, const uuid_t16 *refid, arena *a, store_hit *out);
+err_t txn_get(store_txn *t, int64_t doc_id, arena *a, store_doc *out);
+err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a, store_doc *out);
+/* ERR_IDENTITY_CONFLICT when refid or alias is already taken. */
+err_t txn_insert(store_txn *t, const store_put *p, store_doc *out);
+/* Full replacement; when the identity changed, old_key_json is recorded as a
+ * key change. ERR_IDENTITY_CONFLICT when the new identity is taken. */
+err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out);
+err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json);
+/* Documents that reference refid (up to max), as doc ids. */
+err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n);
+
+/* ---- reads ---- */
+err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, store_doc *out);
+
+typedef enum { SF_TEXT, SF_TEXT_NOCASE, SF_NUMBER, SF_BOOL, SF_ID } store_filter_kind;
+typedef struct store_filter {
+    const char *json_path;    /* "$.schoolReference.schoolId" */
+    store_filter_kind kind;
+    const char *text;
+    double number;
+    bool boolean;
+} store_filter;
+
+typedef struct store_query {
+    const char *resource;
+    const store_filter *filters;
+    int nfilters;
+    int64_t offset;           /* offset paging */
+    int64_t limit;
+    int64_t after;            /* cursor paging: doc_id > after ... */
+    int64_t upto;             /* ... and doc_id <= upto (0 = no bound) */
+    int64_t min_cv, max_cv;   /* change-version window (0 = open) */
+    bool count;               /* also compute the total count */
+} store_query;
+
+typedef bool (*store_row_fn)(void *ctx, const store_doc *d);
+/* Calls fn per row in doc_id order; *total receives the count when asked;
+ * *last receives the last doc_id returned. */
+err_t store_query_docs(store *s, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last);
+/* Splits a resource into n contiguous doc_id ranges: bounds[0..n] with
+ * bounds[0] = 0; range i is (bounds[i], bounds[i+1]]. *got = ranges made. */
+err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, int *got);
+
+/* ---- API clients (credentials) ---- */
+err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name);
+err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen);
+/* Counts documents per resource into a JSON object text; caller frees. */
+char *store_stats_json(store *s);
+
+#endif

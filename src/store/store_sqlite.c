@@ -1,0 +1,828 @@
+/* store.h on SQLite: one database file per ODS instance, WAL mode,
+ * synchronous=FULL, a single writer thread doing group commit, and a pool
+ * of reader connections. All of edhub's SQL for SQLite lives here. */
+#include "store.h"
+#include "../base/buf.h"
+#include "../base/log.h"
+#include "../base/timefmt.h"
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION "1"
+
+static const char *schema_sql =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS documents("
+    "  doc_id INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL,"
+    "  resource TEXT NOT NULL,"
+    "  ref_id BLOB NOT NULL,"
+    "  alias_id BLOB,"
+    "  body TEXT NOT NULL,"
+    "  refs BLOB,"
+    "  etag INTEGER NOT NULL,"
+    "  last_modified TEXT NOT NULL,"
+    "  change_version INTEGER NOT NULL,"
+    "  owner TEXT);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(id);"
+    "CREATE INDEX IF NOT EXISTS documents_resource ON documents(resource, doc_id);"
+    "CREATE INDEX IF NOT EXISTS documents_cv ON documents(change_version);"
+    /* Every referential id a document answers to: its own and its
+     * superclass alias. Unique: a natural key belongs to one document. */
+    "CREATE TABLE IF NOT EXISTS identities(ref_id BLOB PRIMARY KEY, doc_id INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Outgoing references (documents and descriptors), for delete
+     * protection and identity cascades. */
+    "CREATE TABLE IF NOT EXISTS refs(target BLOB NOT NULL, doc_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(target, doc_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS tombstones(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
+    "  id TEXT NOT NULL, key_values TEXT NOT NULL, deleted_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS key_changes(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
+    "  id TEXT NOT NULL, old_key_values TEXT NOT NULL, new_key_values TEXT NOT NULL, changed_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS clients(key TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, name TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" SCHEMA_VERSION "');";
+
+typedef struct job {
+    store_job_fn fn;
+    store_done_fn done;
+    void *ctx;
+    err_t result;
+    struct job *next;
+} job;
+
+typedef struct reader {
+    sqlite3 *db;
+    sqlite3_stmt *get_by_id;
+    bool busy;
+} reader;
+
+enum {
+    W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_ROLLBACK_TO, W_RELEASE,
+    W_FIND_IDENTITY, W_GET, W_GET_BY_ID, W_INSERT_DOC, W_INSERT_IDENTITY, W_DELETE_IDENTITY,
+    W_INSERT_REF, W_DELETE_REF, W_UPDATE_DOC, W_DELETE_DOC, W_TOMBSTONE, W_KEY_CHANGE, W_REFERRERS,
+    W_COUNT
+};
+
+static const char *writer_sql[W_COUNT] = {
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",
+    [W_SAVEPOINT] = "SAVEPOINT job",
+    [W_ROLLBACK_TO] = "ROLLBACK TO job",
+    [W_RELEASE] = "RELEASE job",
+    [W_FIND_IDENTITY] = "SELECT d.doc_id, d.id, d.resource FROM identities i JOIN documents d ON d.doc_id = i.doc_id WHERE i.ref_id = ?1",
+    [W_GET] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs FROM documents WHERE doc_id = ?1",
+    [W_GET_BY_ID] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs FROM documents WHERE id = ?1 AND resource = ?2",
+    [W_INSERT_DOC] = "INSERT INTO documents(id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9)",
+    [W_INSERT_IDENTITY] = "INSERT INTO identities(ref_id, doc_id) VALUES(?1, ?2)",
+    [W_DELETE_IDENTITY] = "DELETE FROM identities WHERE ref_id = ?1",
+    [W_INSERT_REF] = "INSERT OR IGNORE INTO refs(target, doc_id) VALUES(?1, ?2)",
+    [W_DELETE_REF] = "DELETE FROM refs WHERE target = ?1 AND doc_id = ?2",
+    [W_UPDATE_DOC] = "UPDATE documents SET ref_id = ?2, alias_id = ?3, body = ?4, refs = ?5, etag = ?6, last_modified = ?7,"
+                     " change_version = ?6 WHERE doc_id = ?1",
+    [W_DELETE_DOC] = "DELETE FROM documents WHERE doc_id = ?1",
+    [W_TOMBSTONE] = "INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [W_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_REFERRERS] = "SELECT doc_id FROM refs WHERE target = ?1 LIMIT ?2",
+};
+
+struct store_txn {
+    store *s;
+    sqlite3 *db;
+    sqlite3_stmt *st[W_COUNT];
+};
+
+struct store {
+    char *path;
+    store_txn w;               /* the writer connection */
+    int64_t next_cv;           /* writer-only: next change version */
+    int max_batch;
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *head, *tail;
+    bool stopping;
+    int nreaders;
+    reader *readers;
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv;
+};
+
+static err_t open_conn(const char *path, sqlite3 **db, char *err, size_t errlen)
+{
+    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        sqlite3_close(*db);
+        *db = NULL;
+        return ERR_IO;
+    }
+    sqlite3_busy_timeout(*db, 10000);
+    sqlite3_extended_result_codes(*db, 1);
+    return ERR_OK;
+}
+
+static bool exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : "SQL error");
+        sqlite3_free(msg);
+        return false;
+    }
+    return true;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static void run_jobs(store *s, job *batch)
+{
+    store_txn *t = &s->w;
+    int rc = step_done(t->st[W_BEGIN]);
+    if (rc != SQLITE_DONE) {
+        log_error("store: BEGIN failed: %s", sqlite3_errmsg(t->db));
+        for (job *j = batch; j; j = j->next) j->result = ERR_STORAGE;
+        return;
+    }
+    int64_t cv_start = s->next_cv;
+    for (job *j = batch; j; j = j->next) {
+        step_done(t->st[W_SAVEPOINT]);
+        j->result = j->fn(t, j->ctx);
+        if (j->result != ERR_OK) step_done(t->st[W_ROLLBACK_TO]);
+        step_done(t->st[W_RELEASE]);
+    }
+    rc = step_done(t->st[W_COMMIT]);
+    if (rc != SQLITE_DONE) {
+        log_error("store: COMMIT failed: %s", sqlite3_errmsg(t->db));
+        step_done(t->st[W_ROLLBACK]);
+        s->next_cv = cv_start;
+        for (job *j = batch; j; j = j->next)
+            if (j->result == ERR_OK) j->result = ERR_STORAGE;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->stopping) pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->head && s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        job *batch = s->head, *last = s->head;
+        int n = 1;
+        while (last->next && n < s->max_batch) last = last->next, n++;
+        s->head = last->next;
+        if (!s->head) s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+        run_jobs(s, batch);
+        for (job *j = batch; j;) {
+            job *next = j->next;
+            if (j->done) j->done(j->ctx, j->result);
+            free(j);
+            j = next;
+        }
+    }
+    return NULL;
+}
+
+err_t store_open(const char *path, const store_opts *opts, store **out, char *err, size_t errlen)
+{
+    store *s = xcalloc(1, sizeof *s);
+    s->path = xstrdup(path);
+    s->max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 512;
+    s->nreaders = opts && opts->readers > 0 ? opts->readers : 8;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_cond_init(&s->rcv, NULL);
+    err_t e = open_conn(path, &s->w.db, err, errlen);
+    if (e) goto fail;
+    s->w.s = s;
+    /* page_size only takes effect before the first table exists. */
+    if (!exec(s->w.db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                       "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;", err, errlen) ||
+        !exec(s->w.db, schema_sql, err, errlen)) {
+        e = ERR_STORAGE;
+        goto fail;
+    }
+    for (int i = 0; i < W_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->w.db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->w.st[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "prepare failed: %s", sqlite3_errmsg(s->w.db));
+            e = ERR_STORAGE;
+            goto fail;
+        }
+    }
+    /* The next change version follows the highest one ever handed out. */
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(s->w.db,
+                       "SELECT max(coalesce((SELECT max(change_version) FROM documents),0),"
+                       " coalesce((SELECT max(change_version) FROM tombstones),0),"
+                       " coalesce((SELECT max(change_version) FROM key_changes),0))",
+                       -1, &st, NULL);
+    s->next_cv = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) + 1 : 1;
+    sqlite3_finalize(st);
+    s->readers = xcalloc((size_t)s->nreaders, sizeof(reader));
+    for (int i = 0; i < s->nreaders; i++) {
+        reader *r = &s->readers[i];
+        if ((e = open_conn(path, &r->db, err, errlen))) goto fail;
+        exec(r->db, "PRAGMA cache_size=-32768; PRAGMA query_only=1;", err, errlen);
+        if (sqlite3_prepare_v3(r->db, writer_sql[W_GET_BY_ID], -1, SQLITE_PREPARE_PERSISTENT, &r->get_by_id, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "prepare failed: %s", sqlite3_errmsg(r->db));
+            e = ERR_STORAGE;
+            goto fail;
+        }
+    }
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        e = ERR_IO;
+        goto fail;
+    }
+    *out = s;
+    return ERR_OK;
+fail:
+    for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->w.st[i]);
+    sqlite3_close(s->w.db);
+    for (int i = 0; s->readers && i < s->nreaders; i++) {
+        sqlite3_finalize(s->readers[i].get_by_id);
+        sqlite3_close(s->readers[i].db);
+    }
+    free(s->readers);
+    free(s->path);
+    free(s);
+    return e;
+}
+
+void store_close(store *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->w.st[i]);
+    for (int i = 0; i < s->nreaders; i++) {
+        sqlite3_finalize(s->readers[i].get_by_id);
+        sqlite3_close(s->readers[i].db);
+    }
+    /* Checkpoint and truncate the WAL so a stopped instance is one file. */
+    sqlite3_wal_checkpoint_v2(s->w.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_close(s->w.db);
+    free(s->readers);
+    free(s->path);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->rmu);
+    pthread_cond_destroy(&s->rcv);
+    free(s);
+}
+
+err_t store_submit(store *s, store_job_fn fn, store_done_fn done, void *ctx)
+{
+    job *j = xcalloc(1, sizeof *j);
+    j->fn = fn;
+    j->done = done;
+    j->ctx = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        free(j);
+        return ERR_UNAVAILABLE;
+    }
+    if (s->tail) s->tail->next = j;
+    else s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return ERR_OK;
+}
+
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    err_t result;
+} waiter;
+
+static void wake(void *ctx, err_t result)
+{
+    waiter *w = ctx;
+    pthread_mutex_lock(&w->mu);
+    w->result = result;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+typedef struct runctx { store_job_fn fn; void *ctx; waiter w; } runctx;
+static err_t run_inner(store_txn *t, void *ctx)
+{
+    runctx *r = ctx;
+    return r->fn(t, r->ctx);
+}
+static void run_done(void *ctx, err_t result) { wake(&((runctx *)ctx)->w, result); }
+
+err_t store_run(store *s, store_job_fn fn, void *ctx)
+{
+    runctx r = {fn, ctx, {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, ERR_OK}};
+    err_t e = store_submit(s, run_inner, run_done, &r);
+    if (e) return e;
+    pthread_mutex_lock(&r.w.mu);
+    while (!r.w.done) pthread_cond_wait(&r.w.cv, &r.w.mu);
+    pthread_mutex_unlock(&r.w.mu);
+    return r.w.result;
+}
+
+/* ---- writer primitives ---- */
+
+static err_t sql_err(store_txn *t, const char *what)
+{
+    log_error("store: %s: %s", what, sqlite3_errmsg(t->db));
+    return ERR_STORAGE;
+}
+
+err_t txn_find_identity(store_txn *t, const uuid_t16 *refid, arena *a, store_hit *out)
+{
+    sqlite3_stmt *st = t->st[W_FIND_IDENTITY];
+    sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    err_t e = ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        out->doc_id = sqlite3_column_int64(st, 0);
+        snprintf(out->id, sizeof out->id, "%s", (const char *)sqlite3_column_text(st, 1));
+        out->resource = arena_strdup(a, (const char *)sqlite3_column_text(st, 2));
+        e = ERR_OK;
+    } else if (rc != SQLITE_DONE) {
+        e = sql_err(t, "find identity");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+static void read_doc(sqlite3_stmt *st, arena *a, store_doc *d)
+{
+    d->doc_id = sqlite3_column_int64(st, 0);
+    snprintf(d->id, sizeof d->id, "%s", (const char *)sqlite3_column_text(st, 1));
+    d->resource = arena_strdup(a, (const char *)sqlite3_column_text(st, 2));
+    d->body = arena_strndup(a, (const char *)sqlite3_column_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+    d->etag = sqlite3_column_int64(st, 4);
+    snprintf(d->last_modified, sizeof d->last_modified, "%s", (const char *)sqlite3_column_text(st, 5));
+    if (sqlite3_column_bytes(st, 6) == 16) memcpy(d->refid.b, sqlite3_column_blob(st, 6), 16);
+    int nb = sqlite3_column_bytes(st, 7);
+    d->nrefs = nb / 16;
+    if (nb) {
+        uint8_t *r = arena_alloc(a, (size_t)nb);
+        memcpy(r, sqlite3_column_blob(st, 7), (size_t)nb);
+        d->refs = r;
+    } else {
+        d->refs = NULL;
+    }
+}
+
+err_t txn_get(store_txn *t, int64_t doc_id, arena *a, store_doc *out)
+{
+    sqlite3_stmt *st = t->st[W_GET];
+    sqlite3_bind_int64(st, 1, doc_id);
+    int rc = sqlite3_step(st);
+    err_t e = ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        read_doc(st, a, out);
+        e = ERR_OK;
+    } else if (rc != SQLITE_DONE) {
+        e = sql_err(t, "get");
+    }
+    sqlite3_reset(st);
+    return e;
+}
+
+err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a, store_doc *out)
+{
+    sqlite3_stmt *st = t->st[W_GET_BY_ID];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, resource, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    err_t e = ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        read_doc(st, a, out);
+        e = ERR_OK;
+    } else if (rc != SQLITE_DONE) {
+        e = sql_err(t, "get by id");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+static err_t put_identity(store_txn *t, const uuid_t16 *refid, int64_t doc_id)
+{
+    sqlite3_stmt *st = t->st[W_INSERT_IDENTITY];
+    sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, doc_id);
+    int rc = step_done(st);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) return ERR_IDENTITY_CONFLICT;
+    return rc == SQLITE_DONE ? ERR_OK : sql_err(t, "insert identity");
+}
+
+static err_t drop_identity(store_txn *t, const uuid_t16 *refid)
+{
+    sqlite3_stmt *st = t->st[W_DELETE_IDENTITY];
+    sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
+    return step_done(st) == SQLITE_DONE ? ERR_OK : sql_err(t, "delete identity");
+}
+
+static err_t put_refs(store_txn *t, const uuid_t16 *refs, int n, int64_t doc_id)
+{
+    sqlite3_stmt *st = t->st[W_INSERT_REF];
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_blob(st, 1, refs[i].b, 16, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, doc_id);
+        if (step_done(st) != SQLITE_DONE) return sql_err(t, "insert ref");
+    }
+    return ERR_OK;
+}
+
+static err_t drop_refs(store_txn *t, const uint8_t *refs, int n, int64_t doc_id)
+{
+    sqlite3_stmt *st = t->st[W_DELETE_REF];
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_blob(st, 1, refs + 16 * i, 16, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, doc_id);
+        if (step_done(st) != SQLITE_DONE) return sql_err(t, "delete ref");
+    }
+    return ERR_OK;
+}
+
+err_t txn_insert(store_txn *t, const store_put *p, store_doc *out)
+{
+    uuid_t16 id;
+    uuid_v4(&id);
+    uuid_format(&id, out->id);
+    int64_t cv = t->s->next_cv++;
+    time_now_iso(out->last_modified);
+    sqlite3_stmt *st = t->st[W_INSERT_DOC];
+    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->resource, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, p->refid->b, 16, SQLITE_STATIC);
+    if (p->alias) sqlite3_bind_blob(st, 4, p->alias->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, p->body, -1, SQLITE_STATIC);
+    if (p->nrefs) sqlite3_bind_blob(st, 6, p->refs, 16 * p->nrefs, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, cv);
+    sqlite3_bind_text(st, 8, out->last_modified, -1, SQLITE_STATIC);
+    if (p->owner) sqlite3_bind_text(st, 9, p->owner, -1, SQLITE_STATIC);
+    if (step_done(st) != SQLITE_DONE) return sql_err(t, "insert document");
+    out->doc_id = sqlite3_last_insert_rowid(t->db);
+    out->etag = cv;
+    out->resource = p->resource;
+    out->body = p->body;
+    out->refid = *p->refid;
+    err_t e = put_identity(t, p->refid, out->doc_id);
+    if (!e && p->alias) e = put_identity(t, p->alias, out->doc_id);
+    if (!e) e = put_refs(t, p->refs, p->nrefs, out->doc_id);
+    return e;
+}
+
+err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
+{
+    err_t e;
+    bool key_changed = memcmp(old->refid.b, p->refid->b, 16) != 0;
+    if (key_changed) {
+        if ((e = drop_identity(t, &old->refid))) return e;
+        if ((e = put_identity(t, p->refid, old->doc_id))) return e;
+    }
+    if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
+    if ((e = put_refs(t, p->refs, p->nrefs, old->doc_id))) return e;
+    int64_t cv = t->s->next_cv++;
+    *out = *old;
+    time_now_iso(out->last_modified);
+    sqlite3_stmt *st = t->st[W_UPDATE_DOC];
+    sqlite3_bind_int64(st, 1, old->doc_id);
+    sqlite3_bind_blob(st, 2, p->refid->b, 16, SQLITE_STATIC);
+    if (p->alias) sqlite3_bind_blob(st, 3, p->alias->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, p->body, -1, SQLITE_STATIC);
+    if (p->nrefs) sqlite3_bind_blob(st, 5, p->refs, 16 * p->nrefs, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, cv);
+    sqlite3_bind_text(st, 7, out->last_modified, -1, SQLITE_STATIC);
+    if (step_done(st) != SQLITE_DONE) return sql_err(t, "update document");
+    out->etag = cv;
+    out->body = p->body;
+    out->refid = *p->refid;
+    if (key_changed && old_key_json) {
+        st = t->st[W_KEY_CHANGE];
+        sqlite3_bind_int64(st, 1, cv);
+        sqlite3_bind_text(st, 2, old->resource, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, old->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, old_key_json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, p->key_json ? p->key_json : "{}", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, out->last_modified, -1, SQLITE_STATIC);
+        if (step_done(st) != SQLITE_DONE) return sql_err(t, "key change");
+    }
+    return ERR_OK;
+}
+
+err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json)
+{
+    err_t e;
+    if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
+    if ((e = drop_identity(t, &old->refid))) return e;
+    /* The alias is not kept in store_doc; remove every identity row of the
+     * document through its doc_id-bearing alias column. */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "DELETE FROM identities WHERE ref_id = (SELECT alias_id FROM documents WHERE doc_id = ?1)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(t, "prepare alias delete");
+    sqlite3_bind_int64(st, 1, old->doc_id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(t, "delete alias");
+    st = t->st[W_DELETE_DOC];
+    sqlite3_bind_int64(st, 1, old->doc_id);
+    if (step_done(st) != SQLITE_DONE) return sql_err(t, "delete document");
+    char now[21];
+    time_now_iso(now);
+    st = t->st[W_TOMBSTONE];
+    sqlite3_bind_int64(st, 1, t->s->next_cv++);
+    sqlite3_bind_text(st, 2, old->resource, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, old->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, key_json ? key_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    if (step_done(st) != SQLITE_DONE) return sql_err(t, "tombstone");
+    return ERR_OK;
+}
+
+err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+{
+    sqlite3_stmt *st = t->st[W_REFERRERS];
+    sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, max);
+    int cap = 16, k = 0;
+    int64_t *v = arena_alloc(a, sizeof(int64_t) * (size_t)cap);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            int64_t *nv = arena_alloc(a, sizeof(int64_t) * (size_t)cap * 2);
+            memcpy(nv, v, sizeof(int64_t) * (size_t)k);
+            v = nv;
+            cap *= 2;
+        }
+        v[k++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) return sql_err(t, "referrers");
+    *ids = v;
+    *n = k;
+    return ERR_OK;
+}
+
+/* ---- readers ---- */
+
+static reader *acquire(store *s)
+{
+    pthread_mutex_lock(&s->rmu);
+    for (;;) {
+        for (int i = 0; i < s->nreaders; i++)
+            if (!s->readers[i].busy) {
+                s->readers[i].busy = true;
+                pthread_mutex_unlock(&s->rmu);
+                return &s->readers[i];
+            }
+        pthread_cond_wait(&s->rcv, &s->rmu);
+    }
+}
+
+static void release(store *s, reader *r)
+{
+    pthread_mutex_lock(&s->rmu);
+    r->busy = false;
+    pthread_cond_signal(&s->rcv);
+    pthread_mutex_unlock(&s->rmu);
+}
+
+err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, store_doc *out)
+{
+    reader *r = acquire(s);
+    sqlite3_stmt *st = r->get_by_id;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, resource, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    err_t e = ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        read_doc(st, a, out);
+        e = ERR_OK;
+    } else if (rc != SQLITE_DONE) {
+        log_error("store: get by id: %s", sqlite3_errmsg(r->db));
+        e = ERR_STORAGE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    release(s, r);
+    return e;
+}
+
+/* Appends the WHERE clause for q's filters; SQL text depends only on the
+ * filter kinds (paths and values are bound). */
+static void where_sql(buf *b, const store_query *q)
+{
+    buf_puts(b, " WHERE resource = ?1");
+    if (q->min_cv) buf_puts(b, " AND change_version >= ?100");
+    if (q->max_cv) buf_puts(b, " AND change_version <= ?101");
+    for (int i = 0; i < q->nfilters; i++) {
+        int p = 2 + 2 * i;
+        switch (q->filters[i].kind) {
+        case SF_ID: buf_printf(b, " AND id = lower(?%d) AND ?%d IS NOT NULL", p + 1, p); break;
+        case SF_TEXT_NOCASE: buf_printf(b, " AND lower(json_extract(body, ?%d)) = lower(?%d)", p, p + 1); break;
+        default: buf_printf(b, " AND json_extract(body, ?%d) = ?%d", p, p + 1); break;
+        }
+    }
+}
+
+static void bind_filters(sqlite3_stmt *st, const store_query *q)
+{
+    sqlite3_bind_text(st, 1, q->resource, -1, SQLITE_STATIC);
+    if (q->min_cv) sqlite3_bind_int64(st, 100, q->min_cv);
+    if (q->max_cv) sqlite3_bind_int64(st, 101, q->max_cv);
+    for (int i = 0; i < q->nfilters; i++) {
+        const store_filter *f = &q->filters[i];
+        int p = 2 + 2 * i;
+        sqlite3_bind_text(st, p, f->json_path, -1, SQLITE_STATIC);
+        switch (f->kind) {
+        case SF_NUMBER: sqlite3_bind_double(st, p + 1, f->number); break;
+        case SF_BOOL: sqlite3_bind_int(st, p + 1, f->boolean); break;
+        default: sqlite3_bind_text(st, p + 1, f->text, -1, SQLITE_STATIC); break;
+        }
+    }
+}
+
+err_t store_query_docs(store *s, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last)
+{
+    reader *r = acquire(s);
+    err_t e = ERR_OK;
+    buf sql;
+    buf_init(&sql, 0);
+    sqlite3_stmt *st = NULL;
+    arena a;
+    arena_init(&a, 1 << 16);
+    int pn = 2 + 2 * q->nfilters;
+    if (q->count && total) {
+        buf_puts(&sql, "SELECT count(*) FROM documents");
+        where_sql(&sql, q);
+        if (sqlite3_prepare_v2(r->db, sql.data, -1, &st, NULL) != SQLITE_OK) goto sqlfail;
+        bind_filters(st, q);
+        *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        st = NULL;
+        buf_reset(&sql);
+    }
+    buf_puts(&sql, "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, NULL FROM documents");
+    where_sql(&sql, q);
+    buf_printf(&sql, " AND doc_id > ?%d AND (?%d = 0 OR doc_id <= ?%d) ORDER BY doc_id LIMIT ?%d OFFSET ?%d", pn,
+               pn + 1, pn + 1, pn + 2, pn + 3);
+    if (sqlite3_prepare_v2(r->db, sql.data, -1, &st, NULL) != SQLITE_OK) goto sqlfail;
+    bind_filters(st, q);
+    sqlite3_bind_int64(st, pn, q->after);
+    sqlite3_bind_int64(st, pn + 1, q->upto);
+    sqlite3_bind_int64(st, pn + 2, q->limit);
+    sqlite3_bind_int64(st, pn + 3, q->offset);
+    int rc;
+    if (last) *last = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_doc d;
+        read_doc(st, &a, &d);
+        if (last) *last = d.doc_id;
+        bool go = fn(ctx, &d);
+        arena_free(&a);
+        if (!go) break;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) goto sqlfail;
+    goto out;
+sqlfail:
+    log_error("store: query: %s", sqlite3_errmsg(r->db));
+    e = ERR_STORAGE;
+out:
+    sqlite3_finalize(st);
+    buf_free(&sql);
+    arena_free(&a);
+    release(s, r);
+    return e;
+}
+
+err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, int *got)
+{
+    reader *r = acquire(s);
+    err_t e = ERR_OK;
+    sqlite3_stmt *cnt = NULL, *at = NULL;
+    *got = 0;
+    if (sqlite3_prepare_v2(r->db, "SELECT count(*), coalesce(max(doc_id),0) FROM documents WHERE resource = ?1", -1, &cnt, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT doc_id FROM documents WHERE resource = ?1 ORDER BY doc_id LIMIT 1 OFFSET ?2", -1, &at, NULL) != SQLITE_OK) {
+        e = ERR_STORAGE;
+        goto out;
+    }
+    sqlite3_bind_text(cnt, 1, resource, -1, SQLITE_STATIC);
+    if (sqlite3_step(cnt) != SQLITE_ROW) {
+        e = ERR_STORAGE;
+        goto out;
+    }
+    int64_t total = sqlite3_column_int64(cnt, 0), maxid = sqlite3_column_int64(cnt, 1);
+    if (total == 0) goto out;
+    if (n > total) n = (int)total;
+    bounds[0] = 0;
+    int k = 1;
+    for (int i = 1; i < n; i++) {
+        /* The last doc_id of partition i-1 closes it. */
+        int64_t off = total * i / n - 1;
+        sqlite3_bind_text(at, 1, resource, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(at, 2, off);
+        if (sqlite3_step(at) == SQLITE_ROW) bounds[k++] = sqlite3_column_int64(at, 0);
+        sqlite3_reset(at);
+    }
+    bounds[k] = maxid;
+    *got = k;
+out:
+    sqlite3_finalize(cnt);
+    sqlite3_finalize(at);
+    release(s, r);
+    return e;
+}
+
+typedef struct client_put { const char *key, *hash, *name; } client_put;
+
+static err_t client_put_job(store_txn *t, void *ctx)
+{
+    client_put *c = ctx;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "INSERT INTO clients(key, secret_hash, name, created_at) VALUES(?1, ?2, ?3, ?4)"
+                                  " ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(t, "prepare client");
+    char now[21];
+    time_now_iso(now);
+    sqlite3_bind_text(st, 1, c->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? ERR_OK : sql_err(t, "insert client");
+}
+
+err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name)
+{
+    client_put c = {key, secret_hash, name};
+    return store_run(s, client_put_job, &c);
+}
+
+err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen)
+{
+    reader *r = acquire(s);
+    sqlite3_stmt *st;
+    err_t e = ERR_NOT_FOUND;
+    if (sqlite3_prepare_v2(r->db, "SELECT secret_hash FROM clients WHERE key = ?1", -1, &st, NULL) != SQLITE_OK) {
+        release(s, r);
+        return ERR_STORAGE;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(hash, hashlen, "%s", (const char *)sqlite3_column_text(st, 0));
+        e = ERR_OK;
+    }
+    sqlite3_finalize(st);
+    release(s, r);
+    return e;
+}
+
+char *store_stats_json(store *s)
+{
+    reader *r = acquire(s);
+    sqlite3_stmt *st;
+    buf b;
+    buf_init(&b, 0);
+    buf_putc(&b, '{');
+    if (sqlite3_prepare_v2(r->db, "SELECT resource, count(*) FROM documents GROUP BY resource ORDER BY resource", -1, &st, NULL) == SQLITE_OK) {
+        int n = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (n++) buf_putc(&b, ',');
+            buf_json_str(&b, (const char *)sqlite3_column_text(st, 0));
+            buf_printf(&b, ":%lld", (long long)sqlite3_column_int64(st, 1));
+        }
+        sqlite3_finalize(st);
+    }
+    buf_putc(&b, '}');
+    release(s, r);
+    return buf_take(&b);
+}
