@@ -8,6 +8,7 @@
 #include "route.h"
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 
@@ -23,6 +24,9 @@ struct api_server {
     _Atomic int inflight;      /* suspended writes */
 };
 
+/* What a string with an invalid percent-escape is replaced by. */
+#define BAD_ESCAPE "\x01" "bad-escape"
+
 typedef enum { ST_NEW, ST_READING, ST_SUSPENDED, ST_RESUMED } req_state;
 
 #define MAX_HEADERS 6
@@ -32,7 +36,8 @@ typedef struct request {
     arena a;
     const char *method;
     const char *url;
-    req_state state;
+    _Atomic req_state state;   /* set to ST_RESUMED by the writer thread */
+    bool suspended;            /* handler thread only */
     buf body;                  /* request body */
     bool too_large;
     /* response */

@@ -176,9 +176,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body) r->too_large = true;
         if (!r->too_large) return MHD_YES;
     }
-    if (r->state == ST_RESUMED) {
+    if (r->suspended) {
+        if (atomic_load(&r->state) != ST_RESUMED) return MHD_YES;
+        r->suspended = false;
         handle_write_done(r);
-        r->state = ST_READING;
         return send_response(r);
     }
     if (*upload_size) {
@@ -194,7 +195,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_response(r);
     }
     dispatch(r);
-    if (r->state == ST_SUSPENDED) return MHD_YES;
+    /* r->suspended, not r->state: the writer may already have resumed. */
+    if (r->suspended) return MHD_YES;
     return send_response(r);
 }
 
@@ -204,6 +206,35 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     request *r = *con_cls;
     if (r) request_free(r);
     *con_cls = NULL;
+}
+
+static int hexdigit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decoding of the path and of each query name and value. A bad
+ * escape turns the whole string into BAD_ESCAPE, which the router (404)
+ * and the query reader (400) recognise. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p != '%') {
+            *o++ = *p;
+            continue;
+        }
+        int h = hexdigit(p[1]), l = h >= 0 ? hexdigit(p[2]) : -1;
+        if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+            strcpy(s, BAD_ESCAPE);
+            return strlen(s);
+        }
+        *o++ = (char)(h << 4 | l);
+        p += 2;
+    }
+    *o = 0;
+    return (size_t)(o - s);
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
@@ -243,6 +274,7 @@ err_t api_start(const api_config *cfg, const model *m, store *s, auth *au, api_s
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
                               MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                               MHD_OPTION_END);
     if (!srv->d) {

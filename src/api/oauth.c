@@ -19,7 +19,6 @@ static void token_error(request *r, int status, const char *code, const char *de
     buf_putc(&r->out, '}');
     r->status = status;
     r->content_type = "application/json";
-    if (status == 401) req_header(r, "WWW-Authenticate", "Basic realm=\"edhub\"");
 }
 
 static int hexv(char c)
@@ -75,10 +74,19 @@ void handle_token(request *r)
         outcome_free(&o);
         return;
     }
+    /* Order and codes follow ODS/API 7.3 (security spec §1.2, §1.4). */
     creds c = {0};
     const char *ct = req_get_header(r, "Content-Type");
+    bool json = ct && !strncasecmp(ct, "application/json", 16);
+    bool form = ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
+    if (!json && !form) {
+        req_simple_problem(r, 415, "urn:ed-fi:api:unsupported-media-type", "Unsupported Media Type",
+                           "The token endpoint accepts application/x-www-form-urlencoded or application/json.",
+                           "The value specified in the 'Content-Type' header is not supported by this host.");
+        return;
+    }
     json_object *jb = NULL;
-    if (ct && !strncasecmp(ct, "application/json", 16)) {
+    if (json) {
         char err[128];
         jb = jsonx_parse(r->body.data ? r->body.data : "", r->body.len, err, sizeof err, NULL, 0);
         if (!jb || !json_object_is_type(jb, json_type_object)) {
@@ -94,17 +102,29 @@ void handle_token(request *r)
     }
     const char *authz = req_get_header(r, "Authorization");
     const char *basic_id = NULL, *basic_secret = NULL;
-    if (authz && !strncasecmp(authz, "Basic ", 6)) {
-        const char *b = authz + 6;
+    if (authz) {
+        const char *sp = strchr(authz, ' ');
+        if (!sp || sp == authz || !sp[1]) {
+            json_object_put(jb);
+            token_error(r, 400, "invalid_request", "The Authorization header must be 'Basic base64(key:secret)'.");
+            return;
+        }
+        if ((size_t)(sp - authz) != 5 || strncasecmp(authz, "Basic", 5) != 0) {
+            json_object_put(jb);
+            token_error(r, 401, "invalid_client", "Only the Basic authorization scheme is supported here.");
+            return;
+        }
+        const char *b = sp + 1;
         while (*b == ' ') b++;
         size_t bl = strlen(b);
         unsigned char *dec = arena_alloc(&r->a, bl + 4);
-        int n = bl % 4 == 0 && bl < 4096 ? EVP_DecodeBlock(dec, (const unsigned char *)b, (int)bl) : -1;
+        int n = bl % 4 == 0 && bl > 0 && bl < 4096 ? EVP_DecodeBlock(dec, (const unsigned char *)b, (int)bl) : -1;
         if (n >= 0) {
             while (bl && b[bl - 1] == '=') bl--, n--; /* EVP counts padding */
-            dec[n < 0 ? 0 : n] = 0;
+            if (n < 0) n = 0;
+            dec[n] = 0;
             char *colon = strchr((char *)dec, ':');
-            if (colon && memchr(dec, 0, (size_t)(n < 0 ? 0 : n)) == NULL) {
+            if (colon && memchr(dec, 0, (size_t)n) == NULL) {
                 *colon = 0;
                 basic_id = (char *)dec;
                 basic_secret = colon + 1;
@@ -112,7 +132,7 @@ void handle_token(request *r)
         }
         if (!basic_id) {
             json_object_put(jb);
-            token_error(r, 400, "invalid_request", "The Basic authorization header is malformed.");
+            token_error(r, 400, "invalid_request", "The Basic authorization value is not valid base64 of key:secret.");
             return;
         }
     }
@@ -126,12 +146,7 @@ void handle_token(request *r)
         token_error(r, 400, "invalid_client", "Send the client credentials either in the Authorization header or in the body, not both.");
         return;
     }
-    if (!c.grant) {
-        json_object_put(jb);
-        token_error(r, 400, "invalid_request", "grant_type is required.");
-        return;
-    }
-    if (strcmp(c.grant, "client_credentials") != 0) {
+    if (!c.grant || strcasecmp(c.grant, "client_credentials") != 0) {
         json_object_put(jb);
         token_error(r, 400, "unsupported_grant_type", "Only the client_credentials grant is supported.");
         return;
@@ -139,7 +154,7 @@ void handle_token(request *r)
     const char *id = basic_id ? basic_id : c.id, *secret = basic_id ? basic_secret : c.secret;
     if (!id || !secret || !*id) {
         json_object_put(jb);
-        token_error(r, 401, "invalid_client", "Client credentials are required.");
+        token_error(r, 401, "invalid_request", "Client credentials are required.");
         return;
     }
     char tok[65];
@@ -151,7 +166,8 @@ void handle_token(request *r)
         return;
     }
     if (e == ERR_UNAVAILABLE) {
-        token_error(r, 429, "too_many_requests", "Too many live tokens; retry later.");
+        req_simple_problem(r, 429, "urn:ed-fi:api:security:authentication:too-many-tokens", "Too Many Tokens",
+                           "The client has too many live tokens; reuse a token until it expires.", NULL);
         return;
     }
     if (e) {

@@ -148,6 +148,14 @@ static bool read_params(request *r, pcollect *pc)
     pc->ps = arena_alloc(&r->a, sizeof(qparam) * MAX_QUERY_PARAMS);
     pc->a = &r->a;
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_param, pc);
+    for (int i = 0; i < pc->n && i < pc->cap; i++) {
+        if (!strcmp(pc->ps[i].name, BAD_ESCAPE) || !strcmp(pc->ps[i].value, BAD_ESCAPE)) {
+            req_simple_problem(r, 400, "urn:ed-fi:api:bad-request", "Bad Request",
+                               "The request could not be processed. See 'errors' for details.",
+                               "The query string contains an invalid percent-encoding (use %XX with two hex digits).");
+            return false;
+        }
+    }
     if (pc->n > pc->cap) {
         req_simple_problem(r, 400, "urn:ed-fi:api:bad-request:parameter-validation-failed", "Parameter Validation Failed",
                            "Parameters supplied to the request were invalid.", "Too many query parameters (at most 40).");
@@ -270,11 +278,13 @@ static void submit_write(request *r, write_op op, const route *rt, auth_client *
         }
     }
     r->state = ST_SUSPENDED;
+    r->suspended = true;
     atomic_fetch_add(&r->srv->inflight, 1);
     MHD_suspend_connection(r->conn);
     if (store_submit(r->srv->s, engine_write_job, write_done, &r->w) != ERR_OK) {
         atomic_fetch_sub(&r->srv->inflight, 1);
         r->state = ST_READING;
+        r->suspended = false;
         MHD_resume_connection(r->conn);
         req_simple_problem(r, 503, "urn:ed-fi:api:service-unavailable", "Service Unavailable",
                            "The server is shutting down; retry shortly.", NULL);

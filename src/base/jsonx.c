@@ -88,10 +88,64 @@ static bool find_dup(const char *s, size_t len, char *dup_path, size_t dup_len)
     return found;
 }
 
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF) and
+ * no raw control characters inside strings; json-c checks neither fully.
+ * Returns the offset of the first bad byte, or len. */
+static size_t first_bad_byte(const char *text, size_t len, bool *ctrl)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    bool in_str = false;
+    *ctrl = false;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (in_str) {
+                if (c < 0x20) {
+                    *ctrl = true;
+                    return i;
+                }
+                if (c == '\\') {
+                    i += 2;
+                    continue;
+                }
+                if (c == '"') in_str = false;
+            } else if (c == '"') {
+                in_str = true;
+            } else if (c == 0) {
+                return i;
+            }
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
+        else return i;
+        if (i + n > len) return i;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += n;
+    }
+    return len;
+}
+
 json_object *jsonx_parse(const char *text, size_t len, char *err, size_t errlen, char *dup_path,
                          size_t dup_len)
 {
     if (dup_path && dup_len) dup_path[0] = 0;
+    bool ctrl;
+    size_t bad = first_bad_byte(text, len, &ctrl);
+    if (bad < len) {
+        snprintf(err, errlen, ctrl ? "The JSON text has a raw control character inside a string at byte %zu."
+                                   : "The JSON text is not valid UTF-8 at byte %zu.", bad);
+        return NULL;
+    }
     json_tokener *tok = json_tokener_new_ex(JSONX_MAX_DEPTH);
     if (!tok) {
         snprintf(err, errlen, "out of memory");

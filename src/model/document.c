@@ -4,6 +4,7 @@
 #include "../base/timefmt.h"
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <strings.h>
 #include <errno.h>
 #include <math.h>
@@ -201,6 +202,13 @@ static json_object *norm_string(const snode *s, json_object *v, const char *name
     return out;
 }
 
+static const char *places_text(int n)
+{
+    static const char *t[] = {" with no decimal places", " with at most 1 decimal place", " with at most 2 decimal places",
+                              " with at most 3 decimal places", " with at most 4 decimal places", " with at most 5 decimal places"};
+    return n >= 0 && n < 6 ? t[n] : " with fewer decimal places";
+}
+
 static json_object *norm_number(const snode *s, json_object *v, const char *name, nctx *c)
 {
     enum json_type t = json_object_get_type(v);
@@ -232,9 +240,32 @@ static json_object *norm_number(const snode *s, json_object *v, const char *name
             out = json_object_new_double_s(d, json_object_get_string(v));
         }
     }
+    if (out && s->type == JT_INTEGER &&
+        (json_object_get_int64(out) == INT64_MAX || json_object_get_int64(out) == INT64_MIN)) {
+        err_at(c, "%s Value is outside the range of a 64-bit integer", name);
+        json_object_put(out);
+        return NULL;
+    }
     if (!out) {
         err_at(c, "%s Value is \"%s\" but should be \"%s\"", name, jtype_name(v), stype_name(s->type));
         return NULL;
+    }
+    if (s->has_decimal && s->total_digits > 0) {
+        /* Precision and scale of the decimal column (§5.5). */
+        int ip = s->total_digits - s->decimal_places;
+        double lim = pow(10, ip) - pow(10, -s->decimal_places);
+        char text[64];
+        snprintf(text, sizeof text, "%.*f", s->decimal_places + 6, fabs(d));
+        const char *dot = strchr(text, '.');
+        int extra = 0;
+        for (const char *q = dot ? dot + 1 + s->decimal_places : ""; *q; q++)
+            if (*q != '0') extra = 1;
+        if (fabs(d) > lim + 1e-9 || extra) {
+            err_at(c, "%s must be between %.*f and %.*f%s.", name, s->decimal_places, -lim, s->decimal_places, lim,
+                   extra ? places_text(s->decimal_places) : "");
+            json_object_put(out);
+            return NULL;
+        }
     }
     if ((s->has_min && d < s->min) || (s->has_max && d > s->max)) {
         if (s->has_min && s->has_max) err_at(c, "%s must be between %g and %g.", name, s->min, s->max);
@@ -266,6 +297,23 @@ static json_object *norm_bool(json_object *v, const char *name, nctx *c)
 /* Identity of a collection item for duplicate detection: its required
  * scalar values and required reference objects (descriptors folded to
  * lower case). Returns false when the item has no such properties. */
+static bool item_key(const snode *s, json_object *item, buf *out);
+
+/* Item identity from the model's arrayUniquenessConstraints. */
+static bool item_key_model(const snode *arr, json_object *item, buf *out)
+{
+    for (int i = 0; i < arr->nuniq; i++) {
+        const mpath *p = &arr->uniq[i];
+        json_object *v = item;
+        for (int k = 0; v && k < p->nseg; k++) v = jsonx_get(v, p->seg[k].name);
+        const char *leaf = p->seg[p->nseg - 1].name;
+        size_t ll = strlen(leaf);
+        if (v) doc_canonical_value(out, v, ll >= 10 && !strcmp(leaf + ll - 10, "Descriptor"));
+        buf_putc(out, '\x1f');
+    }
+    return true;
+}
+
 static bool item_key(const snode *s, json_object *item, buf *out)
 {
     bool any = false;
@@ -322,7 +370,9 @@ static json_object *norm_array(const snode *s, json_object *v, const char *name,
         buf *keys = xcalloc(n, sizeof(buf));
         for (size_t i = 0; i < n && ok; i++) {
             buf_init(&keys[i], 0);
-            if (!item_key(s->items, json_object_array_get_idx(out, i), &keys[i])) break;
+            bool have = s->nuniq ? item_key_model(s, json_object_array_get_idx(out, i), &keys[i])
+                                 : item_key(s->items, json_object_array_get_idx(out, i), &keys[i]);
+            if (!have) break;
             for (size_t j = 0; j < i; j++) {
                 if (keys[j].len == keys[i].len && !memcmp(keys[j].data, keys[i].data, keys[i].len)) {
                     char ord[16];

@@ -179,6 +179,66 @@ static bool load_refs(model *m, mresource *r, json_object *dpm, char *err, size_
     return true;
 }
 
+/* The schema node at an absolute path ("$.a[*].b"); NULL if absent. */
+static snode *schema_at(snode *n, const mpath *p, int from, int to)
+{
+    for (int i = from; n && i < to; i++) {
+        if (n->type != JT_OBJECT) return NULL;
+        snode *next = NULL;
+        for (int k = 0; k < n->nprops; k++)
+            if (!strcmp(n->prop_names[k], p->seg[i].name)) next = n->props[k];
+        n = next;
+        if (n && p->seg[i].array) {
+            if (n->type != JT_ARRAY) return NULL;
+            n = n->items;
+        }
+    }
+    return n;
+}
+
+/* Attaches one arrayUniquenessConstraints entry to the array nodes below
+ * item (the schema node that its paths are relative to). */
+static void attach_uniqueness(model *m, snode *item, json_object *c)
+{
+    arena *a = A(m);
+    const char *base = jsonx_str(c, "basePath");
+    if (base) {
+        mpath bp;
+        if (!mpath_parse(a, base, &bp)) return;
+        snode *n = schema_at(item, &bp, 0, bp.nseg);
+        json_object *nested = jsonx_get(c, "nestedConstraints");
+        for (size_t i = 0; n && nested && i < json_object_array_length(nested); i++)
+            attach_uniqueness(m, n, json_object_array_get_idx(nested, i));
+        return;
+    }
+    json_object *paths = jsonx_get(c, "paths");
+    int np = paths ? (int)json_object_array_length(paths) : 0;
+    if (!np) return;
+    mpath first;
+    if (!mpath_parse(a, json_object_get_string(json_object_array_get_idx(paths, 0)), &first)) return;
+    int arr = -1; /* the segment that carries the [*] */
+    for (int i = 0; i < first.nseg && arr < 0; i++)
+        if (first.seg[i].array) arr = i;
+    if (arr < 0) return;
+    snode *an = schema_at(item, &first, 0, arr);
+    snode *holder = NULL;
+    if (an && an->type == JT_OBJECT)
+        for (int k = 0; k < an->nprops; k++)
+            if (!strcmp(an->prop_names[k], first.seg[arr].name)) holder = an->props[k];
+    if (!holder || holder->type != JT_ARRAY) return;
+    holder->uniq = arena_alloc(a, sizeof(mpath) * (size_t)np);
+    holder->nuniq = 0;
+    for (int i = 0; i < np; i++) {
+        mpath full;
+        if (!mpath_parse(a, json_object_get_string(json_object_array_get_idx(paths, (size_t)i)), &full)) continue;
+        mpath *rel = &holder->uniq[holder->nuniq];
+        rel->nseg = full.nseg - arr - 1;
+        rel->seg = full.seg + arr + 1;
+        rel->text = full.text;
+        if (rel->nseg > 0) holder->nuniq++;
+    }
+}
+
 static qtype qtype_of(const char *t)
 {
     if (!t) return QT_STRING;
@@ -249,6 +309,19 @@ static bool load_resource(model *m, mresource *r, const char *endpoint, json_obj
     r->schema_json = jsonx_get(rs, "jsonSchemaForInsert");
     r->description = jsonx_str(r->schema_json, "description");
     if (!(r->schema = compile_schema(m, r->schema_json, err, errlen))) return false;
+    json_object *dec = jsonx_get(rs, "decimalPropertyValidationInfos");
+    for (size_t i = 0; dec && i < json_object_array_length(dec); i++) {
+        json_object *d = json_object_array_get_idx(dec, i);
+        mpath p;
+        if (!jsonx_str(d, "path") || !mpath_parse(a, jsonx_str(d, "path"), &p)) continue;
+        snode *n = schema_at(r->schema, &p, 0, p.nseg);
+        if (!n || (n->type != JT_NUMBER && n->type != JT_INTEGER)) continue;
+        n->has_decimal = true;
+        n->total_digits = json_object_get_int(jsonx_get(d, "totalDigits"));
+        n->decimal_places = json_object_get_int(jsonx_get(d, "decimalPlaces"));
+    }
+    json_object *uq = jsonx_get(rs, "arrayUniquenessConstraints");
+    for (size_t i = 0; uq && i < json_object_array_length(uq); i++) attach_uniqueness(m, r->schema, json_object_array_get_idx(uq, i));
     if (r->is_descriptor) {
         for (int i = 0; i < r->schema->nprops; i++) {
             const char *pn = r->schema->prop_names[i];

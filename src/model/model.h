@@ -41,8 +41,13 @@ struct snode {
     const char **prop_names;
     snode **props;
     bool *required;
+    /* decimals (decimalPropertyValidationInfos) */
+    bool has_decimal;
+    int total_digits, decimal_places;
     /* arrays */
     snode *items;
+    int nuniq;                 /* arrayUniquenessConstraints: item identity */
+    mpath *uniq;               /* paths relative to the item ("$.x.y") */
     bool is_descriptor_value;  /* string holding a descriptor URI */
 };
 

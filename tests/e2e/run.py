@@ -91,7 +91,7 @@ class Result(unittest.TextTestResult):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                 epilog=__doc__.split('\n\n', 1)[1],
+                                 epilog=__doc__.split('\n\n', 2)[2],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('filters', nargs='*', metavar='FILTER', help='module name substrings')
     ap.add_argument('-v', '--verbose', action='store_true')

@@ -52,6 +52,10 @@ class Discovery(h.EdhubTestCase):
         self.assertEqual(urls.get('oauth'), base + '/oauth/token')
         self.assertEqual(urls.get('dataManagementApi'), base + '/data/v3/')
 
+    def test_token_introspection_url(self):
+        urls = self.r.json.get('urls') or {}
+        self.assertEqual(urls.get('oauthTokenIntrospection'), self.server.base_url + '/oauth/token_info')
+
     def test_urls_are_live(self):
         urls = self.r.json['urls']
         base = self.server.base_url
@@ -206,6 +210,13 @@ class Dependencies(h.EdhubTestCase):
             self.assertIsInstance(it['order'], int)
             self.assertGreaterEqual(it['order'], 1)
             self.assertTrue(set(it['operations']) <= {'Create', 'Update'} and it['operations'], repr(it))
+
+    def test_graphml(self):
+        r = self.api.get('/metadata/data/v3/dependencies', headers={'Accept': 'application/graphml'})
+        self.assertStatus(r, 200)
+        self.assertIn('graphml', r.content_type + r.text[:500].lower(), repr(r)[:500])
+        self.assertIn('<graphml', r.text)
+        self.assertIn('/ed-fi/studentSchoolAssociations', r.text)
 
     def test_ordered_by_group(self):
         orders = [it['order'] for it in self.items]

@@ -160,6 +160,26 @@ class TokenEndpoint(h.EdhubTestCase):
         self.assertTrue(400 <= r.status < 500, repr(r))
 
 
+class TokenInfo(h.EdhubTestCase):
+    """POST /oauth/token_info: self-introspection (security.md §1.8)."""
+
+    def test_active_token(self):
+        r = self.anon.request('POST', '/oauth/token_info', 'token=' + self.api.token, content_type=FORM,
+                              headers={'Authorization': 'Bearer ' + self.api.token}, auth=False)
+        self.assertStatus(r, 200)
+        self.assertIs(r.json.get('active'), True, repr(r))
+        self.assertEqual(r.json.get('client_id'), self.server.key, repr(r))
+
+    def test_other_token_in_body_is_400(self):
+        r = self.anon.request('POST', '/oauth/token_info', 'token=deadbeef', content_type=FORM,
+                              headers={'Authorization': 'Bearer ' + self.api.token}, auth=False)
+        self.assertStatus(r, 400)
+
+    def test_requires_bearer(self):
+        r = self.anon.request('POST', '/oauth/token_info', 'token=' + self.api.token, content_type=FORM, auth=False)
+        self.assertStatus(r, 401)
+
+
 class BearerAuthentication(h.EdhubTestCase):
 
     def assertAuthFailed(self, r):

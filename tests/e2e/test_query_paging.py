@@ -62,6 +62,16 @@ class OffsetLimit(Data):
     def test_insertion_order(self):
         self.assertEqual(self.uids(self.get(q(lastSurname=self.tag))), self.expect(lambda i: True))
 
+    def test_order_kept_after_update(self):
+        tag = h.uid('Ord')
+        docs = [F.student(lastSurname=tag, firstName='N%d' % i) for i in range(4)]
+        for d in docs:
+            self.api.create('students', d)
+        docs[0]['firstName'] = 'Updated'
+        self.assertStatus(self.api.post(DATA + '/students', docs[0]), 200)
+        got = self.uids(self.get(q(lastSurname=tag)))
+        self.assertEqual(got, [d['studentUniqueId'] for d in docs])
+
     def test_limit(self):
         self.assertEqual(self.uids(self.get(q(lastSurname=self.tag, limit=10))), self.expect(lambda i: i < 10))
 
@@ -296,6 +306,11 @@ class TypedFilters(h.EdhubTestCase):
                     'studentUniqueId': s['studentUniqueId'], 'administrationDate': v})], [sa_id])
         self.assertEqual(self.api.query('studentAssessments', {'studentUniqueId': s['studentUniqueId'],
                                                                'administrationDate': '2021-09-28T14:15:31Z'}), [])
+        # a date without a time means midnight UTC
+        midnight = self.api.create('studentAssessments', F.student_assessment(
+            s['studentUniqueId'], a['assessmentIdentifier'], administrationDate='2021-10-01T00:00:00Z'))
+        self.assertEqual([d['id'] for d in self.api.query('studentAssessments', {
+            'studentUniqueId': s['studentUniqueId'], 'administrationDate': '2021-10-01'})], [midnight])
 
     def test_descriptor_endpoint_filters(self):
         docs = self.api.query('gradeLevelDescriptors', {'namespace': 'uri://ed-fi.org/GradeLevelDescriptor',

@@ -173,6 +173,124 @@ class Subclasses(Base):
         self.assertCreated(r, 'localEducationAgencies')
 
 
+class AssociationSubclasses(Base):
+    """GeneralStudentProgramAssociation: association subclasses share the superclass identity (§8)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.program = F.program(edorg_id=h.HIGH_SCHOOL, type_code='Special Education')
+        cls.api.create('programs', cls.program)
+        cls.gp = {'gradingPeriodDescriptor': h.descriptor('GradingPeriod', 'First Six Weeks'),
+                  'gradingPeriodName': h.uid('GP '), 'schoolReference': {'schoolId': h.HIGH_SCHOOL},
+                  'schoolYearTypeReference': {'schoolYear': 2025}, 'beginDate': '2024-08-20',
+                  'endDate': '2024-09-30', 'totalInstructionalDays': 29}
+        cls.api.create('gradingPeriods', cls.gp)
+        cls.co = {'objective': h.uid('Objective '), 'objectiveGradeLevelDescriptor': h.descriptor('GradeLevel', 'Ninth grade'),
+                  'educationOrganizationReference': {'educationOrganizationId': h.HIGH_SCHOOL}}
+        cls.api.create('competencyObjectives', cls.co)
+
+    def association(self, suid, begin='2024-08-20'):
+        return {'studentReference': {'studentUniqueId': suid},
+                'educationOrganizationReference': {'educationOrganizationId': h.HIGH_SCHOOL},
+                'programReference': {'educationOrganizationId': h.HIGH_SCHOOL,
+                                     'programName': self.program['programName'],
+                                     'programTypeDescriptor': self.program['programTypeDescriptor']},
+                'beginDate': begin}
+
+    def competency(self, suid, gspa):
+        return {'studentReference': {'studentUniqueId': suid},
+                'competencyLevelDescriptor': h.descriptor('CompetencyLevel', 'Proficient'),
+                'gradingPeriodReference': {'gradingPeriodDescriptor': self.gp['gradingPeriodDescriptor'],
+                                           'gradingPeriodName': self.gp['gradingPeriodName'],
+                                           'schoolId': h.HIGH_SCHOOL, 'schoolYear': 2025},
+                'objectiveCompetencyObjectiveReference': {
+                    'educationOrganizationId': h.HIGH_SCHOOL, 'objective': self.co['objective'],
+                    'objectiveGradeLevelDescriptor': self.co['objectiveGradeLevelDescriptor']},
+                'generalStudentProgramAssociations': [{'generalStudentProgramAssociationReference': gspa}]}
+
+    def gspa_ref(self, suid, begin='2024-08-20'):
+        return {'beginDate': begin, 'educationOrganizationId': h.HIGH_SCHOOL,
+                'programEducationOrganizationId': h.HIGH_SCHOOL, 'programName': self.program['programName'],
+                'programTypeDescriptor': self.program['programTypeDescriptor'], 'studentUniqueId': suid}
+
+    def student(self):
+        s = F.student()
+        self.api.create('students', s)
+        return s['studentUniqueId']
+
+    def test_same_identity_in_two_subclasses_conflicts(self):
+        suid = self.student()
+        r1 = self.api.post(DATA + '/studentProgramAssociations', self.association(suid))
+        self.assertStatus(r1, 201)
+        r2 = self.api.post(DATA + '/studentSpecialEducationProgramAssociations', self.association(suid))
+        self.assertProblem(r2, 409, CONFLICT_TYPES, title='Identifying Values Are Not Unique')
+        self.assertEqual(self.api.query('studentSpecialEducationProgramAssociations', {'studentUniqueId': suid}), [])
+
+    def test_abstract_reference_resolves_to_subclass(self):
+        suid = self.student()
+        self.api.create('studentSpecialEducationProgramAssociations', self.association(suid))
+        cid = self.api.create('studentCompetencyObjectives', self.competency(suid, self.gspa_ref(suid)))
+        body = self.api.read('studentCompetencyObjectives', cid)
+        ref = body['generalStudentProgramAssociations'][0]['generalStudentProgramAssociationReference']
+        self.assertEqual(ref['link']['rel'], 'StudentSpecialEducationProgramAssociation')
+
+    def test_abstract_reference_unresolved(self):
+        suid = self.student()
+        r = self.api.post(DATA + '/studentCompetencyObjectives', self.competency(suid, self.gspa_ref(suid)))
+        self.assertUnresolved(r, {'$.generalStudentProgramAssociations[0].generalStudentProgramAssociationReference':
+                                  'GeneralStudentProgramAssociation'})
+
+    def test_delete_protected_via_abstract_reference(self):
+        suid = self.student()
+        aid = self.api.create('studentProgramAssociations', self.association(suid))
+        self.api.create('studentCompetencyObjectives', self.competency(suid, self.gspa_ref(suid)))
+        self.assertDependent(self.api.delete(DATA + '/studentProgramAssociations/' + aid), ['StudentCompetencyObjective'])
+
+    def test_school_referencing_missing_lea(self):
+        r = self.api.post(DATA + '/schools', F.school(localEducationAgencyReference={'localEducationAgencyId': 123456789}))
+        self.assertUnresolved(r, {'$.localEducationAgencyReference': 'LocalEducationAgency'})
+
+
+class NaturalKeys(Base):
+    """Identity values are canonicalized before matching (§10)."""
+
+    def test_descriptor_in_identity_is_case_insensitive(self):
+        p = F.program()
+        r1 = self.api.post(DATA + '/programs', p)
+        self.assertStatus(r1, 201)
+        p2 = dict(p, programTypeDescriptor=p['programTypeDescriptor'].upper(), programId='P2')
+        r2 = self.api.post(DATA + '/programs', p2)
+        self.assertStatus(r2, 200)
+        self.assertEqual(r2.location_id, r1.location_id)
+        # and a reference with yet another casing resolves
+        s = F.student()
+        self.api.create('students', s)
+        self.api.create('studentProgramAssociations', {
+            'studentReference': {'studentUniqueId': s['studentUniqueId']},
+            'educationOrganizationReference': {'educationOrganizationId': h.HIGH_SCHOOL},
+            'programReference': {'educationOrganizationId': h.HIGH_SCHOOL, 'programName': p['programName'],
+                                 'programTypeDescriptor': p['programTypeDescriptor'].lower()},
+            'beginDate': '2024-08-20'})
+
+    def test_coerced_date_in_identity(self):
+        s = F.student()
+        self.api.create('students', s)
+        r1 = self.api.post(DATA + '/studentSchoolAssociations', F.ssa(s['studentUniqueId'], entry_date='8/20/2024'))
+        self.assertStatus(r1, 201)
+        r2 = self.api.post(DATA + '/studentSchoolAssociations', F.ssa(s['studentUniqueId'], entry_date='2024-08-20'))
+        self.assertStatus(r2, 200)
+        self.assertEqual(r2.location_id, r1.location_id)
+
+    def test_string_identity_is_case_sensitive(self):
+        base = h.uid('CaseKey')
+        r1 = self.api.post(DATA + '/students', F.student(base))
+        r2 = self.api.post(DATA + '/students', F.student(base.upper()))
+        self.assertStatus(r1, 201)
+        self.assertStatus(r2, 201)
+        self.assertNotEqual(r1.location_id, r2.location_id)
+
+
 class DeleteProtection(Base):
 
     def test_descriptor_in_use(self):

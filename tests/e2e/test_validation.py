@@ -138,7 +138,7 @@ class Whitespace(Base):
                 'studentUniqueId cannot contain leading or trailing spaces.')
 
     def test_identity_empty(self):
-        self.ws(self.post('students', F.student(unique_id='')), '$.studentUniqueId',
+        self.ws(self.post('students', F.student(studentUniqueId='')), '$.studentUniqueId',
                 'studentUniqueId is required and should not be left empty.')
 
     def test_identity_inner_space_ok(self):
@@ -174,6 +174,17 @@ class Whitespace(Base):
         self.assertEqual(doc['codeValue'], code)
         self.assertEqual(doc['shortDescription'], code)
         self.assertEqual(doc['description'], '    ')
+
+    def test_descriptor_field_lengths(self):
+        ns = 'uri://e2e.example.org/TribalAffiliationDescriptor'
+        for body, key in (({'namespace': ns, 'codeValue': 'c' * 51, 'shortDescription': 'x'}, '$.codeValue'),
+                          ({'namespace': ns, 'codeValue': h.uid('c'), 'shortDescription': 's' * 76}, '$.shortDescription'),
+                          ({'namespace': ns + '/' + 'n' * 255, 'codeValue': h.uid('c'), 'shortDescription': 'x'},
+                           '$.namespace'),
+                          ({'namespace': ns, 'codeValue': h.uid('c'), 'shortDescription': 'x', 'description': 'd' * 1025},
+                           '$.description')):
+            with self.subTest(key=key):
+                self.assertValidationFailed(self.post('tribalAffiliationDescriptors', body), keys=[key])
 
     def test_descriptor_namespace_not_trimmed(self):
         body = {'namespace': ' uri://e2e.example.org/TribalAffiliationDescriptor', 'codeValue': h.uid('x'),
@@ -228,6 +239,13 @@ class Overposting(Base):
 
     def test_empty_required_array_is_required_error(self):
         self.assertRequired(self.post('schools', F.school(gradeLevels=[])), '$.gradeLevels')
+
+    def test_nested_empty_array_not_pruned(self):
+        addr = {'addressTypeDescriptor': h.descriptor('AddressType', 'Physical'), 'streetNumberName': '1 Main St',
+                'city': 'Grand Bend', 'stateAbbreviationDescriptor': h.descriptor('StateAbbreviation', 'TX'),
+                'postalCode': '78000', 'periods': []}
+        doc = self.created_doc('schools', F.school(addresses=[addr]))
+        self.assertEqual(doc['addresses'][0].get('periods'), [])
 
     def test_system_fields_in_body_dropped(self):
         d = F.student(_etag='123', _lastModifiedDate='2001-01-01T00:00:00Z',
