@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SCHEMA_VERSION "1"
 
@@ -103,8 +104,12 @@ struct store {
     int64_t next_cv;           /* writer-only: next change version */
     int max_batch;
     pthread_t writer;
+    pthread_t checkpointer;   /* copies the WAL back off the writer's path */
+    sqlite3 *ckpt_db;
+    bool ckpt_started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t ckpt_cv;
     job *head, *tail;
     bool stopping;
     int nreaders;
@@ -172,6 +177,28 @@ static void run_jobs(store *s, job *batch)
     }
 }
 
+/* Checkpoints run here, not inside the writer's commits (auto-checkpoint is
+ * off), so a commit never waits for the database file to be synced. */
+static void *checkpointer_main(void *arg)
+{
+    store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+        pthread_cond_timedwait(&s->ckpt_cv, &s->mu, &ts);
+        if (s->stopping) break;
+        pthread_mutex_unlock(&s->mu);
+        int log = 0, done = 0;
+        sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 static void *writer_main(void *arg)
 {
     store *s = arg;
@@ -208,6 +235,7 @@ err_t store_open(const char *path, const store_opts *opts, store **out, char *er
     s->nreaders = opts && opts->readers > 0 ? opts->readers : 8;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
     err_t e = open_conn(path, &s->w.db, err, errlen);
@@ -247,6 +275,14 @@ err_t store_open(const char *path, const store_opts *opts, store **out, char *er
             goto fail;
         }
     }
+    exec(s->w.db, "PRAGMA wal_autocheckpoint=0;", err, errlen);
+    if ((e = open_conn(path, &s->ckpt_db, err, errlen))) goto fail;
+    if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the checkpoint thread");
+        e = ERR_IO;
+        goto fail;
+    }
+    s->ckpt_started = true;
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the writer thread");
         e = ERR_IO;
@@ -255,6 +291,14 @@ err_t store_open(const char *path, const store_opts *opts, store **out, char *er
     *out = s;
     return ERR_OK;
 fail:
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->checkpointer, NULL);
+    }
+    sqlite3_close(s->ckpt_db);
     for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->w.st[i]);
     sqlite3_close(s->w.db);
     for (int i = 0; s->readers && i < s->nreaders; i++) {
@@ -273,8 +317,11 @@ void store_close(store *s)
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_signal(&s->cv);
+    pthread_cond_broadcast(&s->ckpt_cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->writer, NULL);
+    pthread_join(s->checkpointer, NULL);
+    sqlite3_close(s->ckpt_db);
     for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->w.st[i]);
     for (int i = 0; i < s->nreaders; i++) {
         sqlite3_finalize(s->readers[i].get_by_id);
@@ -287,6 +334,7 @@ void store_close(store *s)
     free(s->path);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->ckpt_cv);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     free(s);
