@@ -66,7 +66,7 @@ static const char *data_file(const char *rel, char *out, size_t n)
         snprintf(out, n, "%s/%s", roots[i], rel);
         if (access(out, R_OK) == 0) return out;
     }
-    snprintf(out, n, "%s/%s", exe_dir, rel);
+    if ((size_t)snprintf(out, n, "%s/%s", exe_dir, rel) >= n) out[0] = 0;
     return out;
 }
 

@@ -63,6 +63,7 @@ static bool parse_int_text(const char *s, long long *out)
 
 static bool parse_number_text(const char *s, double *out)
 {
+    if (strlen(s) > 64) return false;
     if (!*s || is_ws((unsigned char)*s)) return false;
     const char *p = s;
     if (*p == '-') p++;
@@ -237,7 +238,15 @@ static json_object *norm_number(const snode *s, json_object *v, const char *name
             const char *txt = json_object_get_string(v);
             out = json_object_new_double_s(d, txt);
         } else if (t == json_type_string && parse_number_text(json_object_get_string(v), &d)) {
-            out = json_object_new_double_s(d, json_object_get_string(v));
+            /* Keep the digits but drop leading zeros: "007.50" is not JSON. */
+            const char *txt = json_object_get_string(v);
+            char canon[400];
+            size_t o = 0;
+            if (*txt == '-') canon[o++] = *txt++;
+            while (txt[0] == '0' && txt[1] >= '0' && txt[1] <= '9') txt++;
+            snprintf(canon + o, sizeof canon - o, "%s", txt);
+            if (!strcmp(canon, "-0") || !strncmp(canon, "-0.", 3) ? d == 0 : false) snprintf(canon, sizeof canon, "0");
+            out = json_object_new_double_s(d, canon);
         }
     }
     if (out && s->type == JT_INTEGER &&
