@@ -19,6 +19,7 @@ struct api_server {
     auth *au;
     struct MHD_Daemon *d;
     char *dependencies;        /* cached JSON */
+    char *dependencies_graphml;
     char *openapi_resources;
     char *openapi_descriptors;
     _Atomic int inflight;      /* suspended writes */
@@ -67,6 +68,7 @@ const char *req_base_url(request *r);
 void handle_discovery(request *r);
 void handle_metadata(request *r, route_kind k);
 void handle_token(request *r);
+void handle_token_info(request *r);
 void handle_data(request *r, const route *rt);
 /* Called when the store finished a suspended write. */
 void handle_write_done(request *r);

@@ -139,6 +139,17 @@ static void dispatch(request *r)
     case RT_TOKEN:
         handle_token(r);
         return;
+    case RT_TOKEN_INFO:
+        if (!strcmp(r->method, "POST")) handle_token_info(r);
+        else {
+            outcome o = {0};
+            outcome_problem(&o, 405, "urn:ed-fi:api:method-not-allowed", "Method Not Allowed",
+                            "The request construction was invalid.", "The token_info endpoint only supports POST.");
+            o.allow = "POST";
+            req_problem(r, &o);
+            outcome_free(&o);
+        }
+        return;
     case RT_COLLECTION:
     case RT_ITEM:
     case RT_PARTITIONS:
@@ -257,6 +268,7 @@ err_t api_start(const api_config *cfg, const model *m, store *s, auth *au, api_s
     srv->s = s;
     srv->au = au;
     srv->dependencies = model_dependencies_json(m);
+    srv->dependencies_graphml = model_dependencies_graphml(m);
     srv->openapi_resources = openapi_build(m, false);
     srv->openapi_descriptors = openapi_build(m, true);
     struct sockaddr_in sa = {0};
@@ -286,6 +298,7 @@ err_t api_start(const api_config *cfg, const model *m, store *s, auth *au, api_s
     return ERR_OK;
 fail:
     free(srv->dependencies);
+    free(srv->dependencies_graphml);
     free(srv->openapi_resources);
     free(srv->openapi_descriptors);
     free(srv);
@@ -304,6 +317,7 @@ void api_stop(api_server *srv)
     }
     MHD_stop_daemon(srv->d);
     free(srv->dependencies);
+    free(srv->dependencies_graphml);
     free(srv->openapi_resources);
     free(srv->openapi_descriptors);
     free(srv);

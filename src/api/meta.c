@@ -23,6 +23,7 @@ void handle_discovery(request *r)
     buf_printf(o, "\"dependencies\":\"%s/metadata/data/v3/dependencies\",", base);
     buf_printf(o, "\"openApiMetadata\":\"%s/metadata/\",", base);
     buf_printf(o, "\"oauth\":\"%s/oauth/token\",", base);
+    buf_printf(o, "\"oauthTokenIntrospection\":\"%s/oauth/token_info\",", base);
     buf_printf(o, "\"dataManagementApi\":\"%s/data/v3/\"", base);
     buf_puts(o, "}}");
     r->status = 200;
@@ -43,7 +44,16 @@ void handle_metadata(request *r, route_kind k)
     }
     case RT_OPENAPI_RESOURCES: buf_puts(&r->out, s->openapi_resources); break;
     case RT_OPENAPI_DESCRIPTORS: buf_puts(&r->out, s->openapi_descriptors); break;
-    case RT_DEPENDENCIES: buf_puts(&r->out, s->dependencies); break;
+    case RT_DEPENDENCIES: {
+        const char *accept = req_get_header(r, "Accept");
+        if (accept && strstr(accept, "application/graphml")) {
+            r->content_type = "application/graphml";
+            buf_puts(&r->out, s->dependencies_graphml);
+        } else {
+            buf_puts(&r->out, s->dependencies);
+        }
+        break;
+    }
     default: r->status = 404;
     }
 }

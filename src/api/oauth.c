@@ -178,3 +178,52 @@ void handle_token(request *r)
     r->status = 200;
     req_header(r, "Cache-Control", "no-store");
 }
+
+/* POST /oauth/token_info: what the caller's own token grants (security
+ * spec §1.8). The body token must be the header token. */
+void handle_token_info(request *r)
+{
+    const char *h = req_get_header(r, "Authorization");
+    auth_client c;
+    const char *bearer = h && !strncasecmp(h, "Bearer ", 7) ? h + 7 : NULL;
+    if (!bearer || !auth_check_token(r->srv->au, bearer, &c)) {
+        req_simple_problem(r, 401, "urn:ed-fi:api:security:authentication", "Authentication Failed",
+                           "The caller could not be authenticated: a valid Bearer token is required.", NULL);
+        return;
+    }
+    creds cr = {0};
+    const char *tok = NULL;
+    const char *ct = req_get_header(r, "Content-Type");
+    json_object *jb = NULL;
+    if (ct && !strncasecmp(ct, "application/json", 16)) {
+        char err[128];
+        jb = jsonx_parse(r->body.data ? r->body.data : "", r->body.len, err, sizeof err, NULL, 0);
+        tok = jb ? jsonx_str(jb, "token") : NULL;
+    } else {
+        char *body = arena_strndup(&r->a, r->body.data ? r->body.data : "", r->body.len);
+        for (char *save = NULL, *kv = strtok_r(body, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+            char *eq = strchr(kv, '=');
+            if (eq && (*eq = 0, !strcmp(kv, "token")) && form_decode(eq + 1)) tok = eq + 1;
+        }
+    }
+    (void)cr;
+    if (!tok || strcmp(tok, bearer) != 0) {
+        json_object_put(jb);
+        req_simple_problem(r, 400, "urn:ed-fi:api:bad-request", "Bad Request",
+                           "The request could not be processed. See 'errors' for details.",
+                           "The token in the body must be the bearer token of the request.");
+        return;
+    }
+    json_object_put(jb);
+    buf *o = &r->out;
+    buf_puts(o, "{\"active\":true,\"client_id\":");
+    buf_json_str(o, c.key);
+    buf_puts(o, ",\"namespace_prefixes\":[],\"education_organizations\":[],\"assigned_profiles\":[],"
+                "\"claim_set\":{\"name\":\"Full Access\"},\"resources\":[");
+    const model *m = r->srv->m;
+    for (int i = 0; i < m->nres; i++)
+        buf_printf(o, "%s{\"resource\":\"%s\",\"operations\":[\"Create\",\"Read\",\"Update\",\"Delete\"]}", i ? "," : "",
+                   m->res[i].path);
+    buf_puts(o, "],\"services\":[]}");
+    r->status = 200;
+}

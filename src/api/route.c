@@ -39,6 +39,10 @@ void route_parse(const char *path, route *out)
         out->kind = RT_TOKEN;
         return;
     }
+    if (!strcmp(path, "/oauth/token_info") || !strcmp(path, "/oauth/token_info/")) {
+        out->kind = RT_TOKEN_INFO;
+        return;
+    }
     if (!strcmp(path, "/metadata") || !strcmp(path, "/metadata/")) {
         out->kind = RT_METADATA;
         return;
@@ -269,6 +273,19 @@ bool route_list_request(const mresource *r, const qparam *ps, int n, bool partit
                     f->kind = mq->descriptor ? SF_TEXT_NOCASE : SF_TEXT;
                     f->text = v;
                 }
+            }
+            if (valid && mq->indexed) {
+                /* Identity fields are answered from the query index. */
+                json_object *jv = mq->type == QT_NUMBER ? json_object_new_double(f->number)
+                                  : mq->type == QT_BOOLEAN ? json_object_new_boolean(f->boolean)
+                                                           : json_object_new_string(f->text);
+                buf iv;
+                buf_init(&iv, 0);
+                doc_index_value(&iv, jv, mq->descriptor);
+                f->index_key = mq->index_key;
+                f->index_value = arena_strdup(a, iv.data ? iv.data : "");
+                buf_free(&iv);
+                json_object_put(jv);
             }
             if (!valid) {
                 char key[160], msg[320];

@@ -302,7 +302,8 @@ static err_t resolve_refs(store_txn *t, wreq *w)
     return e;
 }
 
-static void put_from(wreq *w, const docinfo *info, const char *resource, const char *body, store_put *p)
+static void put_from(wreq *w, const mresource *r, json_object *doc, const docinfo *info, const char *resource,
+                     const char *body, store_put *p)
 {
     uuid_t16 *refs = arena_alloc(w->a, sizeof(uuid_t16) * (size_t)(info->nrefs + 1));
     int n = 0;
@@ -320,6 +321,7 @@ static void put_from(wreq *w, const docinfo *info, const char *resource, const c
     p->nrefs = n;
     p->key_json = info->key_json;
     p->owner = w->owner;
+    p->qvals = doc_query_index(w->a, r, doc);
 }
 
 static void identity_conflict(wreq *w, bool update)
@@ -380,7 +382,7 @@ static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uu
         verrors_free(&ve);
         const char *body = arena_strdup(w->a, jsonx_text(doc));
         store_put p;
-        put_from(w, &after, old.resource, body, &p);
+        put_from(w, rr, doc, &after, old.resource, body, &p);
         store_doc nd;
         bool key_changed = memcmp(before.refid.b, after.refid.b, 16) != 0;
         e = txn_update(t, &old, &p, before.key_json, &nd);
@@ -402,7 +404,7 @@ static err_t do_upsert(store_txn *t, wreq *w)
     if (e && e != ERR_NOT_FOUND) return e;
     const char *res = stored_resource(w);
     store_put p;
-    put_from(w, &w->info, res, body, &p);
+    put_from(w, w->r, w->doc, &w->info, res, body, &p);
     store_doc out;
     if (e == ERR_NOT_FOUND || strcmp(hit.resource, res) != 0) {
         if (e == ERR_OK) { /* the key belongs to a document of another resource */
@@ -480,7 +482,7 @@ static err_t do_put(store_txn *t, wreq *w)
         return ERR_OK;
     }
     store_put p;
-    put_from(w, &w->info, res, body, &p);
+    put_from(w, w->r, w->doc, &w->info, res, body, &p);
     const char *old_key = NULL;
     if (key_changed) {
         char perr[128];

@@ -44,7 +44,9 @@ static int order_of(const entry *es, int n, const char *path)
     return -1;
 }
 
-char *model_dependencies_json(const model *m)
+/* One edge target -> referencing resource per model reference (descriptor
+ * references included; abstract targets expand to their subclasses). */
+static edge *build_edges(const model *m, int *count)
 {
     int nv = m->nres;
     edge *edges = NULL;
@@ -64,6 +66,15 @@ char *model_dependencies_json(const model *m)
             if (d) add_edge(&edges, &ne, &cap, d->index, i, top_required(r, &r->descs[k].path));
         }
     }
+    *count = ne;
+    return edges;
+}
+
+char *model_dependencies_json(const model *m)
+{
+    int nv = m->nres;
+    int ne = 0;
+    edge *edges = build_edges(m, &ne);
     bool *done = xcalloc((size_t)nv, sizeof(bool));
     int *indeg = xcalloc((size_t)nv, sizeof(int));
     entry *es = xcalloc((size_t)nv + 4, sizeof(entry));
@@ -144,5 +155,25 @@ char *model_dependencies_json(const model *m)
     free(done);
     free(indeg);
     free(es);
+    return buf_take(&b);
+}
+
+char *model_dependencies_graphml(const model *m)
+{
+    int ne = 0;
+    edge *edges = build_edges(m, &ne);
+    buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n"
+                 "<graph id=\"EdFi Dependencies\" edgedefault=\"directed\">\n");
+    for (int i = 0; i < m->nres; i++)
+        if (!m->res[i].is_school_year) buf_printf(&b, "<node id=\"%s\"/>\n", m->res[i].path);
+    for (int e = 0; e < ne; e++) {
+        const mresource *f = &m->res[edges[e].from], *t = &m->res[edges[e].to];
+        if (f->is_school_year || t->is_school_year) continue;
+        buf_printf(&b, "<edge source=\"%s\" target=\"%s\"/>\n", f->path, t->path);
+    }
+    buf_puts(&b, "</graph>\n</graphml>\n");
+    free(edges);
     return buf_take(&b);
 }

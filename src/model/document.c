@@ -803,3 +803,38 @@ bool doc_extract(arena *a, const mresource *r, json_object *doc, docinfo *out, v
     out->nrefs = rc.n;
     return rc.ok;
 }
+
+void doc_index_value(buf *out, json_object *v, bool lower)
+{
+    buf tmp;
+    buf_init(&tmp, 0);
+    doc_canonical_value(&tmp, v, lower);
+    /* Tabs, newlines and backslashes are escaped: they delimit entries. */
+    for (size_t i = 0; i < tmp.len; i++) {
+        char c = tmp.data[i];
+        if (c == '\\') buf_puts(out, "\\\\");
+        else if (c == '\t') buf_puts(out, "\\t");
+        else if (c == '\n') buf_puts(out, "\\n");
+        else buf_putc(out, c);
+    }
+    buf_free(&tmp);
+}
+
+const char *doc_query_index(arena *a, const mresource *r, json_object *doc)
+{
+    buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < r->nquery; i++) {
+        const mquery *q = &r->query[i];
+        if (!q->indexed) continue;
+        json_object *v = value_at(doc, &q->path);
+        if (!v) continue;
+        buf_puts(&b, q->index_key);
+        buf_putc(&b, '\t');
+        doc_index_value(&b, v, q->descriptor);
+        buf_putc(&b, '\n');
+    }
+    const char *out = b.len ? arena_strdup(a, b.data) : NULL;
+    buf_free(&b);
+    return out;
+}

@@ -54,6 +54,13 @@ bool doc_extract(arena *a, const mresource *r, json_object *doc, docinfo *out, v
 /* Referential id of a descriptor URI of the given descriptor resource. */
 void doc_descriptor_refid(const char *project, const char *descriptor_name, const char *uri, uuid_t16 *out);
 
+/* Query-index entries of a document ("key\tvalue\n" per indexed query
+ * field, values canonical and escaped), or NULL when it has none. */
+const char *doc_query_index(arena *a, const mresource *r, json_object *doc);
+/* The index text of one value, as doc_query_index writes it. */
+struct buf;
+void doc_index_value(struct buf *out, json_object *v, bool lower);
+
 /* Calls fn for every value at path p (expanding [*]); concrete is the
  * concrete path of the value. Stops early when fn returns false. */
 typedef bool (*doc_visit_fn)(void *ctx, json_object *value, const char *concrete, json_object *parent,

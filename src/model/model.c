@@ -196,47 +196,49 @@ static snode *schema_at(snode *n, const mpath *p, int from, int to)
     return n;
 }
 
-/* Attaches one arrayUniquenessConstraints entry to the array nodes below
- * item (the schema node that its paths are relative to). */
-static void attach_uniqueness(model *m, snode *item, json_object *c)
+/* Attaches one arrayUniquenessConstraints entry ({basePath?, paths,
+ * nestedConstraints?}, the MetaEd/DMS shape) to the array nodes it names.
+ * Paths are relative to node, or to node's basePath when given; nested
+ * entries are relative to that same base. */
+static void attach_uniqueness(model *m, snode *node, json_object *c)
 {
     arena *a = A(m);
     const char *base = jsonx_str(c, "basePath");
     if (base) {
         mpath bp;
         if (!mpath_parse(a, base, &bp)) return;
-        snode *n = schema_at(item, &bp, 0, bp.nseg);
-        json_object *nested = jsonx_get(c, "nestedConstraints");
-        for (size_t i = 0; n && nested && i < json_object_array_length(nested); i++)
-            attach_uniqueness(m, n, json_object_array_get_idx(nested, i));
-        return;
+        node = schema_at(node, &bp, 0, bp.nseg);
+        if (!node) return;
     }
     json_object *paths = jsonx_get(c, "paths");
     int np = paths ? (int)json_object_array_length(paths) : 0;
-    if (!np) return;
     mpath first;
-    if (!mpath_parse(a, json_object_get_string(json_object_array_get_idx(paths, 0)), &first)) return;
-    int arr = -1; /* the segment that carries the [*] */
-    for (int i = 0; i < first.nseg && arr < 0; i++)
-        if (first.seg[i].array) arr = i;
-    if (arr < 0) return;
-    snode *an = schema_at(item, &first, 0, arr);
     snode *holder = NULL;
-    if (an && an->type == JT_OBJECT)
-        for (int k = 0; k < an->nprops; k++)
-            if (!strcmp(an->prop_names[k], first.seg[arr].name)) holder = an->props[k];
-    if (!holder || holder->type != JT_ARRAY) return;
-    holder->uniq = arena_alloc(a, sizeof(mpath) * (size_t)np);
-    holder->nuniq = 0;
-    for (int i = 0; i < np; i++) {
-        mpath full;
-        if (!mpath_parse(a, json_object_get_string(json_object_array_get_idx(paths, (size_t)i)), &full)) continue;
-        mpath *rel = &holder->uniq[holder->nuniq];
-        rel->nseg = full.nseg - arr - 1;
-        rel->seg = full.seg + arr + 1;
-        rel->text = full.text;
-        if (rel->nseg > 0) holder->nuniq++;
+    int arr = -1; /* the segment that carries the [*] */
+    if (np && mpath_parse(a, json_object_get_string(json_object_array_get_idx(paths, 0)), &first)) {
+        for (int i = 0; i < first.nseg && arr < 0; i++)
+            if (first.seg[i].array) arr = i;
+        snode *an = arr >= 0 ? schema_at(node, &first, 0, arr) : NULL;
+        if (an && an->type == JT_OBJECT)
+            for (int k = 0; k < an->nprops; k++)
+                if (!strcmp(an->prop_names[k], first.seg[arr].name)) holder = an->props[k];
     }
+    if (holder && holder->type == JT_ARRAY) {
+        holder->uniq = arena_alloc(a, sizeof(mpath) * (size_t)np);
+        holder->nuniq = 0;
+        for (int i = 0; i < np; i++) {
+            mpath full;
+            if (!mpath_parse(a, json_object_get_string(json_object_array_get_idx(paths, (size_t)i)), &full)) continue;
+            mpath *rel = &holder->uniq[holder->nuniq];
+            rel->nseg = full.nseg - arr - 1;
+            rel->seg = full.seg + arr + 1;
+            rel->text = full.text;
+            if (rel->nseg > 0) holder->nuniq++;
+        }
+    }
+    json_object *nested = jsonx_get(c, "nestedConstraints");
+    for (size_t i = 0; nested && i < json_object_array_length(nested); i++)
+        attach_uniqueness(m, node, json_object_array_get_idx(nested, i));
 }
 
 static qtype qtype_of(const char *t)
@@ -303,6 +305,12 @@ static bool load_resource(model *m, mresource *r, const char *endpoint, json_obj
             }
             size_t l = strlen(mq->path.text);
             mq->descriptor = l > 10 && !strcmp(mq->path.text + l - 10, "Descriptor");
+            /* Identity fields are what clients look documents up by; they
+             * get an index (descriptors: namespace and codeValue). */
+            for (int k = 0; k < r->nidentity; k++)
+                if (!strcmp(r->identity[k].text, mq->path.text)) mq->indexed = true;
+            if (r->is_descriptor && (!strcmp(qn, "codeValue") || !strcmp(qn, "namespace"))) mq->indexed = true;
+            if (mq->indexed) mq->index_key = arena_printf(a, "%s/%s|%s", r->project_endpoint, endpoint, qn);
             r->nquery++;
         }
     }

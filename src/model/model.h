@@ -86,6 +86,8 @@ typedef struct mquery {
     mpath path;
     qtype type;
     bool descriptor;           /* compare case-insensitively */
+    bool indexed;              /* an identity field: served from the query index */
+    const char *index_key;     /* "ed-fi/students|studentUniqueId" */
 } mquery;
 
 typedef struct mequal { mpath source, target; } mequal;
@@ -152,5 +154,7 @@ bool mpath_parse(void *arena, const char *text, mpath *out);
 
 /* Dependency order (api-behavior §2.2), as a JSON array text; caller frees. */
 char *model_dependencies_json(const model *m);
+/* The same graph as GraphML (Accept: application/graphml). */
+char *model_dependencies_graphml(const model *m);
 
 #endif

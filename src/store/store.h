@@ -50,6 +50,7 @@ typedef struct store_put {
     int nrefs;
     const char *key_json;      /* identity values, for tombstones and key changes */
     const char *owner;         /* client key that wrote it */
+    const char *qvals;         /* query-index entries: "key\tvalue\n"... (may be NULL) */
 } store_put;
 
 /* ---- write jobs ---- */
@@ -82,6 +83,8 @@ err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, 
 typedef enum { SF_TEXT, SF_TEXT_NOCASE, SF_NUMBER, SF_BOOL, SF_ID } store_filter_kind;
 typedef struct store_filter {
     const char *json_path;    /* "$.schoolReference.schoolId" */
+    const char *index_key;    /* set: match (index_key, index_value) in the query index */
+    const char *index_value;  /* canonical text of the value */
     store_filter_kind kind;
     const char *text;
     double number;

@@ -27,7 +27,8 @@ static const char *schema_sql =
     "  etag INTEGER NOT NULL,"
     "  last_modified TEXT NOT NULL,"
     "  change_version INTEGER NOT NULL,"
-    "  owner TEXT);"
+    "  owner TEXT,"
+    "  qv TEXT);"
     "CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(id);"
     "CREATE INDEX IF NOT EXISTS documents_resource ON documents(resource, doc_id);"
     "CREATE INDEX IF NOT EXISTS documents_cv ON documents(change_version);"
@@ -38,6 +39,10 @@ static const char *schema_sql =
      * protection and identity cascades. */
     "CREATE TABLE IF NOT EXISTS refs(target BLOB NOT NULL, doc_id INTEGER NOT NULL,"
     "  PRIMARY KEY(target, doc_id)) WITHOUT ROWID;"
+    /* Query index: identity fields' canonical values, so that lookups by
+     * natural key (e.g. ?studentUniqueId=...) do not scan the resource. */
+    "CREATE TABLE IF NOT EXISTS qvals(field TEXT NOT NULL, value TEXT NOT NULL, doc_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(field, value, doc_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS tombstones(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
     "  id TEXT NOT NULL, key_values TEXT NOT NULL, deleted_at TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS key_changes(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
@@ -63,7 +68,7 @@ typedef struct reader {
 enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_ROLLBACK_TO, W_RELEASE,
     W_FIND_IDENTITY, W_GET, W_GET_BY_ID, W_INSERT_DOC, W_INSERT_IDENTITY, W_DELETE_IDENTITY,
-    W_INSERT_REF, W_DELETE_REF, W_UPDATE_DOC, W_DELETE_DOC, W_TOMBSTONE, W_KEY_CHANGE, W_REFERRERS,
+    W_INSERT_REF, W_DELETE_REF, W_INSERT_QV, W_DELETE_QV, W_GET_QV, W_UPDATE_DOC, W_DELETE_DOC, W_TOMBSTONE, W_KEY_CHANGE, W_REFERRERS,
     W_COUNT
 };
 
@@ -77,14 +82,17 @@ static const char *writer_sql[W_COUNT] = {
     [W_FIND_IDENTITY] = "SELECT d.doc_id, d.id, d.resource FROM identities i JOIN documents d ON d.doc_id = i.doc_id WHERE i.ref_id = ?1",
     [W_GET] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs FROM documents WHERE doc_id = ?1",
     [W_GET_BY_ID] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs FROM documents WHERE id = ?1 AND resource = ?2",
-    [W_INSERT_DOC] = "INSERT INTO documents(id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9)",
+    [W_INSERT_DOC] = "INSERT INTO documents(id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner, qv)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
     [W_INSERT_IDENTITY] = "INSERT INTO identities(ref_id, doc_id) VALUES(?1, ?2)",
     [W_DELETE_IDENTITY] = "DELETE FROM identities WHERE ref_id = ?1",
     [W_INSERT_REF] = "INSERT OR IGNORE INTO refs(target, doc_id) VALUES(?1, ?2)",
     [W_DELETE_REF] = "DELETE FROM refs WHERE target = ?1 AND doc_id = ?2",
+    [W_INSERT_QV] = "INSERT OR IGNORE INTO qvals(field, value, doc_id) VALUES(?1, ?2, ?3)",
+    [W_DELETE_QV] = "DELETE FROM qvals WHERE field = ?1 AND value = ?2 AND doc_id = ?3",
+    [W_GET_QV] = "SELECT qv FROM documents WHERE doc_id = ?1",
     [W_UPDATE_DOC] = "UPDATE documents SET ref_id = ?2, alias_id = ?3, body = ?4, refs = ?5, etag = ?6, last_modified = ?7,"
-                     " change_version = ?6 WHERE doc_id = ?1",
+                     " change_version = ?6, qv = ?8 WHERE doc_id = ?1",
     [W_DELETE_DOC] = "DELETE FROM documents WHERE doc_id = ?1",
     [W_TOMBSTONE] = "INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES(?1, ?2, ?3, ?4, ?5)",
     [W_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
@@ -516,6 +524,40 @@ static err_t drop_refs(store_txn *t, const uint8_t *refs, int n, int64_t doc_id)
     return ERR_OK;
 }
 
+/* Adds or removes the query-index rows listed in qv ("key\tvalue\n"...). */
+static err_t apply_qv(store_txn *t, const char *qv, int64_t doc_id, bool add)
+{
+    sqlite3_stmt *st = t->st[add ? W_INSERT_QV : W_DELETE_QV];
+    for (const char *line = qv; line && *line;) {
+        const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+        if (!tab || !nl || tab > nl) break;
+        sqlite3_bind_text(st, 1, line, (int)(tab - line), SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, tab + 1, (int)(nl - tab - 1), SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, doc_id);
+        if (step_done(st) != SQLITE_DONE) return sql_err(t, "query index");
+        line = nl + 1;
+    }
+    return ERR_OK;
+}
+
+/* The query-index rows a stored document has. */
+static err_t drop_qv(store_txn *t, int64_t doc_id)
+{
+    sqlite3_stmt *st = t->st[W_GET_QV];
+    sqlite3_bind_int64(st, 1, doc_id);
+    err_t e = ERR_OK;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+        char *qv = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+        if (!qv) return ERR_NOMEM;
+        e = apply_qv(t, qv, doc_id, false);
+        free(qv);
+        return e;
+    }
+    sqlite3_reset(st);
+    return e;
+}
+
 err_t txn_insert(store_txn *t, const store_put *p, store_doc *out)
 {
     uuid_t16 id;
@@ -533,6 +575,7 @@ err_t txn_insert(store_txn *t, const store_put *p, store_doc *out)
     sqlite3_bind_int64(st, 7, cv);
     sqlite3_bind_text(st, 8, out->last_modified, -1, SQLITE_STATIC);
     if (p->owner) sqlite3_bind_text(st, 9, p->owner, -1, SQLITE_STATIC);
+    if (p->qvals) sqlite3_bind_text(st, 10, p->qvals, -1, SQLITE_STATIC);
     if (step_done(st) != SQLITE_DONE) return sql_err(t, "insert document");
     out->doc_id = sqlite3_last_insert_rowid(t->db);
     out->etag = cv;
@@ -542,6 +585,7 @@ err_t txn_insert(store_txn *t, const store_put *p, store_doc *out)
     err_t e = put_identity(t, p->refid, out->doc_id);
     if (!e && p->alias) e = put_identity(t, p->alias, out->doc_id);
     if (!e) e = put_refs(t, p->refs, p->nrefs, out->doc_id);
+    if (!e) e = apply_qv(t, p->qvals, out->doc_id, true);
     return e;
 }
 
@@ -555,6 +599,8 @@ err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const c
     }
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
     if ((e = put_refs(t, p->refs, p->nrefs, old->doc_id))) return e;
+    if ((e = drop_qv(t, old->doc_id))) return e;
+    if ((e = apply_qv(t, p->qvals, old->doc_id, true))) return e;
     int64_t cv = t->s->next_cv++;
     *out = *old;
     time_now_iso(out->last_modified);
@@ -566,6 +612,7 @@ err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const c
     if (p->nrefs) sqlite3_bind_blob(st, 5, p->refs, 16 * p->nrefs, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, cv);
     sqlite3_bind_text(st, 7, out->last_modified, -1, SQLITE_STATIC);
+    if (p->qvals) sqlite3_bind_text(st, 8, p->qvals, -1, SQLITE_STATIC);
     if (step_done(st) != SQLITE_DONE) return sql_err(t, "update document");
     out->etag = cv;
     out->body = p->body;
@@ -588,6 +635,7 @@ err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json)
     err_t e;
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
     if ((e = drop_identity(t, &old->refid))) return e;
+    if ((e = drop_qv(t, old->doc_id))) return e;
     /* The alias is not kept in store_doc; remove every identity row of the
      * document through its doc_id-bearing alias column. */
     sqlite3_stmt *st;
@@ -692,6 +740,10 @@ static void where_sql(buf *b, const store_query *q)
     if (q->max_cv) buf_puts(b, " AND change_version <= ?101");
     for (int i = 0; i < q->nfilters; i++) {
         int p = 2 + 2 * i;
+        if (q->filters[i].index_key) {
+            buf_printf(b, " AND doc_id IN (SELECT doc_id FROM qvals WHERE field = ?%d AND value = ?%d)", p, p + 1);
+            continue;
+        }
         switch (q->filters[i].kind) {
         case SF_ID: buf_printf(b, " AND id = lower(?%d) AND ?%d IS NOT NULL", p + 1, p); break;
         case SF_TEXT_NOCASE: buf_printf(b, " AND lower(json_extract(body, ?%d)) = lower(?%d)", p, p + 1); break;
@@ -708,6 +760,11 @@ static void bind_filters(sqlite3_stmt *st, const store_query *q)
     for (int i = 0; i < q->nfilters; i++) {
         const store_filter *f = &q->filters[i];
         int p = 2 + 2 * i;
+        if (f->index_key) {
+            sqlite3_bind_text(st, p, f->index_key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, p + 1, f->index_value, -1, SQLITE_STATIC);
+            continue;
+        }
         sqlite3_bind_text(st, p, f->json_path, -1, SQLITE_STATIC);
         switch (f->kind) {
         case SF_NUMBER: sqlite3_bind_double(st, p + 1, f->number); break;

@@ -10,8 +10,8 @@ Environment:
   EDHUB_E2E_INIT_TIMEOUT     seconds allowed for `edhub init` (default 600)
   EDHUB_E2E_STOP_TIMEOUT     seconds allowed between SIGTERM and exit (default 30)
   EDHUB_E2E_HTTP_TIMEOUT     seconds per HTTP request (default 120)
-  EDHUB_MODEL                ApiSchema JSON used by the model-driven tests
-                             (default: the reconstructed DS 5.2 file)
+  EDHUB_MODEL                ApiSchema JSON used by the model-driven tests (default: the reconstructed
+                             DS 5.2 file in /work/shared, else model/ds-5.2/ApiSchema.json)
 
 Typical use in a test module:
 
@@ -44,7 +44,7 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
-EDHUB = os.environ.get('EDHUB') or os.path.join(REPO, 'edhub')
+EDHUB = os.path.abspath(os.environ.get('EDHUB') or os.path.join(REPO, 'edhub'))
 KEEP = os.environ.get('EDHUB_E2E_KEEP') == '1'
 START_TIMEOUT = float(os.environ.get('EDHUB_E2E_START_TIMEOUT', '20'))
 INIT_TIMEOUT = float(os.environ.get('EDHUB_E2E_INIT_TIMEOUT', '600'))
@@ -107,9 +107,12 @@ def tail(path, n=80):
     return '\n'.join(lines[-n:])
 
 
+REPO_MODEL = os.path.join(REPO, 'model', 'ds-5.2', 'ApiSchema.json')
+
+
 def load_model():
-    """The ed-fi project schema (dict) of the ApiSchema file."""
-    path = os.environ.get('EDHUB_MODEL') or SHARED_MODEL
+    """The ed-fi project schema (dict) of the ApiSchema file (the spec's reconstructed DS 5.2 file)."""
+    path = os.environ.get('EDHUB_MODEL') or (SHARED_MODEL if os.path.isfile(SHARED_MODEL) else REPO_MODEL)
     with open(path, 'rb') as f:
         d = json.load(f)
     ps = d['projectSchemas']

@@ -361,6 +361,46 @@ class Delete(h.EdhubTestCase):
         self.assertStatus(self.api.get(DATA + '/students/' + student_id), 200)
 
 
+class ModelIdentities(h.EdhubTestCase):
+    """Identities the 2024-12 MetaEd output got wrong and the DS 5.2 model fixes (api-behavior §1 (a))."""
+
+    def test_attendance_event_identity_includes_date_and_category(self):
+        sess = F.session()
+        self.api.create('sessions', sess)
+        s = F.student()
+        self.api.create('students', s)
+
+        def event(date, category):
+            return {'studentReference': {'studentUniqueId': s['studentUniqueId']},
+                    'schoolReference': {'schoolId': h.HIGH_SCHOOL},
+                    'sessionReference': {'schoolId': h.HIGH_SCHOOL, 'schoolYear': 2025,
+                                         'sessionName': sess['sessionName']},
+                    'eventDate': date,
+                    'attendanceEventCategoryDescriptor': h.descriptor('AttendanceEventCategory', category)}
+        ids = set()
+        for date, cat in (('2024-09-03', 'Tardy'), ('2024-09-04', 'Tardy'), ('2024-09-04', 'Excused Absence')):
+            r = self.api.post(DATA + '/studentSchoolAttendanceEvents', event(date, cat))
+            ids.add(self.assertCreated(r, 'studentSchoolAttendanceEvents'))
+        self.assertEqual(len(ids), 3)
+        r = self.api.post(DATA + '/studentSchoolAttendanceEvents', event('2024-09-04', 'Tardy'))
+        self.assertStatus(r, 200)
+
+    def test_employment_identity_includes_hire_date(self):
+        st = F.staff()
+        self.api.create('staffs', st)
+
+        def employment(hire):
+            return {'staffReference': {'staffUniqueId': st['staffUniqueId']},
+                    'educationOrganizationReference': {'educationOrganizationId': h.LEA_ID},
+                    'employmentStatusDescriptor': h.descriptor('EmploymentStatus', 'Tenured or permanent'),
+                    'hireDate': hire}
+        a = self.api.post(DATA + '/staffEducationOrganizationEmploymentAssociations', employment('2015-08-01'))
+        b = self.api.post(DATA + '/staffEducationOrganizationEmploymentAssociations', employment('2019-08-01'))
+        self.assertCreated(a, 'staffEducationOrganizationEmploymentAssociations')
+        self.assertCreated(b, 'staffEducationOrganizationEmploymentAssociations')
+        self.assertNotEqual(a.location_id, b.location_id)
+
+
 class Descriptors(h.EdhubTestCase):
 
     def test_descriptor_crud(self):

@@ -1,0 +1,712 @@
+/* Unit tests for src/store/store_sqlite.c: writer jobs (insert, identity
+ * lookup, update, delete, referrers), group commit with per-job rollback,
+ * and the reader queries. Each test gets a fresh database under /tmp. */
+#include "base/arena.h"
+#include "base/uuid.h"
+#include "store/store.h"
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+static char path[128];
+static store *S;
+static arena A;
+
+static void open_store(void)
+{
+    char err[256] = "";
+    store_opts o = {.readers = 2, .max_batch = 64};
+    cr_assert_eq(store_open(path, &o, &S, err, sizeof err), ERR_OK, "store_open: %s", err);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/edhub-unit-store-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ods.sqlite", dir);
+    arena_init(&A, 0);
+    open_store();
+}
+
+static void teardown(void)
+{
+    store_close(S);
+    arena_free(&A);
+    const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+    for (int i = 0; i < 4; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+/* Deterministic referential ids for the tests. */
+static uuid_t16 rid(const char *name)
+{
+    uuid_t16 u;
+    uuid_v5(uuid_edfi_namespace(), name, strlen(name), &u);
+    return u;
+}
+
+/* ---- jobs ---- */
+
+typedef struct ins {
+    store_put p;
+    store_doc out;
+    err_t e;
+} ins;
+
+static err_t insert_job(store_txn *t, void *ctx)
+{
+    ins *x = ctx;
+    x->e = txn_insert(t, &x->p, &x->out);
+    return x->e;
+}
+
+static ins put(const char *resource, const uuid_t16 *refid, const uuid_t16 *alias, const char *body)
+{
+    ins x;
+    memset(&x, 0, sizeof x);
+    x.p.resource = resource;
+    x.p.refid = refid;
+    x.p.alias = alias;
+    x.p.body = body;
+    x.p.key_json = "{}";
+    x.p.owner = "unit";
+    return x;
+}
+
+/* Inserts through store_run and returns the stored doc. */
+static store_doc insert_ok(const char *resource, const uuid_t16 *refid, const uuid_t16 *alias, const char *body,
+                           const uuid_t16 *refs, int nrefs)
+{
+    ins x = put(resource, refid, alias, body);
+    x.p.refs = refs;
+    x.p.nrefs = nrefs;
+    cr_assert_eq(store_run(S, insert_job, &x), ERR_OK);
+    cr_assert_eq(x.e, ERR_OK);
+    return x.out;
+}
+
+typedef struct find {
+    uuid_t16 refid;
+    store_hit hit;
+    err_t e;
+} find;
+
+static err_t find_job(store_txn *t, void *ctx)
+{
+    find *f = ctx;
+    f->e = txn_find_identity(t, &f->refid, &A, &f->hit);
+    return ERR_OK;
+}
+
+static err_t find_refid(const uuid_t16 *refid, store_hit *hit)
+{
+    find f = {.refid = *refid};
+    cr_assert_eq(store_run(S, find_job, &f), ERR_OK);
+    if (hit) *hit = f.hit;
+    return f.e;
+}
+
+typedef struct referrers {
+    uuid_t16 refid;
+    int max;
+    int64_t *ids;
+    int n;
+    err_t e;
+} referrers;
+
+static err_t referrers_job(store_txn *t, void *ctx)
+{
+    referrers *r = ctx;
+    r->e = txn_referrers(t, &r->refid, &A, r->max, &r->ids, &r->n);
+    return r->e;
+}
+
+static int count_referrers(const uuid_t16 *refid, int max, int64_t *first)
+{
+    referrers r = {.refid = *refid, .max = max};
+    cr_assert_eq(store_run(S, referrers_job, &r), ERR_OK);
+    if (first && r.n) *first = r.ids[0];
+    return r.n;
+}
+
+typedef struct upd {
+    int64_t doc_id;
+    store_put p;
+    const char *old_key;
+    store_doc out;
+    err_t e;
+} upd;
+
+static err_t update_job(store_txn *t, void *ctx)
+{
+    upd *u = ctx;
+    store_doc old;
+    err_t e = txn_get(t, u->doc_id, &A, &old);
+    if (e) return u->e = e;
+    return u->e = txn_update(t, &old, &u->p, u->old_key, &u->out);
+}
+
+typedef struct del {
+    int64_t doc_id;
+    err_t e;
+} del;
+
+static err_t delete_job(store_txn *t, void *ctx)
+{
+    del *d = ctx;
+    store_doc old;
+    err_t e = txn_get(t, d->doc_id, &A, &old);
+    if (e) return d->e = e;
+    return d->e = txn_delete(t, &old, "{\"k\":1}");
+}
+
+/* Collects query rows. */
+typedef struct rows {
+    int n;
+    int64_t ids[64];
+    char bodies[64][64];
+    int stop_after;
+} rows;
+
+static bool collect(void *ctx, const store_doc *d)
+{
+    rows *r = ctx;
+    r->ids[r->n] = d->doc_id;
+    snprintf(r->bodies[r->n], sizeof r->bodies[r->n], "%s", d->body);
+    r->n++;
+    return !(r->stop_after && r->n >= r->stop_after);
+}
+
+/* ---- tests ---- */
+
+Test(store, insert_then_find_identity_and_alias)
+{
+    uuid_t16 r1 = rid("school-1"), a1 = rid("edorg-1");
+    store_doc d = insert_ok("ed-fi/schools", &r1, &a1, "{\"schoolId\":1}", NULL, 0);
+    cr_assert_gt(d.doc_id, 0);
+    cr_assert_gt(d.etag, 0);
+    uuid_t16 parsed;
+    cr_assert(uuid_parse(d.id, &parsed), "id '%s' is a UUID", d.id);
+    cr_assert_eq(parsed.b[6] >> 4, 4, "public ids are random v4");
+    cr_assert_eq(strlen(d.last_modified), 20);
+    cr_assert_eq(d.last_modified[19], 'Z');
+
+    store_hit h;
+    cr_assert_eq(find_refid(&r1, &h), ERR_OK);
+    cr_assert_eq(h.doc_id, d.doc_id);
+    cr_assert_str_eq(h.id, d.id);
+    cr_assert_str_eq(h.resource, "ed-fi/schools");
+    cr_assert_eq(find_refid(&a1, &h), ERR_OK, "the alias answers too");
+    cr_assert_eq(h.doc_id, d.doc_id);
+    uuid_t16 other = rid("nobody");
+    cr_assert_eq(find_refid(&other, NULL), ERR_NOT_FOUND);
+}
+
+Test(store, duplicate_refid_or_alias_conflicts)
+{
+    uuid_t16 r1 = rid("school-1"), a1 = rid("edorg-1"), r2 = rid("lea-1");
+    store_doc first = insert_ok("ed-fi/schools", &r1, &a1, "{\"schoolId\":1}", NULL, 0);
+    ins dup = put("ed-fi/schools", &r1, NULL, "{\"schoolId\":1,\"x\":2}");
+    cr_assert_eq(store_run(S, insert_job, &dup), ERR_IDENTITY_CONFLICT);
+    /* another resource whose superclass identity collides */
+    ins lea = put("ed-fi/localEducationAgencies", &r2, &a1, "{\"localEducationAgencyId\":1}");
+    cr_assert_eq(store_run(S, insert_job, &lea), ERR_IDENTITY_CONFLICT);
+    /* both failed jobs were rolled back: one school document remains and the
+     * LEA's own refid was not kept */
+    store_query q = {.resource = "ed-fi/schools", .limit = 10, .count = true};
+    rows r = {0};
+    int64_t total = -1;
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, NULL), ERR_OK);
+    cr_assert_eq(total, 1);
+    cr_assert_eq(r.n, 1);
+    cr_assert_eq(r.ids[0], first.doc_id);
+    cr_assert_str_eq(r.bodies[0], "{\"schoolId\":1}");
+    cr_assert_eq(find_refid(&r2, NULL), ERR_NOT_FOUND);
+    q.resource = "ed-fi/localEducationAgencies";
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, NULL), ERR_OK);
+    cr_assert_eq(total, 0);
+}
+
+Test(store, get_by_id)
+{
+    uuid_t16 r1 = rid("student-1"), ref = rid("descriptor-1"), ref2 = rid("school-9");
+    uuid_t16 refs[2] = {ref, ref2};
+    store_doc d = insert_ok("ed-fi/students", &r1, NULL, "{\"studentUniqueId\":\"1\"}", refs, 2);
+    store_doc g;
+    cr_assert_eq(store_get_by_id(S, "ed-fi/students", d.id, &A, &g), ERR_OK);
+    cr_assert_eq(g.doc_id, d.doc_id);
+    cr_assert_str_eq(g.id, d.id);
+    cr_assert_str_eq(g.resource, "ed-fi/students");
+    cr_assert_str_eq(g.body, "{\"studentUniqueId\":\"1\"}");
+    cr_assert_eq(g.etag, d.etag);
+    cr_assert_str_eq(g.last_modified, d.last_modified);
+    cr_assert_eq(memcmp(g.refid.b, r1.b, 16), 0);
+    cr_assert_eq(g.nrefs, 2);
+    cr_assert_eq(memcmp(g.refs, ref.b, 16), 0);
+    cr_assert_eq(memcmp(g.refs + 16, ref2.b, 16), 0);
+    cr_assert_eq(store_get_by_id(S, "ed-fi/schools", d.id, &A, &g), ERR_NOT_FOUND, "id of another resource");
+    cr_assert_eq(store_get_by_id(S, "ed-fi/students", "00000000-0000-4000-8000-000000000000", &A, &g), ERR_NOT_FOUND);
+}
+
+Test(store, query_limit_offset_count_and_last)
+{
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++) {
+        char name[32], body[32];
+        snprintf(name, sizeof name, "s-%d", i);
+        snprintf(body, sizeof body, "{\"n\":%d}", i);
+        uuid_t16 r = rid(name);
+        ids[i] = insert_ok("ed-fi/students", &r, NULL, body, NULL, 0).doc_id;
+    }
+    uuid_t16 other = rid("other");
+    insert_ok("ed-fi/schools", &other, NULL, "{\"n\":99}", NULL, 0);
+
+    store_query q = {.resource = "ed-fi/students", .limit = 2, .offset = 1, .count = true};
+    rows r = {0};
+    int64_t total = -1, last = -1;
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, &last), ERR_OK);
+    cr_assert_eq(total, 5);
+    cr_assert_eq(r.n, 2);
+    cr_assert_eq(r.ids[0], ids[1]);
+    cr_assert_eq(r.ids[1], ids[2]);
+    cr_assert_str_eq(r.bodies[0], "{\"n\":1}");
+    cr_assert_eq(last, ids[2]);
+
+    /* offset past the end: nothing, last = 0 */
+    q.offset = 10;
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, &last), ERR_OK);
+    cr_assert_eq(r.n, 0);
+    cr_assert_eq(last, 0);
+    cr_assert_eq(total, 5);
+
+    /* limit 0 */
+    q.offset = 0;
+    q.limit = 0;
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, &last), ERR_OK);
+    cr_assert_eq(r.n, 0);
+
+    /* count not asked: total untouched */
+    q.limit = 500;
+    q.count = false;
+    total = -7;
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, NULL), ERR_OK);
+    cr_assert_eq(total, -7);
+    cr_assert_eq(r.n, 5);
+
+    /* the callback stops the iteration */
+    memset(&r, 0, sizeof r);
+    r.stop_after = 3;
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, NULL, &last), ERR_OK);
+    cr_assert_eq(r.n, 3);
+    cr_assert_eq(last, ids[2]);
+}
+
+Test(store, query_cursor_bounds)
+{
+    int64_t ids[6];
+    for (int i = 0; i < 6; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "c-%d", i);
+        uuid_t16 r = rid(name);
+        ids[i] = insert_ok("ed-fi/students", &r, NULL, "{}", NULL, 0).doc_id;
+    }
+    store_query q = {.resource = "ed-fi/students", .limit = 500, .after = ids[1], .upto = ids[4]};
+    rows r = {0};
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, NULL, NULL), ERR_OK);
+    cr_assert_eq(r.n, 3, "(after, upto] holds 3 documents");
+    cr_assert_eq(r.ids[0], ids[2]);
+    cr_assert_eq(r.ids[2], ids[4]);
+    /* upto = 0: no upper bound */
+    q.upto = 0;
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, NULL, NULL), ERR_OK);
+    cr_assert_eq(r.n, 4);
+    cr_assert_eq(r.ids[3], ids[5]);
+    /* with a limit: next page starts after the last id */
+    q.limit = 2;
+    memset(&r, 0, sizeof r);
+    int64_t last = 0;
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, NULL, &last), ERR_OK);
+    cr_assert_eq(r.n, 2);
+    cr_assert_eq(last, ids[3]);
+    q.after = last;
+    memset(&r, 0, sizeof r);
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, NULL, &last), ERR_OK);
+    cr_assert_eq(r.n, 2);
+    cr_assert_eq(r.ids[0], ids[4]);
+    cr_assert_eq(last, ids[5]);
+}
+
+Test(store, query_filters)
+{
+    const char *bodies[] = {
+        "{\"name\":\"Ann\",\"n\":1,\"flag\":true,\"d\":\"uri://x/D#One\",\"ref\":{\"schoolId\":255901}}",
+        "{\"name\":\"Bob\",\"n\":2,\"flag\":false,\"d\":\"uri://x/D#Two\",\"ref\":{\"schoolId\":255902}}",
+        "{\"name\":\"ann\",\"n\":2.5,\"flag\":true,\"d\":\"URI://X/D#ONE\",\"ref\":{\"schoolId\":255901}}",
+    };
+    store_doc docs[3];
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "f-%d", i);
+        uuid_t16 r = rid(name);
+        docs[i] = insert_ok("ed-fi/things", &r, NULL, bodies[i], NULL, 0);
+    }
+    store_filter f[2];
+    store_query q = {.resource = "ed-fi/things", .limit = 500, .filters = f, .nfilters = 1, .count = true};
+    rows r;
+    int64_t total;
+#define RUN()                                                                      \
+    do {                                                                           \
+        memset(&r, 0, sizeof r);                                                   \
+        cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, NULL), ERR_OK);  \
+        cr_assert_eq(total, r.n);                                                  \
+    } while (0)
+
+    f[0] = (store_filter){.json_path = "$.name", .kind = SF_TEXT, .text = "Ann"};
+    RUN();
+    cr_assert_eq(r.n, 1, "text match is case-sensitive");
+    cr_assert_eq(r.ids[0], docs[0].doc_id);
+
+    f[0] = (store_filter){.json_path = "$.d", .kind = SF_TEXT_NOCASE, .text = "uri://x/d#one"};
+    RUN();
+    cr_assert_eq(r.n, 2, "descriptor match ignores case");
+
+    f[0] = (store_filter){.json_path = "$.n", .kind = SF_NUMBER, .number = 2};
+    RUN();
+    cr_assert_eq(r.n, 1);
+    cr_assert_eq(r.ids[0], docs[1].doc_id);
+    f[0].number = 2.5;
+    RUN();
+    cr_assert_eq(r.n, 1);
+    cr_assert_eq(r.ids[0], docs[2].doc_id);
+
+    f[0] = (store_filter){.json_path = "$.flag", .kind = SF_BOOL, .boolean = true};
+    RUN();
+    cr_assert_eq(r.n, 2);
+    f[0].boolean = false;
+    RUN();
+    cr_assert_eq(r.n, 1);
+    cr_assert_eq(r.ids[0], docs[1].doc_id);
+
+    f[0] = (store_filter){.json_path = "$.ref.schoolId", .kind = SF_NUMBER, .number = 255901};
+    f[1] = (store_filter){.json_path = "$.flag", .kind = SF_BOOL, .boolean = true};
+    q.nfilters = 2;
+    RUN();
+    cr_assert_eq(r.n, 2, "filters are ANDed");
+    f[1] = (store_filter){.json_path = "$.name", .kind = SF_TEXT, .text = "ann"};
+    RUN();
+    cr_assert_eq(r.n, 1);
+    cr_assert_eq(r.ids[0], docs[2].doc_id);
+
+    char upper[37];
+    snprintf(upper, sizeof upper, "%s", docs[1].id);
+    for (char *c = upper; *c; c++) *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
+    f[0] = (store_filter){.json_path = "$.id", .kind = SF_ID, .text = upper};
+    q.nfilters = 1;
+    RUN();
+    cr_assert_eq(r.n, 1);
+    cr_assert_eq(r.ids[0], docs[1].doc_id);
+#undef RUN
+}
+
+Test(store, update_changes_body_identity_and_refs)
+{
+    uuid_t16 r1 = rid("ssa-old"), r2 = rid("ssa-new"), refa = rid("target-a"), refb = rid("target-b");
+    store_doc d = insert_ok("ed-fi/studentSchoolAssociations", &r1, NULL, "{\"v\":1}", &refa, 1);
+    cr_assert_eq(count_referrers(&refa, 10, NULL), 1);
+
+    upd u = {.doc_id = d.doc_id, .old_key = "{\"k\":\"old\"}"};
+    u.p = put("ed-fi/studentSchoolAssociations", &r2, NULL, "{\"v\":2}").p;
+    u.p.refs = &refb;
+    u.p.nrefs = 1;
+    u.p.key_json = "{\"k\":\"new\"}";
+    cr_assert_eq(store_run(S, update_job, &u), ERR_OK);
+    cr_assert_gt(u.out.etag, d.etag, "etag moves forward");
+    cr_assert_str_eq(u.out.id, d.id, "the public id is stable");
+    cr_assert_eq(u.out.doc_id, d.doc_id);
+
+    store_doc g;
+    cr_assert_eq(store_get_by_id(S, "ed-fi/studentSchoolAssociations", d.id, &A, &g), ERR_OK);
+    cr_assert_str_eq(g.body, "{\"v\":2}");
+    cr_assert_eq(g.etag, u.out.etag);
+    cr_assert_eq(memcmp(g.refid.b, r2.b, 16), 0);
+    cr_assert_eq(g.nrefs, 1);
+    cr_assert_eq(memcmp(g.refs, refb.b, 16), 0);
+
+    cr_assert_eq(find_refid(&r1, NULL), ERR_NOT_FOUND, "old identity released");
+    store_hit h;
+    cr_assert_eq(find_refid(&r2, &h), ERR_OK);
+    cr_assert_eq(h.doc_id, d.doc_id);
+    cr_assert_eq(count_referrers(&refa, 10, NULL), 0);
+    cr_assert_eq(count_referrers(&refb, 10, NULL), 1);
+}
+
+Test(store, update_into_taken_identity_conflicts)
+{
+    uuid_t16 r1 = rid("cp-1"), r2 = rid("cp-2");
+    store_doc d1 = insert_ok("ed-fi/classPeriods", &r1, NULL, "{\"v\":1}", NULL, 0);
+    insert_ok("ed-fi/classPeriods", &r2, NULL, "{\"v\":2}", NULL, 0);
+    upd u = {.doc_id = d1.doc_id};
+    u.p = put("ed-fi/classPeriods", &r2, NULL, "{\"v\":3}").p;
+    cr_assert_eq(store_run(S, update_job, &u), ERR_IDENTITY_CONFLICT);
+    store_doc g;
+    cr_assert_eq(store_get_by_id(S, "ed-fi/classPeriods", d1.id, &A, &g), ERR_OK);
+    cr_assert_str_eq(g.body, "{\"v\":1}", "the failed update was rolled back");
+    cr_assert_eq(g.etag, d1.etag);
+    store_hit h;
+    cr_assert_eq(find_refid(&r1, &h), ERR_OK, "old identity still held");
+    cr_assert_eq(h.doc_id, d1.doc_id);
+}
+
+/* BUG (src/store/store_sqlite.c txn_update): when the update carries a new
+ * superclass alias (store_put.alias), only the documents.alias_id column is
+ * rewritten; the identities table keeps the old alias row and gets no row
+ * for the new one. After the update the new alias is not found (references
+ * through the abstract resource fail to resolve) and the old alias still
+ * resolves to the document. Expected: old alias ERR_NOT_FOUND, new alias
+ * found. Disabled until fixed. */
+Test(store, update_moves_alias_identity, .disabled = true)
+{
+    uuid_t16 r1 = rid("spa-1"), a1 = rid("gspa-1"), r2 = rid("spa-2"), a2 = rid("gspa-2");
+    store_doc d = insert_ok("ed-fi/studentProgramAssociations", &r1, &a1, "{\"v\":1}", NULL, 0);
+    upd u = {.doc_id = d.doc_id};
+    u.p = put("ed-fi/studentProgramAssociations", &r2, &a2, "{\"v\":2}").p;
+    cr_assert_eq(store_run(S, update_job, &u), ERR_OK);
+    cr_assert_eq(find_refid(&a1, NULL), ERR_NOT_FOUND);
+    cr_assert_eq(find_refid(&a2, NULL), ERR_OK);
+}
+
+Test(store, delete_then_not_found)
+{
+    uuid_t16 r1 = rid("school-d"), a1 = rid("edorg-d"), ref = rid("lea-d");
+    store_doc d = insert_ok("ed-fi/schools", &r1, &a1, "{\"schoolId\":5}", &ref, 1);
+    del x = {.doc_id = d.doc_id};
+    cr_assert_eq(store_run(S, delete_job, &x), ERR_OK);
+    store_doc g;
+    cr_assert_eq(store_get_by_id(S, "ed-fi/schools", d.id, &A, &g), ERR_NOT_FOUND);
+    cr_assert_eq(find_refid(&r1, NULL), ERR_NOT_FOUND);
+    cr_assert_eq(find_refid(&a1, NULL), ERR_NOT_FOUND, "the alias is released too");
+    cr_assert_eq(count_referrers(&ref, 10, NULL), 0);
+    /* deleting again: the document is gone */
+    cr_assert_eq(store_run(S, delete_job, &x), ERR_NOT_FOUND);
+    /* the same natural key can be created again, with a new id */
+    store_doc again = insert_ok("ed-fi/schools", &r1, &a1, "{\"schoolId\":5}", NULL, 0);
+    cr_assert_str_neq(again.id, d.id);
+    cr_assert_gt(again.etag, d.etag);
+}
+
+Test(store, referrers)
+{
+    uuid_t16 target = rid("student-t"), other = rid("student-o");
+    uuid_t16 both[2] = {target, other};
+    uuid_t16 ra = rid("ssa-a"), rb = rid("ssa-b"), rc = rid("ssa-c");
+    store_doc a = insert_ok("ed-fi/studentSchoolAssociations", &ra, NULL, "{}", &target, 1);
+    store_doc b = insert_ok("ed-fi/studentSectionAssociations", &rb, NULL, "{}", both, 2);
+    insert_ok("ed-fi/studentSchoolAssociations", &rc, NULL, "{}", &other, 1);
+    referrers r = {.refid = target, .max = 10};
+    cr_assert_eq(store_run(S, referrers_job, &r), ERR_OK);
+    cr_assert_eq(r.n, 2);
+    bool has_a = false, has_b = false;
+    for (int i = 0; i < r.n; i++) {
+        has_a |= r.ids[i] == a.doc_id;
+        has_b |= r.ids[i] == b.doc_id;
+    }
+    cr_assert(has_a && has_b);
+    cr_assert_eq(count_referrers(&target, 1, NULL), 1, "max caps the answer");
+    cr_assert_eq(count_referrers(&other, 10, NULL), 2);
+    uuid_t16 none = rid("nothing");
+    cr_assert_eq(count_referrers(&none, 10, NULL), 0);
+}
+
+Test(store, duplicate_refs_in_put_are_harmless)
+{
+    uuid_t16 r = rid("dup-refs"), t = rid("dup-target");
+    uuid_t16 refs[2] = {t, t};
+    store_doc d = insert_ok("ed-fi/x", &r, NULL, "{}", refs, 2);
+    int64_t first = 0;
+    cr_assert_eq(count_referrers(&t, 10, &first), 1);
+    cr_assert_eq(first, d.doc_id);
+}
+
+/* ---- group commit ---- */
+
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool started, open;
+    int done;
+    err_t results[8];
+} gate;
+
+static gate G = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0, {0}};
+
+static err_t blocker_job(store_txn *t, void *ctx)
+{
+    (void)t, (void)ctx;
+    pthread_mutex_lock(&G.mu);
+    G.started = true;
+    pthread_cond_broadcast(&G.cv);
+    while (!G.open) pthread_cond_wait(&G.cv, &G.mu);
+    pthread_mutex_unlock(&G.mu);
+    return ERR_OK;
+}
+
+typedef struct slot { int index; ins x; ins second; bool fail_after; } slot;
+
+static void done_cb(void *ctx, err_t result)
+{
+    slot *s = ctx;
+    pthread_mutex_lock(&G.mu);
+    G.results[s->index] = result;
+    G.done++;
+    pthread_cond_broadcast(&G.cv);
+    pthread_mutex_unlock(&G.mu);
+}
+
+static void blocker_done(void *ctx, err_t result)
+{
+    (void)ctx;
+    cr_assert_eq(result, ERR_OK);
+}
+
+/* Inserts x; then, if asked, inserts `second` too or fails on purpose. */
+static err_t slot_job(store_txn *t, void *ctx)
+{
+    slot *s = ctx;
+    err_t e = insert_job(t, &s->x);
+    if (e) return e;
+    if (s->second.p.refid) {
+        if ((e = insert_job(t, &s->second))) return e;
+    }
+    return s->fail_after ? ERR_INVALID : ERR_OK;
+}
+
+Test(store, failing_job_rolls_back_alone_in_a_batch)
+{
+    uuid_t16 ra = rid("batch-a"), rb = rid("batch-b"), rc = rid("batch-c"), rd = rid("batch-d");
+    /* Hold the writer in a first batch so that the next jobs queue up and
+     * are committed together in one transaction. */
+    cr_assert_eq(store_submit(S, blocker_job, blocker_done, NULL), ERR_OK);
+    pthread_mutex_lock(&G.mu);
+    while (!G.started) pthread_cond_wait(&G.cv, &G.mu);
+    pthread_mutex_unlock(&G.mu);
+
+    slot s[5];
+    memset(s, 0, sizeof s);
+    for (int i = 0; i < 5; i++) s[i].index = i;
+    s[0].x = put("ed-fi/t", &ra, NULL, "{\"a\":1}");          /* ok */
+    s[1].x = put("ed-fi/t", &ra, NULL, "{\"a\":2}");          /* duplicate of job 0 */
+    s[2].x = put("ed-fi/t", &rb, NULL, "{\"b\":1}");          /* ok */
+    s[3].x = put("ed-fi/t", &rc, NULL, "{\"c\":1}");          /* inserts, then fails */
+    s[3].fail_after = true;
+    s[4].x = put("ed-fi/t", &rd, NULL, "{\"d\":1}");          /* two inserts, second conflicts */
+    s[4].second = put("ed-fi/t", &rb, NULL, "{\"b\":2}");
+    for (int i = 0; i < 5; i++) cr_assert_eq(store_submit(S, slot_job, done_cb, &s[i]), ERR_OK);
+
+    pthread_mutex_lock(&G.mu);
+    G.open = true;
+    pthread_cond_broadcast(&G.cv);
+    while (G.done < 5) pthread_cond_wait(&G.cv, &G.mu);
+    pthread_mutex_unlock(&G.mu);
+
+    cr_assert_eq(G.results[0], ERR_OK);
+    cr_assert_eq(G.results[1], ERR_IDENTITY_CONFLICT);
+    cr_assert_eq(G.results[2], ERR_OK);
+    cr_assert_eq(G.results[3], ERR_INVALID);
+    cr_assert_eq(G.results[4], ERR_IDENTITY_CONFLICT);
+
+    store_hit h;
+    cr_assert_eq(find_refid(&ra, &h), ERR_OK);
+    cr_assert_eq(h.doc_id, s[0].x.out.doc_id);
+    cr_assert_eq(find_refid(&rb, &h), ERR_OK);
+    cr_assert_eq(h.doc_id, s[2].x.out.doc_id);
+    cr_assert_eq(find_refid(&rc, NULL), ERR_NOT_FOUND, "the failed job's insert is undone");
+    cr_assert_eq(find_refid(&rd, NULL), ERR_NOT_FOUND, "the whole failed job is undone");
+
+    store_query q = {.resource = "ed-fi/t", .limit = 500};
+    rows r = {0};
+    cr_assert_eq(store_query_docs(S, &q, collect, &r, NULL, NULL), ERR_OK);
+    cr_assert_eq(r.n, 2);
+    cr_assert_str_eq(r.bodies[0], "{\"a\":1}");
+    cr_assert_str_eq(r.bodies[1], "{\"b\":1}");
+}
+
+Test(store, durable_across_reopen_and_etags_keep_growing)
+{
+    uuid_t16 r1 = rid("persist-1"), r2 = rid("persist-2");
+    store_doc d1 = insert_ok("ed-fi/p", &r1, NULL, "{\"p\":1}", NULL, 0);
+    store_close(S);
+    S = NULL;
+    open_store();
+    store_doc g;
+    cr_assert_eq(store_get_by_id(S, "ed-fi/p", d1.id, &A, &g), ERR_OK);
+    cr_assert_str_eq(g.body, "{\"p\":1}");
+    store_doc d2 = insert_ok("ed-fi/p", &r2, NULL, "{\"p\":2}", NULL, 0);
+    cr_assert_gt(d2.etag, d1.etag);
+    cr_assert_gt(d2.doc_id, d1.doc_id);
+}
+
+Test(store, partitions)
+{
+    int64_t ids[10];
+    for (int i = 0; i < 10; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "part-%d", i);
+        uuid_t16 r = rid(name);
+        ids[i] = insert_ok("ed-fi/parts", &r, NULL, "{}", NULL, 0).doc_id;
+    }
+    int64_t bounds[64];
+    int got = 0;
+    cr_assert_eq(store_partitions(S, "ed-fi/parts", 3, bounds, &got), ERR_OK);
+    cr_assert_eq(got, 3);
+    cr_assert_eq(bounds[0], 0);
+    cr_assert_eq(bounds[3], ids[9]);
+    /* the ranges (bounds[i], bounds[i+1]] cover every document once */
+    int covered = 0;
+    for (int p = 0; p < got; p++) {
+        store_query q = {.resource = "ed-fi/parts", .limit = 500, .after = bounds[p], .upto = bounds[p + 1]};
+        rows r = {0};
+        cr_assert_eq(store_query_docs(S, &q, collect, &r, NULL, NULL), ERR_OK);
+        cr_assert_geq(r.n, 3);
+        covered += r.n;
+    }
+    cr_assert_eq(covered, 10);
+    cr_assert_eq(store_partitions(S, "ed-fi/none", 3, bounds, &got), ERR_OK);
+    cr_assert_eq(got, 0);
+    cr_assert_eq(store_partitions(S, "ed-fi/parts", 50, bounds, &got), ERR_OK);
+    cr_assert_eq(got, 10, "never more ranges than documents");
+}
+
+Test(store, clients)
+{
+    char hash[128];
+    cr_assert_eq(store_client_secret(S, "k1", hash, sizeof hash), ERR_NOT_FOUND);
+    cr_assert_eq(store_client_put(S, "k1", "hash-1", "Client one"), ERR_OK);
+    cr_assert_eq(store_client_secret(S, "k1", hash, sizeof hash), ERR_OK);
+    cr_assert_str_eq(hash, "hash-1");
+    cr_assert_eq(store_client_put(S, "k1", "hash-2", "Client one"), ERR_OK);
+    cr_assert_eq(store_client_secret(S, "k1", hash, sizeof hash), ERR_OK);
+    cr_assert_str_eq(hash, "hash-2", "put replaces the secret");
+}
+
+Test(store, stats)
+{
+    uuid_t16 a = rid("st-a"), b = rid("st-b"), c = rid("st-c");
+    insert_ok("ed-fi/schools", &a, NULL, "{}", NULL, 0);
+    insert_ok("ed-fi/students", &b, NULL, "{}", NULL, 0);
+    insert_ok("ed-fi/students", &c, NULL, "{}", NULL, 0);
+    char *s = store_stats_json(S);
+    cr_assert_str_eq(s, "{\"ed-fi/schools\":1,\"ed-fi/students\":2}");
+    free(s);
+}
