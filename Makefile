@@ -54,10 +54,9 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 
 run: deps
 	@$(MAKE) --no-print-directory edhub
-	@if [ ! -f data/ods.sqlite ]; then ./edhub init --data data --client-key $${EDHUB_KEY:-edhub-admin} \
-	    --client-secret $${EDHUB_SECRET:-$$(head -c 18 /dev/urandom | base64 | tr -d '/+=')} | tee data.credentials; \
-	 else echo "edhub: using the existing instance in ./data (credentials were printed at init; see data.credentials)"; \
-	    cat data.credentials 2>/dev/null; fi
+	@if [ ! -f data/ods.sqlite ]; then ./edhub init --data data; \
+	 else echo "edhub: serving the existing instance in ./data; use the key and secret printed when it was created," \
+	   "or set a new pair with: ./edhub init --data data --client-key KEY --client-secret SECRET"; fi
 	./edhub serve --data data --listen 127.0.0.1:8080
 
 unit: $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)

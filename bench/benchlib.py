@@ -135,7 +135,9 @@ class Report:
             sockerr = sum(res.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
             cpu = r.get("server_cpu_s")
             cpu_us = cpu * 1e6 / res["requests"] if isinstance(cpu, (int, float)) and res.get("requests") else None
-            runs.append(dict(rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
+            wb = r.get("server_write_bytes")
+            wb_req = wb / res["requests"] if isinstance(wb, (int, float)) and res.get("requests") else None
+            runs.append(dict(wb_req=wb_req, rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
                              max=res.get("max_ms"), bad=bad, sockerr=sockerr, cpu_us=cpu_us,
                              requests=res.get("requests"), statuses=st, cmd=r.get("cmd"),
                              load=r.get("loadavg")))
@@ -144,6 +146,7 @@ class Report:
         s = dict(n=len(runs), rps=med([x["rps"] for x in runs]), p50=med([x["p50"] for x in runs]),
                  p95=med([x["p95"] for x in runs]), p99=med([x["p99"] for x in runs]),
                  max=med([x["max"] for x in runs]), cpu_us=med([x["cpu_us"] for x in runs]),
+                 wb_req=med([x["wb_req"] for x in runs]),
                  bad=sum(x["bad"] for x in runs), sockerr=sum(x["sockerr"] for x in runs),
                  all_rps=[x["rps"] for x in runs], cmd=runs[0]["cmd"], requests=sum(x["requests"] or 0 for x in runs),
                  statuses=[x["statuses"] for x in runs])
@@ -161,12 +164,17 @@ class Report:
             if "p50_ms" not in res:
                 self.flags.append(f"{workload} run {r.get('run')}: no result ({res.get('error', 'hclient failed')})")
                 continue
-            runs.append(res | {"cmd": r.get("cmd")})
+            n = res.get("responses") or 0
+            cpu, wb = r.get("server_cpu_s"), r.get("server_write_bytes")
+            runs.append(res | {"cmd": r.get("cmd"),
+                               "cpu_us": cpu * 1e6 / n if isinstance(cpu, (int, float)) and n else None,
+                               "wb_req": wb / n if isinstance(wb, (int, float)) and n else None})
         if not runs:
             return None
         s = dict(n=len(runs), rps=med([x["rps"] for x in runs]), p50=med([x["p50_ms"] for x in runs]),
                  p95=med([x["p95_ms"] for x in runs]), p99=med([x["p99_ms"] for x in runs]),
                  max=med([x["max_ms"] for x in runs]), mean=med([x["mean_ms"] for x in runs]),
+                 cpu_us=med([x["cpu_us"] for x in runs]), wb_req=med([x["wb_req"] for x in runs]),
                  unexpected=sum(x["unexpected"] for x in runs), io=sum(x["io_errors"] for x in runs),
                  reconnects=sum(x["reconnects"] for x in runs), close=sum(x["conn_close_hdr"] for x in runs),
                  timed_out=any(x.get("timed_out") for x in runs), cmd=runs[0]["cmd"],
@@ -212,8 +220,10 @@ class Report:
         w2 = self.wrk_summary("w2_ceiling_http")
         w4 = {c: self.wrk_summary(f"w4_ssa_post_c{c}", expect=201) for c in (16, 64)}
         w5 = self.wrk_summary("w5_get_by_id")
-        w7 = {b: self._sqlite(b) for b in (1, 100)}
+        w5c = self.wrk_summary("w5_ceiling_http")
+        w7 = {b: self._sqlite(b) for b in (1, 100, "server_b100")}
         lat = {op: self.hc_summary(f"w3_{op}") for op in ("post", "get", "put", "delete")}
+        pre_s = self.hc_summary("w4_precreate_students")
 
         # ---- summary table
         self.w("## Summary")
@@ -245,7 +255,11 @@ class Report:
         for c in (16, 64):
             row(4, f"POST studentSchoolAssociations (new, with references), wrk -t2 -c{c}", w4[c], c_b,
                 "ceiling B (100 rows/txn)")
-        row(5, "GET students/{id}, wrk -t2 -c64", w5, c_a, "ceiling A")
+        if w5c:
+            row(5, "GET students/{id}, wrk -t2 -c64", w5, w5c["rps"], "ceiling A with the same client script")
+            row("5c", "ceiling A with W5's client script (same Lua + ids; body = a student document)", w5c)
+        else:
+            row(5, "GET students/{id}, wrk -t2 -c64", w5, c_a, "ceiling A")
         deep = self._deep_summary()
         if deep:
             for line in deep["summary_rows"]:
@@ -257,6 +271,9 @@ class Report:
                        f"{fnum(s['rows_per_s'])} rows/s | | | 0 |")
             else:
                 self.w(f"| 7 | ceiling B {b} rows/txn | not run / failed | | | see flags |")
+        if w7["server_b100"]:
+            self.w(f"| 7s | ceiling B with edhub's table layout (doc + 3 indexes + identity + 2 refs per row), "
+                   f"100 rows/txn | {fnum(w7['server_b100']['rows_per_s'])} rows/s | | | 0 |")
         self.w()
 
         # ---- ratios
@@ -272,11 +289,19 @@ class Report:
                     self.w(f"| POST SSA throughput at {c} connections / ceiling B (1 row/txn) | "
                            f"{ratio(w4[c]['rps'], w7[1]['rows_per_s'], 3)} ({fnum(w4[c]['rps'])} / "
                            f"{fnum(w7[1]['rows_per_s'])}) |")
+        c_s = w7["server_b100"]["rows_per_s"] if w7["server_b100"] else None
+        for c in (16, 64):
+            if w4[c] and c_s:
+                self.w(f"| POST SSA throughput at {c} connections / ceiling B with edhub's table layout (7s) | "
+                       f"{ratio(w4[c]['rps'], c_s, 3)} ({fnum(w4[c]['rps'])} / {fnum(c_s)}) |")
         if w1:
             self.w(f"| GET / throughput / ceiling A | {ratio(w1['rps'], c_a, 3)} ({fnum(w1['rps'])} / {fnum(c_a)}) |")
         if w5:
-            self.w(f"| GET-by-id throughput / ceiling A | {ratio(w5['rps'], c_a, 3)} ({fnum(w5['rps'])} / "
-                   f"{fnum(c_a)}) |")
+            self.w(f"| GET-by-id throughput / ceiling A (W2: static request, discovery body) | "
+                   f"{ratio(w5['rps'], c_a, 3)} ({fnum(w5['rps'])} / {fnum(c_a)}) |")
+        if w5 and w5c:
+            self.w(f"| GET-by-id throughput / ceiling A driven by the same wrk script (5c) | "
+                   f"{ratio(w5['rps'], w5c['rps'], 3)} ({fnum(w5['rps'])} / {fnum(w5c['rps'])}) |")
         if deep:
             for line in deep["ratio_rows"]:
                 self.w(line)
@@ -292,7 +317,7 @@ class Report:
         if self.flags:
             self.w("**This run had errors or anomalies; treat the affected numbers with care:**")
             self.w()
-            for f in self.flags:
+            for f in dict.fromkeys(self.flags):
                 self.w(f"- ⚠ {f}")
         else:
             self.w("None: every request got the expected status, no socket errors, keep-alive held.")
@@ -314,13 +339,15 @@ class Report:
                "not counted, then N timed requests per operation; POST creates new students, GET/PUT/DELETE "
                "use the ids from the POST `Location` headers.")
         self.w()
-        self.w("| op | N per run | req/s | mean | p50 | p95 | p99 | max | statuses (per run) | reconnects |")
-        self.w("|---|---|---|---|---|---|---|---|---|---|")
+        self.w("| op | N per run | req/s | mean | p50 | p95 | p99 | max | server CPU µs/req | bytes written/req | "
+               "statuses (per run) | reconnects |")
+        self.w("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for op in ("post", "get", "put", "delete"):
             s = lat[op]
             if s:
                 self.w(f"| {op.upper()} | {s['lat_n']} | {fnum(s['rps'])} | {fms(s['mean'])} | {fms(s['p50'])} | "
-                       f"{fms(s['p95'])} | {fms(s['p99'])} | {fms(s['max'])} | {json.dumps(s['statuses'])} | {s['reconnects']} |")
+                       f"{fms(s['p95'])} | {fms(s['p99'])} | {fms(s['max'])} | {fnum(s['cpu_us'], 1)} | "
+                       f"{fnum(s['wb_req'])} | {json.dumps(s['statuses'])} | {s['reconnects']} |")
         self.w()
         for op in ("post", "get", "put", "delete"):
             if lat[op]:
@@ -335,10 +362,12 @@ class Report:
         self.w()
         if pre:
             res = pre[-1].get("result") or {}
+            ps = pre_s or {}
             self.w(f"Pre-creation of the referenced students (extra data point): {res.get('responses', '?')} "
                    f"student POSTs with {res.get('conns', '?')} connections in {fnum(res.get('elapsed_s'), 2)} s = "
                    f"**{fnum(res.get('rps'))} POST/s**, p50 {fms(res.get('p50_ms'))} ms, p99 "
-                   f"{fms(res.get('p99_ms'))} ms, statuses {json.dumps(res.get('status'))}.")
+                   f"{fms(res.get('p99_ms'))} ms, statuses {json.dumps(res.get('status'))}; server CPU "
+                   f"{fnum(ps.get('cpu_us'), 1)} µs and {fnum(ps.get('wb_req'))} bytes written to storage per POST.")
             self.w(f"Command: `{pre[-1].get('cmd')}`")
             self.w()
         for c in (16, 64):
@@ -346,6 +375,10 @@ class Report:
         self._detail_wrk("5. GET by id (students)", w5,
                          "Ids collected from the `Location` headers of the student pre-creation POSTs; each "
                          "wrk thread cycles through its own slice (up to 20,000 ids).")
+        self._detail_wrk("5c. Ceiling A driven by W5's client script", w5c,
+                         "The same `wrk` command and Lua script as W5 (so the load generator does the same work "
+                         "per request) against `ceiling_http` answering one real student document. The fair "
+                         "denominator for W5 on a machine where wrk and the server share the CPUs.")
         if deep:
             for line in deep["detail"]:
                 self.w(line)
@@ -355,16 +388,25 @@ class Report:
                "table (id INTEGER PRIMARY KEY, key BLOB(16) with UNIQUE index, body TEXT = SSA-like JSON ~310 B), "
                "one prepared INSERT, `BEGIN IMMEDIATE … COMMIT` per batch; documents generated before timing.")
         self.w()
-        self.w("| rows/txn | rows per run | rows/s (median) | all runs | CPU µs/row | DB bytes |")
-        self.w("|---|---|---|---|---|---|")
-        for b in (1, 100):
+        self.w("7s uses the same program with `server` as the last argument: edhub's table layout from "
+               "`src/store/store_sqlite.c` (documents row with a TEXT uuid under a UNIQUE index, resource and "
+               "change_version indexes, one `identities` row and two `refs` rows with random 20-byte keys), i.e. "
+               "the rows one SSA POST writes. Unlike the plain ceiling B this includes the cost of the layout's "
+               "random-key B-tree inserts.")
+        self.w()
+        self.w("| variant | rows/txn | rows per run | rows/s (median) | all runs | CPU µs/row | bytes written/row | "
+               "DB bytes |")
+        self.w("|---|---|---|---|---|---|---|---|")
+        for b in (1, 100, "server_b100"):
             s = w7[b]
             if s:
-                self.w(f"| {b} | {s['rows']} | {fnum(s['rows_per_s'])} | {', '.join(fnum(x) for x in s['all'])} | "
-                       f"{fnum(s['cpu'], 1)} | {fnum(s['db_bytes'])} |")
-        for b in (1, 100):
+                name, bt = ("7s edhub layout", 100) if b == "server_b100" else ("7 doc + key", b)
+                self.w(f"| {name} | {bt} | {s['rows']} | {fnum(s['rows_per_s'])} | "
+                       f"{', '.join(fnum(x) for x in s['all'])} | {fnum(s['cpu'], 1)} | {fnum(s['wb'])} | "
+                       f"{fnum(s['db_bytes'])} |")
+        for b in (1, 100, "server_b100"):
             if w7[b]:
-                self.w(f"- {b} row(s)/txn: `{w7[b]['cmd']}`")
+                self.w(f"- {b if b != 'server_b100' else 'edhub layout, 100'} row(s)/txn: `{w7[b]['cmd']}`")
         self.w()
 
         # ---- extras
@@ -390,7 +432,7 @@ class Report:
         return "\n".join(self.out) + "\n"
 
     def _sqlite(self, b):
-        rs = self.by(f"w7_ceiling_sqlite_b{b}")
+        rs = self.by(f"w7_ceiling_sqlite_{b}" if isinstance(b, str) else f"w7_ceiling_sqlite_b{b}")
         runs = [r for r in rs if isinstance(r.get("result"), dict) and "rows_per_s" in r["result"]]
         if len(runs) < len(rs):
             self.flags.append(f"ceiling B {b} rows/txn: {len(rs) - len(runs)} failed run(s)")
@@ -399,7 +441,8 @@ class Report:
         return dict(rows_per_s=med([r["result"]["rows_per_s"] for r in runs]),
                     all=[r["result"]["rows_per_s"] for r in runs],
                     cpu=med([r["result"]["cpu_us_per_row"] for r in runs]),
-                    rows=runs[0]["result"]["rows"], db_bytes=runs[0]["result"]["db_bytes"], cmd=runs[0].get("cmd"))
+                    rows=runs[0]["result"]["rows"], db_bytes=runs[0]["result"]["db_bytes"], cmd=runs[0].get("cmd"),
+                    wb=med([r["result"].get("write_bytes_per_row") for r in runs]))
 
     def _detail_wrk(self, title, s, text, level=3):
         self.w(f"{'#' * level} {title}")
@@ -416,6 +459,8 @@ class Report:
         if s.get("cpu_us") is not None:
             self.w(f"- server CPU per request (utime+stime of the server process / requests): "
                    f"{fnum(s['cpu_us'], 1)} µs")
+        if s.get("wb_req") is not None:
+            self.w(f"- server storage writes per request (/proc/PID/io write_bytes / requests): {fnum(s['wb_req'])} bytes")
         st = [x for x in s["statuses"] if x]
         if st:
             self.w(f"- statuses per run: {json.dumps(st)}")
@@ -433,6 +478,7 @@ class Report:
         out = dict(summary_rows=[], ratio_rows=[], detail=[])
         n = info.get("total")
         cres = (create[-1].get("result") or {}) if create else {}
+        csum = self.hc_summary("w6_create") if create else None
         if cres:
             e = cres.get("unexpected", 0) + cres.get("io_errors", 0)
             out["summary_rows"].append(
@@ -462,6 +508,8 @@ class Report:
             det.append(f"Creation (extra data point): {fnum(cres.get('responses'))} POSTs in "
                        f"{fnum(cres.get('elapsed_s'), 1)} s = **{fnum(cres.get('rps'))} docs/s** "
                        f"with {cres.get('conns')} connections; statuses {json.dumps(cres.get('status'))}; "
+                       f"server CPU {fnum((csum or {}).get('cpu_us'), 1)} µs and "
+                       f"{fnum((csum or {}).get('wb_req'))} bytes written to storage per POST; "
                        f"command `{create[-1].get('cmd')}`.")
             det.append("")
         det.append("| request | samples/run | p50 | p95 | p99 | max | items on page | body bytes | statuses |")

@@ -95,6 +95,10 @@ check() { # name ok(true/false/null) detail
   return 0
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+wbytes() { # bytes the server caused to be written to storage (/proc/PID/io write_bytes)
+  local p=${CPU_PID:-$SPID}
+  awk '/^write_bytes/ {print $2; f=1} END {if (!f) print 0}' /proc/$p/io 2>/dev/null || echo 0
+}
 cpu_s() { # utime+stime of the server in seconds
   local p=${CPU_PID:-$SPID}
   [ -r /proc/$p/stat ] || { echo 0; return; }
@@ -115,6 +119,7 @@ finish() { # end-of-run records (if the server is still up), stop it, write the 
   [ "${nerr:-0}" -gt 0 ] && rec workload=extra name="server log lines matching error/fatal/assert/crit" \
     value="$nerr; first: $(grep -iE -m1 'error|fatal|assert|crit' "$WORK/server.log" | cut -c1-200)"
   rec workload=meta_end loadavg="$(loadavg)" date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  mkdir -p "$(dirname "$OUT_MD")" "$(dirname "$OUT_JSONL")"
   cp "$RES" "$OUT_JSONL"
   $LIB report "$RES" "$OUT_MD" || die "report generation failed"
   log "wrote $OUT_MD and $OUT_JSONL"
@@ -271,12 +276,12 @@ run_wrk() { # workload run url conns script [script args...]; extra wrk args in 
   local cmd=(wrk -t$WRK_T -c$c -d${DUR}s --latency --timeout 10s "${WRK_EXTRA[@]}" -s "$script" "$url")
   [ $# -gt 0 ] && cmd+=(-- "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la; c0=$(cpu_s); la=$(loadavg)
+  local c0 c1 la w0 w1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg)
   timeout $((DUR + 60)) "${cmd[@]}" >"$out" 2>&1
-  c1=$(cpu_s)
+  c1=$(cpu_s); w1=$(wbytes)
   $LIB wrkjson "$out" >"$out.json"
   rec workload="$wl" run="$r" tool=wrk cmd="BENCH_LUA_DIR=bench/lua $shown" result=@"$out.json" \
-    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" loadavg="$la"
+    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la"
   log "  $wl run $r: $(cut -c1-160 "$out.json")"
   alive "$wl run $r"
 }
@@ -286,53 +291,70 @@ run_hc() { # workload run [hclient args...]
   local out="$WORK/$wl.r$r.json"
   local cmd=("$HC" -p "$PORT" "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la; c0=$(cpu_s); la=$(loadavg)
+  local c0 c1 la w0 w1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg)
   timeout 10800 "${cmd[@]}" -l "$wl" >"$out" 2>>"$WORK/hclient.err"
-  c1=$(cpu_s)
+  c1=$(cpu_s); w1=$(wbytes)
   [ -s "$out" ] || echo '{"error":"hclient produced no output"}' >"$out"
   rec workload="$wl" run="$r" tool=hclient cmd="$shown" result=@"$out" \
-    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" loadavg="$la"
+    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la"
   log "  $wl run $r: $(cut -c1-200 "$out")"
   alive "$wl run $r"
 }
 
 WRK_EXTRA=()
 
-# ------------------------------------------------------------------ W1 transport floor
-log "W1 transport floor: GET / ($RUNS x ${DUR}s)"
-for r in $(seq 1 "$RUNS"); do run_wrk w1_get_root "$r" "$BASE/" 64 "$BENCH_DIR/lua/get.lua"; done
-
-# ------------------------------------------------------------------ W2 ceiling A
-log "W2 ceiling A: minimal libmicrohttpd server"
-CPORT=$($LIB freeport)
-"$BENCH_DIR/build/ceiling_http" "$CPORT" 0 "$WORK/root.json" 2>"$WORK/ceiling_http.log" &
-CPID=$!
-ok=0
-for i in $(seq 1 100); do
-  [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/")" = 200 ] && { ok=1; break; }
-  sleep 0.1
-done
-if [ $ok = 1 ]; then
-  CPU_PID=$CPID
-  for r in $(seq 1 "$RUNS"); do run_wrk w2_ceiling_http "$r" "http://127.0.0.1:$CPORT/" 64 "$BENCH_DIR/lua/get.lua"; done
-  CPU_PID=""
-else
+# ------------------------------------------------------------------ ceiling A server
+start_ceiling() { # body_file: start ceiling_http on a free port (CPORT, CPID); returns 1 if it does not come up
+  CPORT=$($LIB freeport)
+  "$BENCH_DIR/build/ceiling_http" "$CPORT" 0 "$1" 2>>"$WORK/ceiling_http.log" &
+  CPID=$!
+  local i
+  for i in $(seq 1 100); do
+    [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CPORT/")" = 200 ] && return 0
+    sleep 0.1
+  done
   log "ceiling_http did not start"
+  stop_pid "$CPID" ceiling_http >/dev/null; CPID=""
+  return 1
+}
+stop_ceiling() { stop_pid "$CPID" ceiling_http >/dev/null; CPID=""; }
+ceil_wrk() { # like run_wrk, against the ceiling server, sampling its CPU
+  local wl=$1 r=$2; shift 2
+  CPU_PID=$CPID
+  run_wrk "$wl" "$r" "http://127.0.0.1:$CPORT/" "$@"
+  CPU_PID=""
+}
+
+# ------------------------------------------------------------------ W1 transport floor + W2 ceiling A
+# The runs alternate (edhub, ceiling, edhub, ceiling, ...) so that drifting background load hits both.
+log "W1 transport floor GET / and W2 ceiling A (same wrk command), $RUNS x ${DUR}s each, interleaved"
+if start_ceiling "$WORK/root.json"; then
+  for r in $(seq 1 "$RUNS"); do
+    run_wrk w1_get_root "$r" "$BASE/" 64 "$BENCH_DIR/lua/get.lua"
+    ceil_wrk w2_ceiling_http "$r" 64 "$BENCH_DIR/lua/get.lua"
+  done
+  stop_ceiling
+else
+  rec workload=w2_ceiling_http run=1 result='{"error":"ceiling_http did not start"}'
+  for r in $(seq 1 "$RUNS"); do run_wrk w1_get_root "$r" "$BASE/" 64 "$BENCH_DIR/lua/get.lua"; done
 fi
-stop_pid "$CPID" ceiling_http >/dev/null; CPID=""
 
 # ------------------------------------------------------------------ W7 ceiling B
 log "W7 ceiling B: raw SQLite inserts"
 for r in $(seq 1 "$RUNS"); do
-  for b in 1 100; do
-    if [ $b = 1 ]; then rows=$((QUICK == 1 ? 5000 : 20000)); secs=20; else rows=$((QUICK == 1 ? 50000 : 200000)); secs=60; fi
-    out="$WORK/w7_b$b.r$r.json"
+  for v in b1 b100 server_b100; do
+    case $v in
+      b1) b=1 schema=simple rows=$((QUICK == 1 ? 5000 : 20000)) secs=20 ;;
+      b100) b=100 schema=simple rows=$((QUICK == 1 ? 50000 : 200000)) secs=60 ;;
+      server_b100) b=100 schema=server rows=$((QUICK == 1 ? 50000 : 200000)) secs=120 ;;
+    esac
+    out="$WORK/w7_$v.r$r.json"
     la=$(loadavg)
-    timeout 300 "$BENCH_DIR/build/ceiling_sqlite" "$WORK/ceiling.db" $b $rows $secs FULL >"$out" 2>>"$WORK/ceiling_sqlite.err" ||
-      echo '{"error":"ceiling_sqlite failed"}' >"$out"
-    rec workload="w7_ceiling_sqlite_b$b" run="$r" tool=ceiling_sqlite \
-      cmd="bench/build/ceiling_sqlite \$WORK/ceiling.db $b $rows $secs FULL" result=@"$out" loadavg="$la"
-    log "  b=$b run $r: $(cat "$out")"
+    timeout 300 "$BENCH_DIR/build/ceiling_sqlite" "$WORK/ceiling.db" $b $rows $secs FULL $schema >"$out" \
+      2>>"$WORK/ceiling_sqlite.err" || echo '{"error":"ceiling_sqlite failed"}' >"$out"
+    rec workload="w7_ceiling_sqlite_$v" run="$r" tool=ceiling_sqlite \
+      cmd="bench/build/ceiling_sqlite \$WORK/ceiling.db $b $rows $secs FULL $schema" result=@"$out" loadavg="$la"
+    log "  $v run $r: $(cut -c1-200 "$out")"
   done
 done
 rm -f "$WORK"/ceiling.db*
@@ -373,13 +395,21 @@ for c in 16 64; do
   done
 done
 
-# ------------------------------------------------------------------ W5 GET by id
-log "W5 GET by id ($RUNS x ${DUR}s, 64 connections)"
+# ------------------------------------------------------------------ W5 GET by id (+ 5c ceiling A, same client)
+log "W5 GET by id ($RUNS x ${DUR}s, 64 connections), interleaved with 5c: ceiling A driven by the same script"
 TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"; WRK_EXTRA=(-H "$AUTH")
 if [ -s "$WORK/ids_p.txt" ]; then
+  # 5c: the same wrk command and Lua script (so wrk does the same work per request) against
+  # ceiling_http answering one real student document
+  id1=$(head -1 "$WORK/ids_p.txt" | cut -f1)
+  curl -s -m 10 -H "$AUTH" -o "$WORK/student.json" "$BASE$API/students/$id1"
+  have_c=0
+  [ -s "$WORK/student.json" ] && start_ceiling "$WORK/student.json" && have_c=1
   for r in $(seq 1 "$RUNS"); do
     run_wrk w5_get_by_id "$r" "$BASE/" 64 "$BENCH_DIR/lua/get_ids.lua" "$WORK/ids_p.txt" "$API/students/" $WRK_T
+    [ $have_c = 1 ] && ceil_wrk w5_ceiling_http "$r" 64 "$BENCH_DIR/lua/get_ids.lua" "$WORK/ids_p.txt" "$API/students/" $WRK_T
   done
+  [ $have_c = 1 ] && stop_ceiling
 else
   rec workload=w5_get_by_id run=1 result='{"error":"no ids collected from Location headers"}'
 fi
