@@ -21,28 +21,6 @@ static void token_error(request *r, int status, const char *code, const char *de
     r->content_type = "application/json";
 }
 
-static int hexv(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Decodes one application/x-www-form-urlencoded value in place. */
-static bool form_decode(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '+') *o++ = ' ';
-        else if (*p == '%') {
-            int h = hexv(p[1]), l = h >= 0 ? hexv(p[2]) : -1;
-            if (h < 0 || l < 0) return false;
-            *o++ = (char)(h << 4 | l);
-            p += 2;
-        } else *o++ = *p;
-    }
-    *o = 0;
-    return true;
-}
-
 typedef struct creds { const char *grant, *id, *secret; bool bad; } creds;
 
 static void parse_form(request *r, creds *c)
@@ -53,7 +31,7 @@ static void parse_form(request *r, creds *c)
         if (!eq) continue;
         *eq = 0;
         char *v = eq + 1;
-        if (!form_decode(kv) || !form_decode(v)) {
+        if (!route_form_decode(kv) || !route_form_decode(v)) {
             c->bad = true;
             return;
         }
@@ -114,21 +92,10 @@ void handle_token(request *r)
             token_error(r, 401, "invalid_client", "Only the Basic authorization scheme is supported here.");
             return;
         }
-        const char *b = sp + 1;
-        while (*b == ' ') b++;
-        size_t bl = strlen(b);
-        unsigned char *dec = arena_alloc(&r->a, bl + 4);
-        int n = bl % 4 == 0 && bl > 0 && bl < 4096 ? EVP_DecodeBlock(dec, (const unsigned char *)b, (int)bl) : -1;
-        if (n >= 0) {
-            while (bl && b[bl - 1] == '=') bl--, n--; /* EVP counts padding */
-            if (n < 0) n = 0;
-            dec[n] = 0;
-            char *colon = strchr((char *)dec, ':');
-            if (colon && memchr(dec, 0, (size_t)n) == NULL) {
-                *colon = 0;
-                basic_id = (char *)dec;
-                basic_secret = colon + 1;
-            }
+        char *id = NULL, *secret = NULL;
+        if (route_basic_credentials(sp + 1, &r->a, &id, &secret)) {
+            basic_id = id;
+            basic_secret = secret;
         }
         if (!basic_id) {
             json_object_put(jb);
@@ -203,7 +170,7 @@ void handle_token_info(request *r)
         char *body = arena_strndup(&r->a, r->body.data ? r->body.data : "", r->body.len);
         for (char *save = NULL, *kv = strtok_r(body, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
             char *eq = strchr(kv, '=');
-            if (eq && (*eq = 0, !strcmp(kv, "token")) && form_decode(eq + 1)) tok = eq + 1;
+            if (eq && (*eq = 0, !strcmp(kv, "token")) && route_form_decode(eq + 1)) tok = eq + 1;
         }
     }
     (void)cr;

@@ -3,6 +3,7 @@
 #include "../base/timefmt.h"
 #include "../base/uuid.h"
 #include <ctype.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -327,5 +328,46 @@ bool route_list_request(const mresource *r, const qparam *ps, int n, bool partit
     lr->q.filters = fs;
     lr->q.nfilters = nf;
     lr->q.count = total;
+    return true;
+}
+
+static int hexv(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool route_form_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '+') *o++ = ' ';
+        else if (*p == '%') {
+            int h = hexv(p[1]), l = h >= 0 ? hexv(p[2]) : -1;
+            if (h < 0 || l < 0) return false;
+            *o++ = (char)(h << 4 | l);
+            p += 2;
+        } else *o++ = *p;
+    }
+    *o = 0;
+    return true;
+}
+
+bool route_basic_credentials(const char *b, arena *a, char **key, char **secret)
+{
+    while (*b == ' ') b++;
+    size_t bl = strlen(b);
+    if (bl == 0 || bl % 4 != 0 || bl >= 4096) return false;
+    unsigned char *dec = arena_alloc(a, bl + 4);
+    int n = EVP_DecodeBlock(dec, (const unsigned char *)b, (int)bl);
+    if (n < 0) return false;
+    while (bl && b[bl - 1] == '=') bl--, n--; /* EVP counts padding bytes */
+    if (n < 0) return false;
+    dec[n] = 0;
+    if (memchr(dec, 0, (size_t)n)) return false; /* NUL inside: not text */
+    char *colon = strchr((char *)dec, ':');
+    if (!colon) return false;
+    *colon = 0;
+    *key = (char *)dec;
+    *secret = colon + 1;
     return true;
 }

@@ -51,6 +51,13 @@ typedef struct list_request {
 bool route_list_request(const mresource *r, const qparam *ps, int n, bool partitions, arena *a, list_request *lr,
                         outcome *out);
 
+/* Decodes one application/x-www-form-urlencoded name or value in place;
+ * false on a bad escape. */
+bool route_form_decode(char *s);
+/* Splits the value of "Authorization: Basic <value>" into key and secret
+ * (allocated from a); false when it is not base64 of "key:secret". */
+bool route_basic_credentials(const char *value, arena *a, char **key, char **secret);
+
 /* Cursor tokens: opaque text for the doc_id range (after, upto]. */
 void route_page_token(int64_t after, int64_t upto, char out[64]);
 bool route_page_token_parse(const char *s, int64_t *after, int64_t *upto);

@@ -1,5 +1,6 @@
-/* libFuzzer target: the URL path router and the query-parameter validator
- * (paging, cursor tokens, typed filters). Input: "path\nname=value&..." */
+/* libFuzzer target: the URL path router, the query-parameter validator
+ * (paging, cursor tokens, typed filters) and the token endpoint's Basic and
+ * form parsers. Input: "path\nname=value&..." */
 #include "api/route.h"
 #include "base/arena.h"
 #include "model/model.h"
@@ -60,6 +61,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         route_page_token(after, upto, t);
         if (strcmp(t, query) != 0) abort();
     }
+    /* The token endpoint's parsers: Basic credentials and form values. */
+    char *key, *secret;
+    if (route_basic_credentials(query, &a, &key, &secret) && (strchr(key, ':') || !secret)) abort();
+    char *form = strdup(query);
+    if (route_form_decode(form) && strlen(form) > strlen(query)) abort();
+    free(form);
     outcome_free(&o);
     arena_free(&a);
     free(s);
