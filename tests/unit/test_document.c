@@ -305,6 +305,36 @@ Test(normalize, number_rejects_non_finite, .disabled = true)
     }
 }
 
+static void staff_years(const char *value, const char *want_text, const char *want_err)
+{
+    char in[256];
+    snprintf(in, sizeof in,
+             "{\"staffUniqueId\":\"S1\",\"firstName\":\"F\",\"lastSurname\":\"L\",\"yearsOfPriorProfessionalExperience\":%s}",
+             value);
+    if (want_err) {
+        norm_err("staffs", in, "$.yearsOfPriorProfessionalExperience", want_err);
+        return;
+    }
+    char out[256];
+    snprintf(out, sizeof out,
+             "{\"firstName\":\"F\",\"lastSurname\":\"L\",\"staffUniqueId\":\"S1\",\"yearsOfPriorProfessionalExperience\":%s}",
+             want_text);
+    norm_ok("staffs", in, out);
+}
+
+Test(normalize, decimal_precision_and_scale)
+{
+    /* staffs.yearsOfPriorProfessionalExperience is decimal(5,2) (§5.5) */
+    staff_years("999.99", "999.99", NULL);
+    staff_years("-999.99", "-999.99", NULL);
+    staff_years("12.5", "12.5", NULL);
+    staff_years("\"007.50\"", "7.50", NULL);
+    staff_years("1000", NULL, "yearsOfPriorProfessionalExperience must be between -999.99 and 999.99.");
+    staff_years("-1000.5", NULL, "yearsOfPriorProfessionalExperience must be between -999.99 and 999.99.");
+    staff_years("1.234", NULL,
+                "yearsOfPriorProfessionalExperience must be between -999.99 and 999.99 with at most 2 decimal places.");
+}
+
 Test(normalize, date_coercion)
 {
     norm_ok("students",
