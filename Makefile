@@ -26,7 +26,7 @@ deps:
 	@scripts/deps.sh build
 
 edhub: build/rel/edhub
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@   # rename: works while an old ./edhub is running
 
 build/rel/edhub: $(REL_OBJ) build/rel/src/cli/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
@@ -59,8 +59,14 @@ run: deps
 	   "or set a new pair with: ./edhub init --data data --client-key KEY --client-secret SECRET"; fi
 	./edhub serve --data data --listen 127.0.0.1:8080
 
+# Criterion runs each test in a child process whose sanitizer reports do not
+# fail the test, so the output is scanned for them as well.
 unit: $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
-	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2; done
+	@set -e; mkdir -p build/san/unit; for t in $^; do echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2 2>&1 | tee build/san/unit/last.log; \
+	  test $${PIPESTATUS[0]} -eq 0; \
+	  if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build/san/unit/last.log; then \
+	    echo "unit: sanitizer report in $$t (see above)"; exit 1; fi; done
 
 e2e: build/san/edhub edhub
 	EDHUB=build/san/edhub python3 tests/e2e/run.py

@@ -233,10 +233,18 @@ bool route_list_request(const mresource *r, const qparam *ps, int n, bool partit
             char tmp[32];
             switch (mq->type) {
             case QT_NUMBER: {
-                char *end;
-                errno = 0;
-                double d = strtod(v, &end);
-                valid = *v && !*end && !errno && !isspace((unsigned char)*v);
+                /* A plain decimal: no hex, exponents, nan or inf. */
+                const char *q = v;
+                if (*q == '-') q++;
+                valid = isdigit((unsigned char)*q) && strlen(v) <= 64;
+                while (isdigit((unsigned char)*q)) q++;
+                if (*q == '.') {
+                    q++;
+                    valid = valid && isdigit((unsigned char)*q);
+                    while (isdigit((unsigned char)*q)) q++;
+                }
+                valid = valid && !*q;
+                double d = valid ? strtod(v, NULL) : 0;
                 f->kind = SF_NUMBER;
                 f->number = d;
                 break;

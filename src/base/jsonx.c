@@ -7,10 +7,104 @@
 /* Scans valid JSON text for a repeated key inside one object. json-c keeps
  * the last value silently; Ed-Fi rejects the document, so we look. */
 typedef struct { const char *k; size_t n; } keyref;
+/* The keys of one object: an open-addressing hash set, so that an object
+ * with very many keys costs linear time, not quadratic. */
 typedef struct {
-    keyref *keys;
-    size_t nkeys, cap;
+    keyref *slots;
+    size_t count, cap;
 } keyset;
+
+static size_t key_hash(const char *k, size_t n)
+{
+    size_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Adds a key; false when it was already there. */
+static bool keyset_add(keyset *ks, const char *k, size_t n)
+{
+    if ((ks->count + 1) * 2 > ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 16;
+        keyref *slots = xcalloc(cap, sizeof(keyref));
+        for (size_t i = 0; i < ks->cap; i++) {
+            if (!ks->slots[i].k) continue;
+            size_t j = key_hash(ks->slots[i].k, ks->slots[i].n) & (cap - 1);
+            while (slots[j].k) j = (j + 1) & (cap - 1);
+            slots[j] = ks->slots[i];
+        }
+        free(ks->slots);
+        ks->slots = slots;
+        ks->cap = cap;
+    }
+    size_t j = key_hash(k, n) & (ks->cap - 1);
+    for (; ks->slots[j].k; j = (j + 1) & (ks->cap - 1))
+        if (ks->slots[j].n == n && memcmp(ks->slots[j].k, k, n) == 0) return false;
+    ks->slots[j] = (keyref){k, n};
+    ks->count++;
+    return true;
+}
+
+static int hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Decodes the escapes of a key (already validated by json-c) to UTF-8. */
+static char *unescape_key(const char *k, size_t n, size_t *outlen)
+{
+    char *o = xmalloc(n + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] != '\\' || i + 1 >= n) {
+            o[j++] = k[i];
+            continue;
+        }
+        char e = k[++i];
+        switch (e) {
+        case 'n': o[j++] = '\n'; break;
+        case 't': o[j++] = '\t'; break;
+        case 'r': o[j++] = '\r'; break;
+        case 'b': o[j++] = '\b'; break;
+        case 'f': o[j++] = '\f'; break;
+        case 'u': {
+            int cp = i + 4 < n ? hex4(k + i + 1) : -1;
+            if (cp < 0) {
+                o[j++] = e;
+                break;
+            }
+            i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 < n && k[i + 1] == '\\' && k[i + 2] == 'u') {
+                int lo = hex4(k + i + 3);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            /* UTF-8 never grows past the 6-byte escape it replaces. */
+            if (cp < 0x80) o[j++] = (char)cp;
+            else if (cp < 0x800) o[j++] = (char)(0xC0 | cp >> 6), o[j++] = (char)(0x80 | (cp & 0x3F));
+            else if (cp < 0x10000)
+                o[j++] = (char)(0xE0 | cp >> 12), o[j++] = (char)(0x80 | ((cp >> 6) & 0x3F)), o[j++] = (char)(0x80 | (cp & 0x3F));
+            else
+                o[j++] = (char)(0xF0 | cp >> 18), o[j++] = (char)(0x80 | ((cp >> 12) & 0x3F)),
+                o[j++] = (char)(0x80 | ((cp >> 6) & 0x3F)), o[j++] = (char)(0x80 | (cp & 0x3F));
+            break;
+        }
+        default: o[j++] = e;
+        }
+    }
+    o[j] = 0;
+    *outlen = j;
+    return o;
+}
 
 static size_t skip_string(const char *s, size_t i, size_t len)
 {
@@ -26,6 +120,8 @@ static bool find_dup(const char *s, size_t len, char *dup_path, size_t dup_len)
     int top = -1;
     bool found = false;
     const char *pending = NULL; /* last key read in the current object */
+    char **decoded = NULL;      /* unescaped copies of keys, freed at the end */
+    size_t ndecoded = 0, capdecoded = 0;
     size_t pending_n = 0;
     for (size_t i = 0; i < len && !found;) {
         char c = s[i];
@@ -40,9 +136,12 @@ static bool find_dup(const char *s, size_t len, char *dup_path, size_t dup_len)
             i++;
         } else if (c == '}' || c == ']') {
             if (top >= 0) {
-                free(st[top].ks.keys);
+                free(st[top].ks.slots);
                 top--;
             }
+            i++;
+        } else if (c == ',') {
+            pending = NULL; /* the previous member's value was a scalar */
             i++;
         } else if (c == '"') {
             size_t end = skip_string(s, i, len);
@@ -50,16 +149,21 @@ static bool find_dup(const char *s, size_t len, char *dup_path, size_t dup_len)
             size_t j = end;
             while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
             if (top >= 0 && st[top].is_obj && j < len && s[j] == ':') {
-                keyset *ks = &st[top].ks;
                 const char *k = s + i + 1;
                 size_t n = end - i - 2;
-                for (size_t m = 0; m < ks->nkeys; m++) {
-                    if (ks->keys[m].n == n && memcmp(ks->keys[m].k, k, n) == 0) {
-                        found = true;
-                        break;
+                const char *kk = k;
+                size_t kn = n;
+                if (memchr(k, '\\', n)) { /* compare "\u0061" and "a" alike */
+                    char *d = unescape_key(k, n, &kn);
+                    if (ndecoded == capdecoded) {
+                        capdecoded = capdecoded ? capdecoded * 2 : 8;
+                        decoded = xrealloc(decoded, capdecoded * sizeof(char *));
                     }
+                    decoded[ndecoded++] = d;
+                    kk = d;
                 }
-                if (found) {
+                if (!keyset_add(&st[top].ks, kk, kn)) {
+                    found = true;
                     /* Build the path from the frames' keys. */
                     size_t o = 0;
                     o += (size_t)snprintf(dup_path + o, dup_len - o, "$");
@@ -68,14 +172,9 @@ static bool find_dup(const char *s, size_t len, char *dup_path, size_t dup_len)
                             o += (size_t)snprintf(dup_path + o, dup_len - o, ".%.*s", (int)st[f].keylen,
                                                   st[f].key);
                     }
-                    if (o < dup_len) snprintf(dup_path + o, dup_len - o, ".%.*s", (int)n, k);
+                    if (o < dup_len) snprintf(dup_path + o, dup_len - o, ".%.*s", (int)kn, kk);
                     break;
                 }
-                if (ks->nkeys == ks->cap) {
-                    ks->cap = ks->cap ? ks->cap * 2 : 16;
-                    ks->keys = xrealloc(ks->keys, ks->cap * sizeof(keyref));
-                }
-                ks->keys[ks->nkeys++] = (keyref){k, n};
                 pending = k;
                 pending_n = n;
             }
@@ -84,7 +183,9 @@ static bool find_dup(const char *s, size_t len, char *dup_path, size_t dup_len)
             i++;
         }
     }
-    for (; top >= 0; top--) free(st[top].ks.keys);
+    for (; top >= 0; top--) free(st[top].ks.slots);
+    for (size_t d = 0; d < ndecoded; d++) free(decoded[d]);
+    free(decoded);
     return found;
 }
 
@@ -111,7 +212,20 @@ static size_t first_bad_byte(const char *text, size_t len, bool *ctrl)
                 if (c == '"') in_str = false;
             } else if (c == '"') {
                 in_str = true;
-            } else if (c == 0) {
+            } else if (c == 't' || c == 'f' || c == 'n') {
+                /* json-c is lenient about NaN, Infinity and quotes: only
+                 * the three literals may appear outside strings. */
+                const char *w = c == 't' ? "true" : c == 'f' ? "false" : "null";
+                size_t wl = strlen(w);
+                if (i + wl > len || memcmp(text + i, w, wl) != 0) return i;
+                i += wl;
+                continue;
+            } else if (c == 'e' || c == 'E') {
+                if (i == 0 || !(s[i - 1] >= '0' && s[i - 1] <= '9')) return i;
+            } else if (c == '.') {
+                if (i == 0 || i + 1 >= len || !(s[i - 1] >= '0' && s[i - 1] <= '9') || !(s[i + 1] >= '0' && s[i + 1] <= '9'))
+                    return i;
+            } else if (!strchr(" \t\r\n{}[]:,-+0123456789", c)) {
                 return i;
             }
             i++;
@@ -142,8 +256,12 @@ json_object *jsonx_parse(const char *text, size_t len, char *err, size_t errlen,
     bool ctrl;
     size_t bad = first_bad_byte(text, len, &ctrl);
     if (bad < len) {
-        snprintf(err, errlen, ctrl ? "The JSON text has a raw control character inside a string at byte %zu."
-                                   : "The JSON text is not valid UTF-8 at byte %zu.", bad);
+        unsigned char b = (unsigned char)text[bad];
+        snprintf(err, errlen,
+                 ctrl     ? "The JSON text has a raw control character inside a string at byte %zu."
+                 : b >= 0x80 ? "The JSON text is not valid UTF-8 at byte %zu."
+                             : "The JSON text is not valid at byte %zu.",
+                 bad);
         return NULL;
     }
     json_tokener *tok = json_tokener_new_ex(JSONX_MAX_DEPTH);

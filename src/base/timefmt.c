@@ -84,6 +84,28 @@ static bool parse_hms(const char **p, int *h, int *mi, int *se)
     return true;
 }
 
+/* Optional zone: Z, +HH, +HH:MM or +HHMM; offset in seconds east of UTC. */
+static bool parse_zone(const char **p, long *offset)
+{
+    const char *s = *p;
+    long off = 0;
+    if (*s == 'Z') s++;
+    else if (*s == '+' || *s == '-') {
+        int sign = *s == '-' ? -1 : 1, oh, om = 0;
+        s++;
+        if (!digits(&s, 2, &oh)) return false;
+        if (*s == ':') {
+            s++;
+            if (!digits(&s, 2, &om)) return false;
+        } else if (*s && !digits(&s, 2, &om)) return false;
+        if (oh > 14 || om > 59) return false;
+        off = sign * (oh * 3600L + om * 60L);
+    }
+    if (offset) *offset = off;
+    *p = s;
+    return true;
+}
+
 bool time_parse_date(const char *s, bool allow_time, char out[11])
 {
     int y, m, d;
@@ -94,9 +116,7 @@ bool time_parse_date(const char *s, bool allow_time, char out[11])
         if (*s != 'T' && *s != ' ') return false;
         s++;
         if (!parse_hms(&s, &h, &mi, &se)) return false;
-        if (*s == 'Z') s++;
-        else if (*s == '+' || *s == '-') s += strlen(s) >= 6 ? 6 : strlen(s);
-        if (*s) return false;
+        if (!parse_zone(&s, NULL) || *s) return false;
     }
     snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
     return true;
@@ -116,16 +136,7 @@ bool time_parse_datetime(const char *s, char out[21])
             if (s[1] == 'A' && h == 12) h = 0;
             s += 3;
         }
-        if (*s == 'Z') s++;
-        else if (*s == '+' || *s == '-') {
-            int sign = *s == '-' ? -1 : 1, oh, om = 0;
-            s++;
-            if (!digits(&s, 2, &oh)) return false;
-            if (*s == ':') s++;
-            if (*s && !digits(&s, 2, &om)) return false;
-            if (oh > 14 || om > 59) return false;
-            offset = sign * (oh * 3600L + om * 60L);
-        }
+        if (!parse_zone(&s, &offset)) return false;
     }
     if (*s) return false;
     struct tm tm = {0};
@@ -146,7 +157,16 @@ bool time_parse_datetime(const char *s, char out[21])
 bool time_parse_time(const char *s, char out[9])
 {
     int h, mi, se;
-    if (!parse_hms(&s, &h, &mi, &se) || *s) return false;
-    snprintf(out, 9, "%02d:%02d:%02d", h, mi, se);
+    const char *p = s;
+    /* HH:mm:ss exactly, seconds required; a fraction is accepted and dropped. */
+    if (!some_digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' || !digits(&p, 2, &se)) return false;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        while (isdigit((unsigned char)*p) && n < 9) p++, n++;
+        if (!n) return false;
+    }
+    if (*p || h > 23 || mi > 59 || se > 59) return false;
+    snprintf(out, 9, "%02u:%02u:%02u", (unsigned)h % 24, (unsigned)mi % 60, (unsigned)se % 60);
     return true;
 }

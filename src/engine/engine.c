@@ -3,6 +3,7 @@
 #include "../base/jsonx.h"
 #include "../base/log.h"
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,19 @@ static void validation_problem(outcome *o, verrors *ve)
                     "Data validation failed. See 'validationErrors' for details.", NULL);
     o->validation = ve->by_path;
     ve->by_path = NULL;
+}
+
+/* qsort context for cmp_ref_index (one prepare runs on one thread). */
+static __thread const docref *sort_refs;
+
+static int cmp_ref_index(const void *x, const void *y)
+{
+    int i = *(const int *)x, j = *(const int *)y;
+    const docref *a = &sort_refs[i], *b = &sort_refs[j];
+    if (a->ref != b->ref) return (uintptr_t)a->ref < (uintptr_t)b->ref ? -1 : 1;
+    int c = memcmp(a->refid.b, b->refid.b, 16);
+    if (c) return c;
+    return i - j;
 }
 
 bool engine_prepare(wreq *w, const char *body, size_t len)
@@ -120,28 +134,35 @@ bool engine_prepare(wreq *w, const char *body, size_t len)
         validation_problem(o, &ve);
         goto done;
     }
-    /* Two references in one collection to the same item (§5.8). */
-    for (int i = 0; i < w->info.nrefs; i++) {
-        const docref *d = &w->info.refs[i];
-        if (!d->ref || d->ref->object_path.nseg < 2) continue;
-        for (int j = 0; j < i; j++) {
-            const docref *e = &w->info.refs[j];
-            if (e->ref == d->ref && !memcmp(e->refid.b, d->refid.b, 16)) {
-                /* Only arrays of references: path "$.items[3].xReference". */
-                const char *br = strrchr(d->path, '[');
-                if (!br) break;
-                const mpath *op = &d->ref->object_path;
-                int idx = atoi(br + 1) + 1;
-                const char *sfx = idx % 100 >= 11 && idx % 100 <= 13 ? "th" : idx % 10 == 1 ? "st" : idx % 10 == 2 ? "nd" : idx % 10 == 3 ? "rd" : "th";
-                char key[256], msg[512];
-                snprintf(key, sizeof key, "%.*s", (int)(br - d->path), d->path);
-                snprintf(msg, sizeof msg,
-                         "The %d%s item of the %s has the same identifying values as another item earlier in the list.",
-                         idx, sfx, op->seg[op->nseg - 2].name);
-                if (!jsonx_get(ve.by_path, key)) verrors_add(&ve, key, msg);
-                break;
-            }
+    /* Two references in one collection to the same item (§5.8): sort by
+     * (reference, referential id, position) and flag the later ones. */
+    int nr = w->info.nrefs;
+    if (nr > 1) {
+        int *order = xcalloc((size_t)nr, sizeof(int));
+        bool *is_dup = xcalloc((size_t)nr, sizeof(bool));
+        for (int i = 0; i < nr; i++) order[i] = i;
+        sort_refs = w->info.refs;
+        qsort(order, (size_t)nr, sizeof(int), cmp_ref_index);
+        for (int i = 1; i < nr; i++) {
+            const docref *a = &w->info.refs[order[i - 1]], *b = &w->info.refs[order[i]];
+            if (a->ref && a->ref == b->ref && !memcmp(a->refid.b, b->refid.b, 16)) is_dup[order[i]] = true;
         }
+        for (int i = 0; i < nr; i++) {
+            const docref *d = &w->info.refs[i];
+            const char *br = is_dup[i] ? strrchr(d->path, '[') : NULL;
+            if (!br || d->ref->object_path.nseg < 2) continue;
+            const mpath *op = &d->ref->object_path;
+            int idx = atoi(br + 1) + 1;
+            const char *sfx = idx % 100 >= 11 && idx % 100 <= 13 ? "th" : idx % 10 == 1 ? "st" : idx % 10 == 2 ? "nd" : idx % 10 == 3 ? "rd" : "th";
+            char key[256], msg[512];
+            snprintf(key, sizeof key, "%.*s", (int)(br - d->path), d->path);
+            snprintf(msg, sizeof msg,
+                     "The %d%s item of the %s has the same identifying values as another item earlier in the list.",
+                     idx, sfx, op->seg[op->nseg - 2].name);
+            if (!jsonx_get(ve.by_path, key)) verrors_add(&ve, key, msg);
+        }
+        free(order);
+        free(is_dup);
     }
     if (ve.count) {
         validation_problem(o, &ve);

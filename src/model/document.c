@@ -232,7 +232,7 @@ static json_object *norm_number(const snode *s, json_object *v, const char *name
         if (t == json_type_int) {
             out = json_object_new_int64(json_object_get_int64(v));
             d = (double)json_object_get_int64(v);
-        } else if (t == json_type_double) {
+        } else if (t == json_type_double && isfinite(json_object_get_double(v))) {
             d = json_object_get_double(v);
             /* Keep the client's text (e.g. 3.50) for a faithful round trip. */
             const char *txt = json_object_get_string(v);
@@ -277,9 +277,9 @@ static json_object *norm_number(const snode *s, json_object *v, const char *name
         }
     }
     if ((s->has_min && d < s->min) || (s->has_max && d > s->max)) {
-        if (s->has_min && s->has_max) err_at(c, "%s must be between %g and %g.", name, s->min, s->max);
-        else if (s->has_min) err_at(c, "%s Value should be at least %g", name, s->min);
-        else err_at(c, "%s Value should be at most %g", name, s->max);
+        if (s->has_min && s->has_max) err_at(c, "%s must be between %.15g and %.15g.", name, s->min, s->max);
+        else if (s->has_min) err_at(c, "%s Value should be at least %.15g", name, s->min);
+        else err_at(c, "%s Value should be at most %.15g", name, s->max);
         json_object_put(out);
         return NULL;
     }
@@ -342,6 +342,20 @@ static bool item_key(const snode *s, json_object *item, buf *out)
     return any;
 }
 
+/* qsort has no context argument; normalization of one document runs on
+ * one thread, and this is only read during the sort below. */
+static __thread const buf *sort_keys;
+
+static int cmp_key_index(const void *x, const void *y)
+{
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    const buf *a = &sort_keys[i], *b = &sort_keys[j];
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    int c = a->len ? memcmp(a->data, b->data, a->len) : 0;
+    if (c) return c;
+    return i < j ? -1 : i > j;
+}
+
 static json_object *norm_array(const snode *s, json_object *v, const char *name, int depth, nctx *c)
 {
     if (!json_object_is_type(v, json_type_array)) {
@@ -375,25 +389,36 @@ static json_object *norm_array(const snode *s, json_object *v, const char *name,
         ok = false;
     }
     if (ok && s->items->type == JT_OBJECT && n > 1) {
-        /* Duplicate items: report the first repeated item (§5.8). */
+        /* Duplicate items: report the first repeated item (§5.8). Keys are
+         * sorted, not compared pairwise, so huge arrays stay cheap. */
         buf *keys = xcalloc(n, sizeof(buf));
-        for (size_t i = 0; i < n && ok; i++) {
+        size_t *order = xcalloc(n, sizeof(size_t));
+        bool have = true;
+        for (size_t i = 0; i < n && have; i++) {
             buf_init(&keys[i], 0);
-            bool have = s->nuniq ? item_key_model(s, json_object_array_get_idx(out, i), &keys[i])
-                                 : item_key(s->items, json_object_array_get_idx(out, i), &keys[i]);
-            if (!have) break;
-            for (size_t j = 0; j < i; j++) {
-                if (keys[j].len == keys[i].len && !memcmp(keys[j].data, keys[i].data, keys[i].len)) {
-                    char ord[16];
-                    err_at(c, "The %s item of the %s has the same identifying values as another item earlier in the list.",
-                           ordinal((int)i + 1, ord, sizeof ord), name);
-                    ok = false;
-                    break;
-                }
+            have = s->nuniq ? item_key_model(s, json_object_array_get_idx(out, i), &keys[i])
+                            : item_key(s->items, json_object_array_get_idx(out, i), &keys[i]);
+            order[i] = i;
+        }
+        if (have) {
+            sort_keys = keys;
+            qsort(order, n, sizeof(size_t), cmp_key_index);
+            size_t first = n;
+            for (size_t i = 1; i < n; i++) {
+                const buf *a = &keys[order[i - 1]], *b = &keys[order[i]];
+                if (a->len == b->len && !memcmp(a->data ? a->data : "", b->data ? b->data : "", a->len) && order[i] < first)
+                    first = order[i];
+            }
+            if (first < n) {
+                char ord[16];
+                err_at(c, "The %s item of the %s has the same identifying values as another item earlier in the list.",
+                       ordinal((int)first + 1, ord, sizeof ord), name);
+                ok = false;
             }
         }
         for (size_t i = 0; i < n; i++) buf_free(&keys[i]);
         free(keys);
+        free(order);
     }
     if (!ok) {
         json_object_put(out);

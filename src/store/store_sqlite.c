@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION "1"
+#define SCHEMA_VERSION "2"
 
 static const char *schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -68,7 +68,7 @@ typedef struct reader {
 enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_ROLLBACK_TO, W_RELEASE,
     W_FIND_IDENTITY, W_GET, W_GET_BY_ID, W_INSERT_DOC, W_INSERT_IDENTITY, W_DELETE_IDENTITY,
-    W_INSERT_REF, W_DELETE_REF, W_INSERT_QV, W_DELETE_QV, W_GET_QV, W_UPDATE_DOC, W_DELETE_DOC, W_TOMBSTONE, W_KEY_CHANGE, W_REFERRERS,
+    W_DELETE_ALIAS, W_INSERT_REF, W_DELETE_REF, W_INSERT_QV, W_DELETE_QV, W_GET_QV, W_UPDATE_DOC, W_DELETE_DOC, W_TOMBSTONE, W_KEY_CHANGE, W_REFERRERS,
     W_COUNT
 };
 
@@ -86,6 +86,7 @@ static const char *writer_sql[W_COUNT] = {
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
     [W_INSERT_IDENTITY] = "INSERT INTO identities(ref_id, doc_id) VALUES(?1, ?2)",
     [W_DELETE_IDENTITY] = "DELETE FROM identities WHERE ref_id = ?1",
+    [W_DELETE_ALIAS] = "DELETE FROM identities WHERE ref_id = (SELECT alias_id FROM documents WHERE doc_id = ?1)",
     [W_INSERT_REF] = "INSERT OR IGNORE INTO refs(target, doc_id) VALUES(?1, ?2)",
     [W_DELETE_REF] = "DELETE FROM refs WHERE target = ?1 AND doc_id = ?2",
     [W_INSERT_QV] = "INSERT OR IGNORE INTO qvals(field, value, doc_id) VALUES(?1, ?2, ?3)",
@@ -255,6 +256,25 @@ err_t store_open(const char *path, const store_opts *opts, store **out, char *er
         !exec(s->w.db, schema_sql, err, errlen)) {
         e = ERR_STORAGE;
         goto fail;
+    }
+    {
+        /* Refuse a database of another schema version rather than misread it. */
+        sqlite3_stmt *vs;
+        const char *have = NULL;
+        char ver[32] = "";
+        if (sqlite3_prepare_v2(s->w.db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &vs, NULL) == SQLITE_OK) {
+            if (sqlite3_step(vs) == SQLITE_ROW) snprintf(ver, sizeof ver, "%s", (const char *)sqlite3_column_text(vs, 0));
+            sqlite3_finalize(vs);
+            have = ver;
+        }
+        if (!have || strcmp(have, SCHEMA_VERSION) != 0) {
+            snprintf(err, errlen,
+                     "%s has storage schema version %s; this edhub uses version %s. Re-create the instance "
+                     "(edhub init --data DIR) and reload its data; in-place migrations come with `edhub migrate`.",
+                     path, have && *have ? have : "(none)", SCHEMA_VERSION);
+            e = ERR_CONFIG;
+            goto fail;
+        }
     }
     for (int i = 0; i < W_COUNT; i++) {
         if (sqlite3_prepare_v3(s->w.db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->w.st[i], NULL) != SQLITE_OK) {
@@ -558,6 +578,15 @@ static err_t drop_qv(store_txn *t, int64_t doc_id)
     return e;
 }
 
+/* Removes the identity row of a document's superclass alias, if any (the
+ * alias is read from the document row, which must still exist). */
+static err_t drop_alias(store_txn *t, int64_t doc_id)
+{
+    sqlite3_stmt *st = t->st[W_DELETE_ALIAS];
+    sqlite3_bind_int64(st, 1, doc_id);
+    return step_done(st) == SQLITE_DONE ? ERR_OK : sql_err(t, "delete alias");
+}
+
 err_t txn_insert(store_txn *t, const store_put *p, store_doc *out)
 {
     uuid_t16 id;
@@ -595,7 +624,9 @@ err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const c
     bool key_changed = memcmp(old->refid.b, p->refid->b, 16) != 0;
     if (key_changed) {
         if ((e = drop_identity(t, &old->refid))) return e;
+        if ((e = drop_alias(t, old->doc_id))) return e;
         if ((e = put_identity(t, p->refid, old->doc_id))) return e;
+        if (p->alias && (e = put_identity(t, p->alias, old->doc_id))) return e;
     }
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
     if ((e = put_refs(t, p->refs, p->nrefs, old->doc_id))) return e;
@@ -636,17 +667,8 @@ err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json)
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
     if ((e = drop_identity(t, &old->refid))) return e;
     if ((e = drop_qv(t, old->doc_id))) return e;
-    /* The alias is not kept in store_doc; remove every identity row of the
-     * document through its doc_id-bearing alias column. */
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(t->db, "DELETE FROM identities WHERE ref_id = (SELECT alias_id FROM documents WHERE doc_id = ?1)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_err(t, "prepare alias delete");
-    sqlite3_bind_int64(st, 1, old->doc_id);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(t, "delete alias");
-    st = t->st[W_DELETE_DOC];
+    if ((e = drop_alias(t, old->doc_id))) return e;
+    sqlite3_stmt *st = t->st[W_DELETE_DOC];
     sqlite3_bind_int64(st, 1, old->doc_id);
     if (step_done(st) != SQLITE_DONE) return sql_err(t, "delete document");
     char now[21];
