@@ -65,7 +65,7 @@ unit: $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 	@set -e; mkdir -p build/san/unit; for t in $^; do echo "== $$t"; \
 	  ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2 2>&1 | tee build/san/unit/last.log; \
 	  test $${PIPESTATUS[0]} -eq 0; \
-	  if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build/san/unit/last.log; then \
+	  if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:|unit: memory leaked' build/san/unit/last.log; then \
 	    echo "unit: sanitizer report in $$t (see above)"; exit 1; fi; done
 
 e2e: build/san/edhub edhub

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "leak.h"
+
+TestSuite(hash, .fini = unit_leak_check);
 
 #define ITER 1000
 
@@ -116,6 +119,7 @@ static void teardown(void)
         unlink(p);
     }
     rmdir(dir);
+    unit_leak_check();
 }
 
 TestSuite(token, .init = setup, .fini = teardown);

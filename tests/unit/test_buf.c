@@ -4,6 +4,9 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include "leak.h"
+
+TestSuite(buf, .fini = unit_leak_check);
 
 Test(buf, append_and_take)
 {

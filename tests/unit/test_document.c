@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include "leak.h"
 
 #define MODEL_PATH "model/ds-5.2/ApiSchema.json"
 
@@ -28,6 +29,7 @@ static void teardown(void)
 {
     arena_free(&A);
     model_free(M);
+    unit_leak_check();
 }
 
 TestSuite(normalize, .init = setup, .fini = teardown);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "leak.h"
 
 #define MODEL_PATH "model/ds-5.2/ApiSchema.json"
 
@@ -48,6 +49,7 @@ static void teardown(void)
         unlink(p);
     }
     rmdir(dir);
+    unit_leak_check();
 }
 
 TestSuite(engine, .init = setup, .fini = teardown);

@@ -3,6 +3,12 @@
 #include "base/jsonx.h"
 #include <criterion/criterion.h>
 #include <string.h>
+#include "leak.h"
+
+TestSuite(jsonx_parse, .fini = unit_leak_check);
+TestSuite(jsonx_text, .fini = unit_leak_check);
+TestSuite(jsonx_access, .fini = unit_leak_check);
+TestSuite(jsonx_parse_file, .fini = unit_leak_check);
 
 static json_object *parse(const char *text, char *err, char *dup)
 {

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include "leak.h"
 
 #define MODEL_PATH "model/ds-5.2/ApiSchema.json"
 
@@ -19,7 +20,11 @@ static void load(void)
     cr_assert_not_null(M, "model_load: %s", err);
 }
 
-static void unload(void) { model_free(M); }
+static void unload(void)
+{
+    model_free(M);
+    unit_leak_check();
+}
 
 TestSuite(model, .init = load, .fini = unload);
 

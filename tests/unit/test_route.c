@@ -6,6 +6,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "leak.h"
+
+TestSuite(route_parse, .fini = unit_leak_check);
+TestSuite(page_token, .fini = unit_leak_check);
 
 #define MODEL_PATH "model/ds-5.2/ApiSchema.json"
 #define T_PARAM "urn:ed-fi:api:bad-request:parameter-validation-failed"
@@ -218,6 +222,7 @@ static void teardown(void)
     outcome_free(&O);
     arena_free(&A);
     model_free(M);
+    unit_leak_check();
 }
 
 TestSuite(list, .init = setup, .fini = teardown);

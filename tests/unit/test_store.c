@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "leak.h"
 
 static char dir[64];
 static char path[128];
@@ -43,6 +44,7 @@ static void teardown(void)
         unlink(p);
     }
     rmdir(dir);
+    unit_leak_check();
 }
 
 TestSuite(store, .init = setup, .fini = teardown);

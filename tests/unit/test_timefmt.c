@@ -3,6 +3,12 @@
 #include "base/timefmt.h"
 #include <criterion/criterion.h>
 #include <string.h>
+#include "leak.h"
+
+TestSuite(date, .fini = unit_leak_check);
+TestSuite(datetime, .fini = unit_leak_check);
+TestSuite(time, .fini = unit_leak_check);
+TestSuite(now, .fini = unit_leak_check);
 
 static void date_ok(const char *in, bool allow_time, const char *want)
 {

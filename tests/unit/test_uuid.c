@@ -3,6 +3,12 @@
 #include "base/uuid.h"
 #include <criterion/criterion.h>
 #include <string.h>
+#include "leak.h"
+
+TestSuite(uuid_v5, .fini = unit_leak_check);
+TestSuite(uuid_ns, .fini = unit_leak_check);
+TestSuite(uuid_parse, .fini = unit_leak_check);
+TestSuite(uuid_v4, .fini = unit_leak_check);
 
 static void v5_text(const char *name, char out[37])
 {
