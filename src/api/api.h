@@ -7,12 +7,14 @@
 #include "../base/err.h"
 #include "../model/model.h"
 #include "../store/store.h"
+#include <stdio.h>
 
 typedef struct api_config {
     const char *listen_addr;   /* "127.0.0.1" */
     int port;
     int threads;               /* worker threads (default 4) */
     size_t max_body;           /* bytes (default 4 MiB) */
+    FILE *access_log;          /* one line per request, or NULL */
 } api_config;
 
 typedef struct api_server api_server;

@@ -53,6 +53,8 @@ typedef struct request {
     outcome oc;
     const mresource *res;
     char correlation[24];
+    struct timespec started;   /* for the access log */
+    const char *client_key;    /* authenticated client, for the access log */
 } request;
 
 void req_header(request *r, const char *name, const char *value);

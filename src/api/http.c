@@ -3,6 +3,7 @@
 #include "api_int.h"
 #include "../base/jsonx.h"
 #include "../base/log.h"
+#include "../base/timefmt.h"
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,7 @@ static request *request_new(api_server *srv, struct MHD_Connection *c, const cha
     buf_init(&r->out, 0);
     r->content_type = "application/json";
     snprintf(r->correlation, sizeof r->correlation, "%llx", (unsigned long long)atomic_fetch_add(&next_correlation, 1));
+    if (srv->cfg.access_log) clock_gettime(CLOCK_MONOTONIC, &r->started);
     return r;
 }
 
@@ -128,6 +130,12 @@ static void dispatch(request *r)
     case RT_ROOT:
         if (get) handle_discovery(r);
         else goto not_allowed;
+        return;
+    case RT_HEALTH:
+        if (!get) goto not_allowed;
+        /* For load balancers: the process answers and the store is readable. */
+        r->status = store_healthy(r->srv->s) ? 200 : 503;
+        buf_puts(&r->out, r->status == 200 ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
         return;
     case RT_METADATA:
     case RT_OPENAPI_RESOURCES:
@@ -215,6 +223,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 {
     (void)cls, (void)c, (void)t;
     request *r = *con_cls;
+    if (r && r->srv->cfg.access_log) {
+        /* method path status milliseconds client correlation-id; stdio
+         * locks the stream, so lines from different threads stay whole. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        char ts[21];
+        time_now_iso(ts);
+        double ms = (double)(now.tv_sec - r->started.tv_sec) * 1e3 + (double)(now.tv_nsec - r->started.tv_nsec) / 1e6;
+        fprintf(r->srv->cfg.access_log, "%s %s %s %d %.3f %s %s%s\n", ts, r->method, r->url, r->status, ms,
+                r->client_key ? r->client_key : "-", r->correlation,
+                t == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    }
     if (r) request_free(r);
     *con_cls = NULL;
 }

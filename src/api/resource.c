@@ -17,7 +17,10 @@ static bool authenticate(request *r, auth_client *c)
     if (h && !strncasecmp(h, "Bearer ", 7)) {
         const char *t = h + 7;
         while (*t == ' ') t++;
-        if (auth_check_token(r->srv->au, t, c)) return true;
+        if (auth_check_token(r->srv->au, t, c)) {
+            r->client_key = arena_strdup(&r->a, c->key);
+            return true;
+        }
     }
     req_simple_problem(r, 401, "urn:ed-fi:api:security:authentication", "Authentication Failed",
                        h ? "The caller could not be authenticated: the token is invalid or has expired."

@@ -36,6 +36,10 @@ void route_parse(const char *path, route *out)
         out->kind = RT_ROOT;
         return;
     }
+    if (!strcmp(path, "/health") || !strcmp(path, "/health/")) {
+        out->kind = RT_HEALTH;
+        return;
+    }
     if (!strcmp(path, "/oauth/token") || !strcmp(path, "/oauth/token/")) {
         out->kind = RT_TOKEN;
         return;

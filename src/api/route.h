@@ -11,6 +11,7 @@
 typedef enum {
     RT_NOT_FOUND,
     RT_ROOT,
+    RT_HEALTH,
     RT_METADATA,
     RT_OPENAPI_RESOURCES,
     RT_OPENAPI_DESCRIPTORS,

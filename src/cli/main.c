@@ -39,9 +39,11 @@ static const char *usage_init =
     "set (upserts: nothing is duplicated).\n";
 
 static const char *usage_serve =
-    "usage: edhub serve --data DIR [--listen ADDR:PORT] [--threads N] [--model FILE]\n"
+    "usage: edhub serve --data DIR [--listen ADDR:PORT] [--threads N] [--model FILE] [--access-log FILE|-]\n"
     "\n"
     "Serves the instance in DIR at http://ADDR:PORT (default 127.0.0.1:8080) until SIGINT/SIGTERM.\n"
+    "--access-log appends one line per request (time, method, path, status, ms, client, correlation id).\n"
+    "GET /health answers 200 while the instance is readable (for load balancers).\n"
     "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
 
 static char exe_dir[PATH_MAX];
@@ -71,7 +73,7 @@ static const char *data_file(const char *rel, char *out, size_t n)
 }
 
 typedef struct opts {
-    const char *data, *key, *secret, *bootstrap, *model, *listen;
+    const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log;
     bool empty;
     int threads;
 } opts;
@@ -90,6 +92,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         else if (!strcmp(a, "--bootstrap")) slot = &o->bootstrap;
         else if (!strcmp(a, "--model")) slot = &o->model;
         else if (!strcmp(a, "--listen")) slot = &o->listen;
+        else if (!strcmp(a, "--access-log")) slot = &o->access_log;
         else if (!strcmp(a, "--empty")) o->empty = true;
         else if (!strcmp(a, "--threads")) {
             if (i + 1 >= argc || (o->threads = atoi(argv[++i])) <= 0 || o->threads > 256) {
@@ -252,6 +255,19 @@ static int cmd_serve(int argc, char **argv)
     }
     auth *au = auth_new(s, 1800);
     api_config cfg = {.listen_addr = addr, .port = port, .threads = threads};
+    FILE *alog = NULL;
+    if (o.access_log) {
+        alog = !strcmp(o.access_log, "-") ? stdout : fopen(o.access_log, "a");
+        if (!alog) {
+            fprintf(stderr, "edhub: cannot open the access log %s: %s\n", o.access_log, strerror(errno));
+            auth_free(au);
+            store_close(s);
+            model_free(m);
+            return 1;
+        }
+        setvbuf(alog, NULL, _IOLBF, 0);
+        cfg.access_log = alog;
+    }
     api_server *srv = NULL;
     char err[512];
     struct sigaction sa = {0};
@@ -261,6 +277,7 @@ static int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (api_start(&cfg, m, s, au, &srv, err, sizeof err) != ERR_OK) {
         fprintf(stderr, "edhub: %s\n", err);
+        if (alog && alog != stdout) fclose(alog);
         auth_free(au);
         store_close(s);
         model_free(m);
@@ -270,6 +287,7 @@ static int cmd_serve(int argc, char **argv)
     while (!stop_requested) pause();
     log_info("edhub stopping");
     api_stop(srv);
+    if (alog && alog != stdout) fclose(alog);
     auth_free(au);
     store_close(s);
     model_free(m);

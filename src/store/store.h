@@ -114,6 +114,8 @@ err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, i
 /* ---- API clients (credentials) ---- */
 err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name);
 err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen);
+/* True when a reader connection can query the database. */
+bool store_healthy(store *s);
 /* Counts documents per resource into a JSON object text; caller frees. */
 char *store_stats_json(store *s);
 

@@ -953,3 +953,16 @@ char *store_stats_json(store *s)
     release(s, r);
     return buf_take(&b);
 }
+
+bool store_healthy(store *s)
+{
+    reader *r = acquire(s);
+    sqlite3_stmt *st;
+    bool ok = sqlite3_prepare_v2(r->db, "SELECT 1 FROM meta LIMIT 1", -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        ok = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    release(s, r);
+    return ok;
+}

@@ -426,6 +426,7 @@ class Server:
                                     for _ in range(23))
         self.had_failures = False
         self.exit_code = None
+        self.extra_args = []   # more `edhub serve` options
 
     @property
     def base_url(self):
@@ -466,7 +467,7 @@ class Server:
             err = open(self.err_path, 'ab')
             try:
                 self.proc = subprocess.Popen([EDHUB, 'serve', '--data', self.data,
-                                              '--listen', '127.0.0.1:%d' % self.port],
+                                              '--listen', '127.0.0.1:%d' % self.port] + self.extra_args,
                                              stdout=out, stderr=err, cwd=REPO)
             finally:
                 out.close()

@@ -1,0 +1,98 @@
+"""Operations: the health endpoint, the access log, and the CLI's help and
+errors (every command has --help; a wrong call says what to do)."""
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+import harness as h
+
+
+class HealthAndAccessLog(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = h.Server('operations')
+        cls.log = None
+        cls.srv.extra_args = []
+        tmp = tempfile.mkdtemp(prefix='edhub-e2e-accesslog-')
+        cls.log = os.path.join(tmp, 'access.log')
+        cls.srv.extra_args = ['--access-log', cls.log]
+        cls.srv.start()
+        cls.api = cls.srv.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.srv.stop()
+        assert code == 0, cls.srv.logs(40)
+        assert cls.srv.sanitizer_report() is None, cls.srv.logs(200)
+        cls.srv.cleanup()
+
+    def test_health(self):
+        r = h.Client(self.srv).get('/health', auth=False)
+        self.assertEqual(r.status, 200, repr(r))
+        self.assertEqual(r.json, {'status': 'Healthy'})
+
+    def test_health_rejects_post(self):
+        r = h.Client(self.srv).post('/health', {}, auth=False)
+        self.assertEqual(r.status, 405, repr(r))
+
+    def test_access_log_records_requests(self):
+        r = self.api.get(h.DATA + '/schools?limit=1')
+        self.assertEqual(r.status, 200)
+        r = self.api.get(h.DATA + '/nothingHere')
+        self.assertEqual(r.status, 404)
+        with open(self.log) as f:
+            lines = f.read().splitlines()
+        ok = [l for l in lines if ' GET /data/v3/ed-fi/schools 200 ' in l]
+        self.assertTrue(ok, lines[-10:])
+        fields = ok[-1].split()
+        self.assertEqual(fields[5], self.srv.key, 'the client key is logged: %r' % ok[-1])
+        float(fields[4])  # milliseconds
+        self.assertTrue(any(' GET /data/v3/ed-fi/nothingHere 404 ' in l for l in lines), lines[-10:])
+        # secrets and tokens never reach the log
+        text = '\n'.join(lines)
+        self.assertNotIn(self.srv.secret, text)
+        self.assertNotIn(self.api.token, text)
+
+
+class Cli(unittest.TestCase):
+
+    def run_edhub(self, *args):
+        p = subprocess.run([h.EDHUB] + list(args), capture_output=True, text=True, timeout=60, cwd=h.REPO)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_every_command_has_help(self):
+        for cmd in (['--help'], ['init', '--help'], ['serve', '--help'], ['help', 'init'], ['help', 'serve']):
+            with self.subTest(cmd=cmd):
+                code, out, err = self.run_edhub(*cmd)
+                self.assertEqual(code, 0, err)
+                self.assertIn('usage: edhub', out)
+
+    def test_unknown_command_says_what_to_do(self):
+        code, out, err = self.run_edhub('frobnicate')
+        self.assertEqual(code, 2)
+        self.assertIn("unknown command 'frobnicate'", err)
+        self.assertIn('usage: edhub', err)
+
+    def test_serve_without_instance_points_to_init(self):
+        d = tempfile.mkdtemp(prefix='edhub-e2e-empty-')
+        code, out, err = self.run_edhub('serve', '--data', d, '--listen', '127.0.0.1:%d' % h.free_port())
+        self.assertEqual(code, 1)
+        self.assertIn('edhub init --data', err)
+        os.rmdir(d)
+
+    def test_missing_data_option(self):
+        code, out, err = self.run_edhub('init')
+        self.assertEqual(code, 2)
+        self.assertIn('--data DIR is required', err)
+
+    def test_bad_listen_value(self):
+        code, out, err = self.run_edhub('serve', '--data', '/nonexistent', '--listen', 'nonsense')
+        self.assertEqual(code, 2)
+        self.assertIn('ADDR:PORT', err)
+
+
+if __name__ == '__main__':
+    unittest.main()
