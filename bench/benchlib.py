@@ -81,6 +81,9 @@ def cmd_count(args):
 
 # ---------------------------------------------------------------- report
 
+BG_LIMIT = 10.0  # % of all CPUs used by other processes during a run before it is flagged as noisy
+
+
 def med(xs):
     xs = [x for x in xs if isinstance(x, (int, float))]
     return statistics.median(xs) if xs else None
@@ -137,7 +140,7 @@ class Report:
             cpu_us = cpu * 1e6 / res["requests"] if isinstance(cpu, (int, float)) and res.get("requests") else None
             wb = r.get("server_write_bytes")
             wb_req = wb / res["requests"] if isinstance(wb, (int, float)) and res.get("requests") else None
-            runs.append(dict(wb_req=wb_req, rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
+            runs.append(dict(bg=r.get("bg_cpu_pct"), wb_req=wb_req, rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
                              max=res.get("max_ms"), bad=bad, sockerr=sockerr, cpu_us=cpu_us,
                              requests=res.get("requests"), statuses=st, cmd=r.get("cmd"),
                              load=r.get("loadavg")))
@@ -148,8 +151,13 @@ class Report:
                  max=med([x["max"] for x in runs]), cpu_us=med([x["cpu_us"] for x in runs]),
                  wb_req=med([x["wb_req"] for x in runs]),
                  bad=sum(x["bad"] for x in runs), sockerr=sum(x["sockerr"] for x in runs),
-                 all_rps=[x["rps"] for x in runs], cmd=runs[0]["cmd"], requests=sum(x["requests"] or 0 for x in runs),
+                 all_rps=[x["rps"] for x in runs], loads=[x["load"] for x in runs], bgs=[x["bg"] for x in runs],
+                 cmd=runs[0]["cmd"], requests=sum(x["requests"] or 0 for x in runs),
                  statuses=[x["statuses"] for x in runs])
+        noisy = [b for b in s["bgs"] if isinstance(b, (int, float)) and b > BG_LIMIT]
+        if noisy:
+            self.flags.append(f"{workload}: other processes used {', '.join(f'{b}%' for b in noisy)} of the machine's "
+                              f"CPU during {len(noisy)} of {len(runs)} runs (noisy measurement)")
         if s["bad"] or s["sockerr"]:
             what = f"non-{expect}" if expect else "non-2xx/3xx (status > 399)"
             self.flags.append(f"{workload}: {s['bad']} {what} responses and {s['sockerr']} socket errors/timeouts "
@@ -181,6 +189,11 @@ class Report:
                  statuses=[x.get("status") for x in runs], lat_n=runs[0].get("lat_n"),
                  body=med([x.get("body_bytes_avg") for x in runs]), elapsed=med([x.get("elapsed_s") for x in runs]),
                  requested=runs[0].get("requested"), expect=runs[0].get("expect"))
+        noisy = [r.get("bg_cpu_pct") for r in rs if isinstance(r.get("bg_cpu_pct"), (int, float))
+                 and r.get("bg_cpu_pct") > BG_LIMIT]
+        if noisy:
+            self.flags.append(f"{workload}: other processes used {', '.join(f'{b}%' for b in noisy)} of the machine's "
+                              f"CPU during {len(noisy)} of {len(rs)} runs (noisy measurement)")
         if s["unexpected"] or s["io"] or s["timed_out"]:
             self.flags.append(f"{workload}: {s['unexpected']} unexpected statuses (expected "
                               f"{s['expect'] or '2xx'}; seen {json.dumps(s['statuses'])}), {s['io']} I/O errors"
@@ -454,7 +467,10 @@ class Report:
             self.w("Not run or failed (see flags).")
             self.w()
             return
-        self.w(f"- req/s median **{fnum(s['rps'])}** (runs: {', '.join(fnum(x) for x in s['all_rps'])})")
+        bg = ", ".join(f"{b}%" if b is not None else "n/a" for b in s["bgs"])
+        self.w(f"- req/s median **{fnum(s['rps'])}** (runs: {', '.join(fnum(x) for x in s['all_rps'])}; CPU used by "
+               f"other processes during each run: {bg}; load average before each run: "
+               f"{'; '.join(str(x) for x in s['loads'])})")
         self.w(f"- latency p50 {fms(s['p50'])} / p95 {fms(s['p95'])} / p99 {fms(s['p99'])} / max {fms(s['max'])} ms")
         if s.get("cpu_us") is not None:
             self.w(f"- server CPU per request (utime+stime of the server process / requests): "

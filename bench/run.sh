@@ -95,6 +95,18 @@ check() { # name ok(true/false/null) detail
   return 0
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+busy_s() { # CPU seconds the whole machine spent busy (user+nice+system+irq+softirq+steal)
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat
+}
+CHILD_CPU=0
+child_cpu() { # sets CHILD_CPU = user+sys seconds of all finished children of this shell (bash `times`)
+  times >"$WORK/times.txt"
+  CHILD_CPU=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } print t }' "$WORK/times.txt")
+}
+# background CPU during a step = machine busy time - server CPU - load generator CPU, as % of all CPUs
+bg_pct() { # busy0 busy1 server0 server1 client0 client1 seconds
+  python3 -c "import sys; b0,b1,s0,s1,c0,c1,t=map(float,sys.argv[1:]); print(round(max(0.0,(b1-b0)-(s1-s0)-(c1-c0))*100/(t*$(nproc)),1) if t>0 else 0)" "$@"
+}
 wbytes() { # bytes the server caused to be written to storage (/proc/PID/io write_bytes)
   local p=${CPU_PID:-$SPID}
   awk '/^write_bytes/ {print $2; f=1} END {if (!f) print 0}' /proc/$p/io 2>/dev/null || echo 0
@@ -138,11 +150,23 @@ alive() { # after a step: if the server died, record it, write the report and st
 }
 
 # ------------------------------------------------------------------ build
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -z "${BENCH_EDHUB:-}" ]; then
   log "building edhub (make -C $ROOT)"
-  timeout 3600 make -C "$ROOT" >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log" >&2; die "make failed"; }
+  if ! timeout 3600 make -C "$ROOT" >"$WORK/build.log" 2>&1; then
+    # `make` copies build/rel/edhub to ./edhub, which fails ("Text file busy") while anyone runs ./edhub
+    if grep -q 'Text file busy' "$WORK/build.log" && [ -x "$ROOT/build/rel/edhub" ]; then
+      log "make could not replace ./edhub (in use by another process); using build/rel/edhub"
+      EDHUB="$ROOT/build/rel/edhub"
+    else
+      tail -30 "$WORK/build.log" >&2; die "make failed"
+    fi
+  fi
 fi
 [ -x "$EDHUB" ] || die "$EDHUB not found (build failed?)"
+# run a private copy, so a rebuild by someone else during the run cannot change the binary under test
+mkdir -p "$WORK/bin" && cp "$EDHUB" "$WORK/bin/edhub" || die "cannot copy $EDHUB"
+EDHUB_SRC=$EDHUB
+EDHUB="$WORK/bin/edhub"
 mkdir -p "$BENCH_DIR/build"
 log "building helpers (gcc -O2)"
 gcc -O2 -Wall -o "$BENCH_DIR/build/ceiling_http" "$BENCH_DIR/ceiling_http.c" \
@@ -160,7 +184,7 @@ rec workload=meta mode="$mode" runs="$RUNS" date="$(date -u '+%Y-%m-%d %H:%M:%S 
   kernel="$(uname -srm)" os="$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")" \
   mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
   fs="$(df -hT "$WORK" | awk 'NR==2 {print $2 " on " $1}')" \
-  git="$git_desc ($git_dirty modified tracked files)" cc="$(gcc --version | head -1)" \
+  git="$git_desc ($git_dirty modified tracked files); binary ${EDHUB_SRC#$ROOT/} sha256 $(sha256sum "$EDHUB" | cut -c1-12), built $(date -u -r "$EDHUB_SRC" '+%H:%M:%S UTC')" cc="$(gcc --version | head -1)" \
   libs="libmicrohttpd $(pkg-config --modversion libmicrohttpd), SQLite $(pkg-config --modversion sqlite3), json-c $(pkg-config --modversion json-c 2>/dev/null)" \
   wrk="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" loadavg="$(loadavg)" \
   invocation="$( [ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 ')make bench   # = bash bench/run.sh; RUNS=$RUNS DURATION=${DUR}s DEEP_N=$DEEP_N LAT_N=$LAT_N SSA_STUDENTS=$NSTU PAGE_K=$PAGE_K"
@@ -276,12 +300,15 @@ run_wrk() { # workload run url conns script [script args...]; extra wrk args in 
   local cmd=(wrk -t$WRK_T -c$c -d${DUR}s --latency --timeout 10s "${WRK_EXTRA[@]}" -s "$script" "$url")
   [ $# -gt 0 ] && cmd+=(-- "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la w0 w1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg)
+  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s)
+  child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
   timeout $((DUR + 60)) "${cmd[@]}" >"$out" 2>&1
-  c1=$(cpu_s); w1=$(wbytes)
+  t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
+  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s)
   $LIB wrkjson "$out" >"$out.json"
   rec workload="$wl" run="$r" tool=wrk cmd="BENCH_LUA_DIR=bench/lua $shown" result=@"$out.json" \
-    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la"
+    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la" \
+    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)"))"
   log "  $wl run $r: $(cut -c1-160 "$out.json")"
   alive "$wl run $r"
 }
@@ -291,12 +318,15 @@ run_hc() { # workload run [hclient args...]
   local out="$WORK/$wl.r$r.json"
   local cmd=("$HC" -p "$PORT" "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la w0 w1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg)
+  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s)
+  child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
   timeout 10800 "${cmd[@]}" -l "$wl" >"$out" 2>>"$WORK/hclient.err"
-  c1=$(cpu_s); w1=$(wbytes)
+  t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
+  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s)
   [ -s "$out" ] || echo '{"error":"hclient produced no output"}' >"$out"
   rec workload="$wl" run="$r" tool=hclient cmd="$shown" result=@"$out" \
-    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la"
+    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la" \
+    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)"))"
   log "  $wl run $r: $(cut -c1-200 "$out")"
   alive "$wl run $r"
 }
