@@ -126,6 +126,24 @@ bool engine_prepare(wreq *w, const char *body, size_t len)
         validation_problem(o, &ve);
         goto done;
     }
+    if (w->r->is_descriptor) {
+        /* ODS/API 7.3 rules for descriptor values (a '#' would make the
+         * namespace#codeValue URI ambiguous). */
+        const char *ns = jsonx_str(w->doc, "namespace"), *cv = jsonx_str(w->doc, "codeValue");
+        char msg[400];
+        if (ns && strncasecmp(ns, "uri://", 6) != 0) {
+            snprintf(msg, sizeof msg, "'%.255s' is not a valid value for namespace. Namespaces must be prefixed with 'uri://'.", ns);
+            verrors_add(&ve, "$.namespace", msg);
+        }
+        if (cv && strchr(cv, '#')) {
+            snprintf(msg, sizeof msg, "'%.60s' is not a valid value for codeValue. A code value cannot contain '#'.", cv);
+            verrors_add(&ve, "$.codeValue", msg);
+        }
+        if (ve.count) {
+            validation_problem(o, &ve);
+            goto done;
+        }
+    }
     if (!doc_check_equality(w->r, w->doc, &ve)) {
         validation_problem(o, &ve);
         goto done;

@@ -192,6 +192,20 @@ class Whitespace(Base):
         self.assertValidationFailed(self.post('tribalAffiliationDescriptors', body), contains=['$.namespace'])
 
 
+    def test_descriptor_namespace_must_be_a_uri(self):
+        # ODS/API 7.3 DescriptorNamespaceValidator: "Namespaces must be prefixed with 'uri://'".
+        body = {'namespace': 'http://e2e.example.org/TribalAffiliationDescriptor', 'codeValue': h.uid('x'),
+                'shortDescription': 'x'}
+        r = self.post('tribalAffiliationDescriptors', body)
+        self.assertValidationFailed(r, keys=['$.namespace'])
+        self.assertIn("Namespaces must be prefixed with 'uri://'", r.json['validationErrors']['$.namespace'][0])
+
+    def test_descriptor_code_value_without_hash(self):
+        body = {'namespace': 'uri://e2e.example.org/TribalAffiliationDescriptor', 'codeValue': 'a#b',
+                'shortDescription': 'x'}
+        self.assertValidationFailed(self.post('tribalAffiliationDescriptors', body), keys=['$.codeValue'])
+
+
 class Overposting(Base):
 
     def test_unknown_property_dropped(self):
