@@ -15,6 +15,7 @@ typedef struct api_config {
     int threads;               /* worker threads (default 4) */
     size_t max_body;           /* bytes (default 4 MiB) */
     FILE *access_log;          /* one line per request, or NULL */
+    const char *public_url;    /* base URL clients use (behind a proxy), or NULL: from Host */
 } api_config;
 
 typedef struct api_server api_server;

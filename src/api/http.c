@@ -28,6 +28,7 @@ const char *req_get_header(request *r, const char *name)
 
 const char *req_base_url(request *r)
 {
+    if (r->srv->cfg.public_url) return r->srv->cfg.public_url;
     const char *host = req_get_header(r, "Host");
     char fallback[80];
     if (!host || !*host || strpbrk(host, " \"<>\\{}|^`")) {

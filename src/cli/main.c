@@ -39,9 +39,10 @@ static const char *usage_init =
     "set (upserts: nothing is duplicated).\n";
 
 static const char *usage_serve =
-    "usage: edhub serve --data DIR [--listen ADDR:PORT] [--threads N] [--model FILE] [--access-log FILE|-]\n"
+    "usage: edhub serve --data DIR [--listen ADDR:PORT] [--threads N] [--model FILE] [--access-log FILE|-] [--public-url URL]\n"
     "\n"
     "Serves the instance in DIR at http://ADDR:PORT (default 127.0.0.1:8080) until SIGINT/SIGTERM.\n"
+    "--public-url URL is the base URL clients see (behind a reverse proxy); by default the Host header is used.\n"
     "--access-log appends one line per request (time, method, path, status, ms, client, correlation id).\n"
     "GET /health answers 200 while the instance is readable (for load balancers).\n"
     "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
@@ -73,7 +74,7 @@ static const char *data_file(const char *rel, char *out, size_t n)
 }
 
 typedef struct opts {
-    const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log;
+    const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url;
     bool empty;
     int threads;
 } opts;
@@ -93,6 +94,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         else if (!strcmp(a, "--model")) slot = &o->model;
         else if (!strcmp(a, "--listen")) slot = &o->listen;
         else if (!strcmp(a, "--access-log")) slot = &o->access_log;
+        else if (!strcmp(a, "--public-url")) slot = &o->public_url;
         else if (!strcmp(a, "--empty")) o->empty = true;
         else if (!strcmp(a, "--threads")) {
             if (i + 1 >= argc || (o->threads = atoi(argv[++i])) <= 0 || o->threads > 256) {
@@ -255,6 +257,21 @@ static int cmd_serve(int argc, char **argv)
     }
     auth *au = auth_new(s, 1800);
     api_config cfg = {.listen_addr = addr, .port = port, .threads = threads};
+    char public_url[512] = "";
+    if (o.public_url) {
+        size_t n = strlen(o.public_url);
+        while (n && o.public_url[n - 1] == '/') n--;
+        if ((strncmp(o.public_url, "http://", 7) && strncmp(o.public_url, "https://", 8)) || n >= sizeof public_url ||
+            strpbrk(o.public_url, " \"<>\\{}|^`")) {
+            fprintf(stderr, "edhub: --public-url must be an http(s) URL such as https://api.state.edu/ods\n");
+            auth_free(au);
+            store_close(s);
+            model_free(m);
+            return 2;
+        }
+        snprintf(public_url, sizeof public_url, "%.*s", (int)n, o.public_url);
+        cfg.public_url = public_url;
+    }
     FILE *alog = NULL;
     if (o.access_log) {
         alog = !strcmp(o.access_log, "-") ? stdout : fopen(o.access_log, "a");

@@ -57,6 +57,27 @@ class HealthAndAccessLog(unittest.TestCase):
         self.assertNotIn(self.api.token, text)
 
 
+class PublicUrl(unittest.TestCase):
+    """Behind a reverse proxy the URLs edhub hands out use --public-url."""
+
+    def test_location_and_discovery_use_public_url(self):
+        srv = h.Server('publicurl')
+        srv.extra_args = ['--public-url', 'https://api.example.edu/ods/']
+        srv.start()
+        try:
+            c = srv.client()
+            r = c.get('/')
+            self.assertEqual(r.json['urls']['oauth'], 'https://api.example.edu/ods/oauth/token')
+            r = c.post(h.DATA + '/students', {'studentUniqueId': h.uid('p'), 'birthDate': '2010-01-13',
+                                              'firstName': 'P', 'lastSurname': 'U'})
+            self.assertEqual(r.status, 201, repr(r))
+            self.assertTrue(r.headers.get('Location').startswith('https://api.example.edu/ods/data/v3/ed-fi/students/'),
+                            repr(r))
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.logs(40))
+            srv.cleanup()
+
+
 class Cli(unittest.TestCase):
 
     def run_edhub(self, *args):
