@@ -757,7 +757,11 @@ err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, 
  * filter kinds (paths and values are bound). */
 static void where_sql(buf *b, const store_query *q)
 {
-    buf_puts(b, " WHERE resource = ?1");
+    bool indexed = false;
+    for (int i = 0; i < q->nfilters; i++) indexed |= q->filters[i].index_key != NULL;
+    /* With a query-index filter, "+resource" keeps SQLite from scanning the
+     * whole resource: the index's doc_id list drives, by rowid. */
+    buf_puts(b, indexed ? " WHERE +resource = ?1" : " WHERE resource = ?1");
     if (q->min_cv) buf_puts(b, " AND change_version >= ?100");
     if (q->max_cv) buf_puts(b, " AND change_version <= ?101");
     for (int i = 0; i < q->nfilters; i++) {
