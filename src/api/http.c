@@ -308,7 +308,6 @@ err_t api_start(const api_config *cfg, const model *m, store *s, auth *au, api_s
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                               MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                               MHD_OPTION_END);
     if (!srv->d) {
         snprintf(err, errlen, "cannot listen on %s:%d (is the port in use? choose another with --listen)",

@@ -109,6 +109,18 @@ class Cli(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn('--data DIR is required', err)
 
+    def test_port_in_use_is_refused(self):
+        # A second server must not silently share the port (SO_REUSEPORT would
+        # split clients, and their tokens, between two processes).
+        srv = h.Server('portinuse').start()
+        try:
+            code, out, err = self.run_edhub('serve', '--data', srv.data, '--listen', '127.0.0.1:%d' % srv.port)
+            self.assertEqual(code, 1, err)
+            self.assertIn('port in use', err)
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.logs(40))
+            srv.cleanup()
+
     def test_bad_listen_value(self):
         code, out, err = self.run_edhub('serve', '--data', '/nonexistent', '--listen', 'nonsense')
         self.assertEqual(code, 2)
