@@ -428,6 +428,16 @@ class Report:
         for r in self.by("extra"):
             self.w(f"- {r.get('name')}: {r.get('value')}")
         self.w()
+        sizes = self.by("sizes")
+        if sizes:
+            self.w("## Instance files during the run")
+            self.w()
+            self.w("| after | database file | WAL file | free space on the filesystem |")
+            self.w("|---|---|---|---|")
+            for z in sizes:
+                self.w(f"| {z.get('after')} | {fnum(z.get('db_bytes'))} B | {fnum(z.get('wal_bytes'))} B | "
+                       f"{fnum(z.get('free_bytes')) + ' B' if z.get('free_bytes') is not None else ''} |")
+            self.w()
         self.w("## Protocol checks")
         self.w()
         for c in checks:

@@ -81,6 +81,7 @@ stop_pid() { # pid name: SIGTERM, wait up to 15 s, then SIGKILL; prints seconds 
 }
 
 cleanup() {
+  [ -n "${WDPID:-}" ] && kill "$WDPID" 2>/dev/null
   stop_pid "$CPID" ceiling_http >/dev/null
   stop_pid "$SPID" edhub >/dev/null
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
@@ -105,7 +106,19 @@ child_cpu() { # sets CHILD_CPU = user+sys seconds of all finished children of th
 }
 # background CPU during a step = machine busy time - server CPU - load generator CPU, as % of all CPUs
 bg_pct() { # busy0 busy1 server0 server1 client0 client1 seconds
-  python3 -c "import sys; b0,b1,s0,s1,c0,c1,t=map(float,sys.argv[1:]); print(round(max(0.0,(b1-b0)-(s1-s0)-(c1-c0))*100/(t*$(nproc)),1) if t>0 else 0)" "$@"
+  # null for steps shorter than 2 s: /proc/stat has 10 ms resolution and process start-up would dominate
+  python3 -c "import sys; b0,b1,s0,s1,c0,c1,t=map(float,sys.argv[1:]); print(round(max(0.0,(b1-b0)-(s1-s0)-(c1-c0))*100/(t*$(nproc)),1) if t>=2 else 'null')" "$@"
+}
+db_sizes() { # "db=<bytes> wal=<bytes>" of the instance's SQLite files
+  local db wal
+  db=$(find "$DATA" -maxdepth 2 -name '*.sqlite' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}')
+  wal=$(find "$DATA" -maxdepth 2 -name '*-wal' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}')
+  echo "$db $wal"
+}
+record_sizes() { # after a workload: DB and WAL size (a WAL that only grows means checkpoints are not happening)
+  local sz; sz=$(db_sizes)
+  rec workload=sizes after="$1" db_bytes="${sz% *}" wal_bytes="${sz#* }" free_bytes="$(df -B1 --output=avail "$DATA" | tail -1)"
+  log "  sizes after $1: db ${sz% *} B, wal ${sz#* } B"
 }
 wbytes() { # bytes the server caused to be written to storage (/proc/PID/io write_bytes)
   local p=${CPU_PID:-$SPID}
@@ -119,7 +132,16 @@ cpu_s() { # utime+stime of the server in seconds
 
 finish() { # end-of-run records (if the server is still up), stop it, write the report
   if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-    local rss st
+    local rss st sz db wal
+    sleep 2 # give a background checkpointer a moment
+    sz=$(db_sizes); db=${sz% *}; wal=${sz#* }
+    rec workload=sizes after="end (server still running)" db_bytes="$db" wal_bytes="$wal"
+    if [ "$wal" -gt $((256 * 1024 * 1024)) ] && [ "$wal" -gt "$db" ]; then
+      check "WAL is checkpointed while the server runs" false \
+        "at the end the WAL is $wal bytes and the database file $db bytes: checkpoints are not keeping up (or not running); the WAL only shrinks at shutdown"
+    else
+      check "WAL is checkpointed while the server runs" true "WAL $wal bytes, database file $db bytes"
+    fi
     rss=$(awk '/VmHWM|VmRSS/ {printf "%s %s %s; ", $1, $2, $3}' /proc/$SPID/status 2>/dev/null)
     rec workload=extra name="server memory at end" value="$rss"
     rec workload=extra name="server threads at end" value="$(ls /proc/$SPID/task 2>/dev/null | wc -l)"
@@ -142,6 +164,7 @@ alive() { # after a step: if the server died, record it, write the report and st
   kill -0 "$SPID" 2>/dev/null && return 0
   wait "$SPID" 2>/dev/null; local rc=$?
   local why="exit status $rc"; [ $rc -gt 128 ] && why="killed by signal $((rc - 128))"
+  [ -s "$WORK/watchdog.txt" ] && why="$why; $(cat "$WORK/watchdog.txt")"
   check "server still running after $1" false "edhub serve died ($why); last log line: $(tail -1 "$WORK/server.log" | cut -c1-200)"
   log "server died during $1 ($why); writing the report with what was measured"
   SPID=""
@@ -214,6 +237,20 @@ for i in $(seq 1 300); do
 done
 [ $ready = 1 ] || die "server not ready after 30 s"
 t1=$(date +%s.%N)
+# disk watchdog: the run writes a lot; stop the server (our own PID) before the disk fills up
+MIN_FREE=$(( ${BENCH_MIN_FREE_GB:-5} * 1024 * 1024 * 1024 ))
+(
+  for i in $(seq 1 100000); do
+    kill -0 "$SPID" 2>/dev/null || exit 0
+    free=$(df -B1 --output=avail "$DATA" | tail -1)
+    if [ "$free" -lt "$MIN_FREE" ]; then
+      echo "free space on the data filesystem fell to $free bytes (< BENCH_MIN_FREE_GB=${BENCH_MIN_FREE_GB:-5}); stopping the server" >"$WORK/watchdog.txt"
+      kill -TERM "$SPID"; exit 0
+    fi
+    sleep 2
+  done
+) &
+WDPID=$!
 rec workload=extra name="server start to first 200 on GET /" value="$(python3 -c "print(f'{($t1-$t0)*1000:.0f} ms')")"
 rec workload=extra name="server threads right after start" value="$(ls /proc/$SPID/task | wc -l)"
 
@@ -409,6 +446,8 @@ for r in $(seq 1 "$RUNS"); do
   run_hc w3_delete "$r" -c 1 -n "$LAT_N" -w $WARM -i "$ids" -m DELETE -u "$API/students/{1}" -H "$AUTH"
 done
 
+record_sizes "W3"
+
 # ------------------------------------------------------------------ W4 concurrent SSA POST
 log "W4 pre-creating $NSTU students P0..P$((NSTU - 1))"
 TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"
@@ -424,6 +463,8 @@ for c in 16 64; do
     run_wrk "w4_ssa_post_c$c" "$r" "$BASE/" "$c" "$BENCH_DIR/lua/ssa_post.lua" $((k * 10000000)) "$NSTU" $WRK_T P
   done
 done
+
+record_sizes "W4"
 
 # ------------------------------------------------------------------ W5 GET by id (+ 5c ceiling A, same client)
 log "W5 GET by id ($RUNS x ${DUR}s, 64 connections), interleaved with 5c: ceiling A driven by the same script"
@@ -451,6 +492,7 @@ if [ "${BENCH_SKIP_DEEP:-0}" != 1 ]; then
   TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"
   run_hc w6_create 1 -c 64 -n "$DEEP_N" -s 0 -m POST -u "$API/students" -H "$AUTH" -e 201 -T "$DEEP_TIMEOUT" \
     -b '{"studentUniqueId":"D{n}","birthDate":"2009-05-06","firstName":"Deep","lastSurname":"Page"}'
+  record_sizes "W6 creation"
   TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"
   # total number of students: Total-Count header if supported, else what we know we created
   tc=$(curl -s -m 120 -D - -o /dev/null -H "$AUTH" "$BASE$API/students?offset=0&limit=1&totalCount=true" |

@@ -1,5 +1,5 @@
 #include "uuid.h"
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +28,15 @@ void uuid_v4(uuid_t16 *out)
 
 void uuid_v5(const uuid_t16 *ns, const void *name, size_t len, uuid_t16 *out)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || !EVP_DigestInit_ex(c, EVP_sha1(), NULL) || !EVP_DigestUpdate(c, ns->b, 16) ||
-        !EVP_DigestUpdate(c, name, len) || !EVP_DigestFinal_ex(c, md, &mdlen)) {
-        fputs("edhub: SHA-1 unavailable\n", stderr);
-        abort();
-    }
-    EVP_MD_CTX_free(c);
+    /* One-shot SHA-1 over namespace + name; names are short, so the input
+     * is assembled on the stack (no per-call digest context to allocate). */
+    unsigned char stackbuf[1024], md[SHA_DIGEST_LENGTH];
+    unsigned char *in = len + 16 <= sizeof stackbuf ? stackbuf : malloc(len + 16);
+    if (!in) abort();
+    memcpy(in, ns->b, 16);
+    memcpy(in + 16, name, len);
+    SHA1(in, len + 16, md);
+    if (in != stackbuf) free(in);
     memcpy(out->b, md, 16);
     out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x50);
     out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
