@@ -1,7 +1,7 @@
 /* store.h on SQLite: one database file per ODS instance, WAL mode,
  * synchronous=FULL, a single writer thread doing group commit, and a pool
  * of reader connections. All of edhub's SQL for SQLite lives here. */
-#include "store.h"
+#include "store_int.h"
 #include "../base/buf.h"
 #include "../base/log.h"
 #include "../base/timefmt.h"
@@ -51,14 +51,6 @@ static const char *schema_sql =
     "  created_at TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" SCHEMA_VERSION "');";
 
-typedef struct job {
-    store_job_fn fn;
-    store_done_fn done;
-    void *ctx;
-    err_t result;
-    struct job *next;
-} job;
-
 typedef struct reader {
     sqlite3 *db;
     sqlite3_stmt *get_by_id;
@@ -101,25 +93,25 @@ static const char *writer_sql[W_COUNT] = {
     [W_REFERRERS] = "SELECT doc_id FROM refs WHERE target = ?1 LIMIT ?2",
 };
 
-struct store_txn {
-    store *s;
+typedef struct sq sq;
+
+/* The writer connection and its prepared statements. */
+typedef struct sqw {
+    sq *s;
     sqlite3 *db;
     sqlite3_stmt *st[W_COUNT];
-};
+} sqw;
 
-struct store {
+struct sq {
     char *path;
-    store_txn w;               /* the writer connection */
+    sqw w;                     /* the writer connection */
     int64_t next_cv;           /* writer-only: next change version */
-    int max_batch;
-    pthread_t writer;
+    int64_t batch_cv;          /* next_cv when the batch began */
     pthread_t checkpointer;   /* copies the WAL back off the writer's path */
     sqlite3 *ckpt_db;
     bool ckpt_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_mutex_t mu;        /* guards stopping, for the checkpointer */
     pthread_cond_t ckpt_cv;
-    job *head, *tail;
     bool stopping;
     int nreaders;
     reader *readers;
@@ -160,37 +152,11 @@ static int step_done(sqlite3_stmt *st)
     return rc;
 }
 
-static void run_jobs(store *s, job *batch)
-{
-    store_txn *t = &s->w;
-    int rc = step_done(t->st[W_BEGIN]);
-    if (rc != SQLITE_DONE) {
-        log_error("store: BEGIN failed: %s", sqlite3_errmsg(t->db));
-        for (job *j = batch; j; j = j->next) j->result = ERR_STORAGE;
-        return;
-    }
-    int64_t cv_start = s->next_cv;
-    for (job *j = batch; j; j = j->next) {
-        step_done(t->st[W_SAVEPOINT]);
-        j->result = j->fn(t, j->ctx);
-        if (j->result != ERR_OK) step_done(t->st[W_ROLLBACK_TO]);
-        step_done(t->st[W_RELEASE]);
-    }
-    rc = step_done(t->st[W_COMMIT]);
-    if (rc != SQLITE_DONE) {
-        log_error("store: COMMIT failed: %s", sqlite3_errmsg(t->db));
-        step_done(t->st[W_ROLLBACK]);
-        s->next_cv = cv_start;
-        for (job *j = batch; j; j = j->next)
-            if (j->result == ERR_OK) j->result = ERR_STORAGE;
-    }
-}
-
 /* Checkpoints run here, not inside the writer's commits (auto-checkpoint is
  * off), so a commit never waits for the database file to be synced. */
 static void *checkpointer_main(void *arg)
 {
-    store *s = arg;
+    sq *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
         struct timespec ts;
@@ -208,42 +174,12 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
-static void *writer_main(void *arg)
+static err_t sq_open(const char *path, const store_opts *opts, void **out, char *err, size_t errlen)
 {
-    store *s = arg;
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping) pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->head && s->stopping) {
-            pthread_mutex_unlock(&s->mu);
-            break;
-        }
-        job *batch = s->head, *last = s->head;
-        int n = 1;
-        while (last->next && n < s->max_batch) last = last->next, n++;
-        s->head = last->next;
-        if (!s->head) s->tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&s->mu);
-        run_jobs(s, batch);
-        for (job *j = batch; j;) {
-            job *next = j->next;
-            if (j->done) j->done(j->ctx, j->result);
-            free(j);
-            j = next;
-        }
-    }
-    return NULL;
-}
-
-err_t store_open(const char *path, const store_opts *opts, store **out, char *err, size_t errlen)
-{
-    store *s = xcalloc(1, sizeof *s);
+    sq *s = xcalloc(1, sizeof *s);
     s->path = xstrdup(path);
-    s->max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 512;
     s->nreaders = opts && opts->readers > 0 ? opts->readers : 8;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
@@ -311,11 +247,6 @@ err_t store_open(const char *path, const store_opts *opts, store **out, char *er
         goto fail;
     }
     s->ckpt_started = true;
-    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-        snprintf(err, errlen, "cannot start the writer thread");
-        e = ERR_IO;
-        goto fail;
-    }
     *out = s;
     return ERR_OK;
 fail:
@@ -339,15 +270,14 @@ fail:
     return e;
 }
 
-void store_close(store *s)
+static void sq_close(void *impl)
 {
+    sq *s = impl;
     if (!s) return;
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
-    pthread_cond_signal(&s->cv);
     pthread_cond_broadcast(&s->ckpt_cv);
     pthread_mutex_unlock(&s->mu);
-    pthread_join(s->writer, NULL);
     pthread_join(s->checkpointer, NULL);
     sqlite3_close(s->ckpt_db);
     for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->w.st[i]);
@@ -361,78 +291,21 @@ void store_close(store *s)
     free(s->readers);
     free(s->path);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
     pthread_cond_destroy(&s->ckpt_cv);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     free(s);
 }
 
-err_t store_submit(store *s, store_job_fn fn, store_done_fn done, void *ctx)
-{
-    job *j = xcalloc(1, sizeof *j);
-    j->fn = fn;
-    j->done = done;
-    j->ctx = ctx;
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->mu);
-        free(j);
-        return ERR_UNAVAILABLE;
-    }
-    if (s->tail) s->tail->next = j;
-    else s->head = j;
-    s->tail = j;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    return ERR_OK;
-}
-
-typedef struct waiter {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    err_t result;
-} waiter;
-
-static void wake(void *ctx, err_t result)
-{
-    waiter *w = ctx;
-    pthread_mutex_lock(&w->mu);
-    w->result = result;
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-typedef struct runctx { store_job_fn fn; void *ctx; waiter w; } runctx;
-static err_t run_inner(store_txn *t, void *ctx)
-{
-    runctx *r = ctx;
-    return r->fn(t, r->ctx);
-}
-static void run_done(void *ctx, err_t result) { wake(&((runctx *)ctx)->w, result); }
-
-err_t store_run(store *s, store_job_fn fn, void *ctx)
-{
-    runctx r = {fn, ctx, {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, ERR_OK}};
-    err_t e = store_submit(s, run_inner, run_done, &r);
-    if (e) return e;
-    pthread_mutex_lock(&r.w.mu);
-    while (!r.w.done) pthread_cond_wait(&r.w.cv, &r.w.mu);
-    pthread_mutex_unlock(&r.w.mu);
-    return r.w.result;
-}
-
 /* ---- writer primitives ---- */
 
-static err_t sql_err(store_txn *t, const char *what)
+static err_t sql_err(sqw *t, const char *what)
 {
     log_error("store: %s: %s", what, sqlite3_errmsg(t->db));
     return ERR_STORAGE;
 }
 
-err_t txn_find_identity(store_txn *t, const uuid_t16 *refid, arena *a, store_hit *out)
+static err_t sqw_find_identity(sqw *t, const uuid_t16 *refid, arena *a, store_hit *out)
 {
     sqlite3_stmt *st = t->st[W_FIND_IDENTITY];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
@@ -471,7 +344,7 @@ static void read_doc(sqlite3_stmt *st, arena *a, store_doc *d)
     }
 }
 
-err_t txn_get(store_txn *t, int64_t doc_id, arena *a, store_doc *out)
+static err_t sqw_get(sqw *t, int64_t doc_id, arena *a, store_doc *out)
 {
     sqlite3_stmt *st = t->st[W_GET];
     sqlite3_bind_int64(st, 1, doc_id);
@@ -487,7 +360,7 @@ err_t txn_get(store_txn *t, int64_t doc_id, arena *a, store_doc *out)
     return e;
 }
 
-err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a, store_doc *out)
+static err_t sqw_get_by_id(sqw *t, const char *resource, const char *id, arena *a, store_doc *out)
 {
     sqlite3_stmt *st = t->st[W_GET_BY_ID];
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -505,7 +378,7 @@ err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a
     return e;
 }
 
-static err_t put_identity(store_txn *t, const uuid_t16 *refid, int64_t doc_id)
+static err_t put_identity(sqw *t, const uuid_t16 *refid, int64_t doc_id)
 {
     sqlite3_stmt *st = t->st[W_INSERT_IDENTITY];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
@@ -515,14 +388,14 @@ static err_t put_identity(store_txn *t, const uuid_t16 *refid, int64_t doc_id)
     return rc == SQLITE_DONE ? ERR_OK : sql_err(t, "insert identity");
 }
 
-static err_t drop_identity(store_txn *t, const uuid_t16 *refid)
+static err_t drop_identity(sqw *t, const uuid_t16 *refid)
 {
     sqlite3_stmt *st = t->st[W_DELETE_IDENTITY];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
     return step_done(st) == SQLITE_DONE ? ERR_OK : sql_err(t, "delete identity");
 }
 
-static err_t put_refs(store_txn *t, const uuid_t16 *refs, int n, int64_t doc_id)
+static err_t put_refs(sqw *t, const uuid_t16 *refs, int n, int64_t doc_id)
 {
     sqlite3_stmt *st = t->st[W_INSERT_REF];
     for (int i = 0; i < n; i++) {
@@ -533,7 +406,7 @@ static err_t put_refs(store_txn *t, const uuid_t16 *refs, int n, int64_t doc_id)
     return ERR_OK;
 }
 
-static err_t drop_refs(store_txn *t, const uint8_t *refs, int n, int64_t doc_id)
+static err_t drop_refs(sqw *t, const uint8_t *refs, int n, int64_t doc_id)
 {
     sqlite3_stmt *st = t->st[W_DELETE_REF];
     for (int i = 0; i < n; i++) {
@@ -545,7 +418,7 @@ static err_t drop_refs(store_txn *t, const uint8_t *refs, int n, int64_t doc_id)
 }
 
 /* Adds or removes the query-index rows listed in qv ("key\tvalue\n"...). */
-static err_t apply_qv(store_txn *t, const char *qv, int64_t doc_id, bool add)
+static err_t apply_qv(sqw *t, const char *qv, int64_t doc_id, bool add)
 {
     sqlite3_stmt *st = t->st[add ? W_INSERT_QV : W_DELETE_QV];
     for (const char *line = qv; line && *line;) {
@@ -561,7 +434,7 @@ static err_t apply_qv(store_txn *t, const char *qv, int64_t doc_id, bool add)
 }
 
 /* The query-index rows a stored document has. */
-static err_t drop_qv(store_txn *t, int64_t doc_id)
+static err_t drop_qv(sqw *t, int64_t doc_id)
 {
     sqlite3_stmt *st = t->st[W_GET_QV];
     sqlite3_bind_int64(st, 1, doc_id);
@@ -580,14 +453,14 @@ static err_t drop_qv(store_txn *t, int64_t doc_id)
 
 /* Removes the identity row of a document's superclass alias, if any (the
  * alias is read from the document row, which must still exist). */
-static err_t drop_alias(store_txn *t, int64_t doc_id)
+static err_t drop_alias(sqw *t, int64_t doc_id)
 {
     sqlite3_stmt *st = t->st[W_DELETE_ALIAS];
     sqlite3_bind_int64(st, 1, doc_id);
     return step_done(st) == SQLITE_DONE ? ERR_OK : sql_err(t, "delete alias");
 }
 
-err_t txn_insert(store_txn *t, const store_put *p, store_doc *out)
+static err_t sqw_insert(sqw *t, const store_put *p, store_doc *out)
 {
     uuid_t16 id;
     uuid_v4(&id);
@@ -618,7 +491,7 @@ err_t txn_insert(store_txn *t, const store_put *p, store_doc *out)
     return e;
 }
 
-err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
+static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
 {
     err_t e;
     bool key_changed = memcmp(old->refid.b, p->refid->b, 16) != 0;
@@ -661,7 +534,7 @@ err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const c
     return ERR_OK;
 }
 
-err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json)
+static err_t sqw_delete(sqw *t, const store_doc *old, const char *key_json)
 {
     err_t e;
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
@@ -683,7 +556,7 @@ err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json)
     return ERR_OK;
 }
 
-err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+static err_t sqw_referrers(sqw *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
 {
     sqlite3_stmt *st = t->st[W_REFERRERS];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
@@ -710,7 +583,7 @@ err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, int6
 
 /* ---- readers ---- */
 
-static reader *acquire(store *s)
+static reader *acquire(sq *s)
 {
     pthread_mutex_lock(&s->rmu);
     for (;;) {
@@ -724,7 +597,7 @@ static reader *acquire(store *s)
     }
 }
 
-static void release(store *s, reader *r)
+static void release(sq *s, reader *r)
 {
     pthread_mutex_lock(&s->rmu);
     r->busy = false;
@@ -732,7 +605,7 @@ static void release(store *s, reader *r)
     pthread_mutex_unlock(&s->rmu);
 }
 
-err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, store_doc *out)
+static err_t sq_read_by_id(sq *s, const char *resource, const char *id, arena *a, store_doc *out)
 {
     reader *r = acquire(s);
     sqlite3_stmt *st = r->get_by_id;
@@ -800,7 +673,7 @@ static void bind_filters(sqlite3_stmt *st, const store_query *q)
     }
 }
 
-err_t store_query_docs(store *s, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last)
+static err_t sq_query(sq *s, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last)
 {
     reader *r = acquire(s);
     err_t e = ERR_OK;
@@ -853,7 +726,7 @@ out:
     return e;
 }
 
-err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, int *got)
+static err_t sq_partitions(sq *s, const char *resource, int n, int64_t *bounds, int *got)
 {
     reader *r = acquire(s);
     err_t e = ERR_OK;
@@ -891,11 +764,8 @@ out:
     return e;
 }
 
-typedef struct client_put { const char *key, *hash, *name; } client_put;
-
-static err_t client_put_job(store_txn *t, void *ctx)
+static err_t sqw_client_put(sqw *t, const char *key, const char *hash, const char *name)
 {
-    client_put *c = ctx;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(t->db, "INSERT INTO clients(key, secret_hash, name, created_at) VALUES(?1, ?2, ?3, ?4)"
                                   " ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name",
@@ -903,22 +773,16 @@ static err_t client_put_job(store_txn *t, void *ctx)
         return sql_err(t, "prepare client");
     char now[21];
     time_now_iso(now);
-    sqlite3_bind_text(st, 1, c->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? ERR_OK : sql_err(t, "insert client");
 }
 
-err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name)
-{
-    client_put c = {key, secret_hash, name};
-    return store_run(s, client_put_job, &c);
-}
-
-err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen)
+static err_t sq_client_secret(sq *s, const char *key, char *hash, size_t hashlen)
 {
     reader *r = acquire(s);
     sqlite3_stmt *st;
@@ -937,7 +801,7 @@ err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen)
     return e;
 }
 
-char *store_stats_json(store *s)
+static char *sq_stats_json(sq *s)
 {
     reader *r = acquire(s);
     sqlite3_stmt *st;
@@ -958,7 +822,7 @@ char *store_stats_json(store *s)
     return buf_take(&b);
 }
 
-bool store_healthy(store *s)
+static bool sq_healthy(sq *s)
 {
     reader *r = acquire(s);
     sqlite3_stmt *st;
@@ -970,3 +834,112 @@ bool store_healthy(store *s)
     release(s, r);
     return ok;
 }
+
+/* ---- batch control (writer thread) ---- */
+
+static err_t sq_begin(void *impl)
+{
+    sq *s = impl;
+    s->batch_cv = s->next_cv;
+    return step_done(s->w.st[W_BEGIN]) == SQLITE_DONE ? ERR_OK : sql_err(&s->w, "BEGIN");
+}
+
+static err_t sq_savepoint(void *impl)
+{
+    sq *s = impl;
+    return step_done(s->w.st[W_SAVEPOINT]) == SQLITE_DONE ? ERR_OK : sql_err(&s->w, "SAVEPOINT");
+}
+
+static err_t sq_release(void *impl)
+{
+    sq *s = impl;
+    return step_done(s->w.st[W_RELEASE]) == SQLITE_DONE ? ERR_OK : sql_err(&s->w, "RELEASE");
+}
+
+static err_t sq_rollback_to(void *impl)
+{
+    sq *s = impl;
+    step_done(s->w.st[W_ROLLBACK_TO]);
+    return sq_release(impl);
+}
+
+static err_t sq_commit(void *impl)
+{
+    sq *s = impl;
+    if (step_done(s->w.st[W_COMMIT]) == SQLITE_DONE) return ERR_OK;
+    log_error("store: COMMIT failed: %s", sqlite3_errmsg(s->w.db));
+    step_done(s->w.st[W_ROLLBACK]);
+    s->next_cv = s->batch_cv;
+    return ERR_STORAGE;
+}
+
+/* Adapters from the backend interface to the writer connection. */
+static err_t a_find_identity(void *impl, const uuid_t16 *refid, arena *a, store_hit *out)
+{
+    return sqw_find_identity(&((sq *)impl)->w, refid, a, out);
+}
+static err_t a_get(void *impl, int64_t doc_id, arena *a, store_doc *out) { return sqw_get(&((sq *)impl)->w, doc_id, a, out); }
+static err_t a_get_by_id(void *impl, const char *resource, const char *id, arena *a, store_doc *out)
+{
+    return sqw_get_by_id(&((sq *)impl)->w, resource, id, a, out);
+}
+static err_t a_insert(void *impl, const store_put *p, store_doc *out) { return sqw_insert(&((sq *)impl)->w, p, out); }
+static err_t a_update(void *impl, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
+{
+    return sqw_update(&((sq *)impl)->w, old, p, old_key_json, out);
+}
+static err_t a_remove(void *impl, const store_doc *old, const char *key_json)
+{
+    return sqw_delete(&((sq *)impl)->w, old, key_json);
+}
+static err_t a_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+{
+    return sqw_referrers(&((sq *)impl)->w, refid, a, max, ids, n);
+}
+static err_t a_client_put(void *impl, const char *key, const char *hash, const char *name)
+{
+    return sqw_client_put(&((sq *)impl)->w, key, hash, name);
+}
+static err_t a_read_by_id(void *impl, const char *resource, const char *id, arena *a, store_doc *out)
+{
+    return sq_read_by_id(impl, resource, id, a, out);
+}
+static err_t a_query(void *impl, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last)
+{
+    return sq_query(impl, q, fn, ctx, total, last);
+}
+static err_t a_partitions(void *impl, const char *resource, int n, int64_t *bounds, int *got)
+{
+    return sq_partitions(impl, resource, n, bounds, got);
+}
+static err_t a_client_secret(void *impl, const char *key, char *hash, size_t hashlen)
+{
+    return sq_client_secret(impl, key, hash, hashlen);
+}
+static char *a_stats_json(void *impl) { return sq_stats_json(impl); }
+static bool a_healthy(void *impl) { return sq_healthy(impl); }
+
+const store_backend store_sqlite_backend = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
+    .commit = sq_commit,
+    .find_identity = a_find_identity,
+    .get = a_get,
+    .get_by_id = a_get_by_id,
+    .insert = a_insert,
+    .update = a_update,
+    .remove = a_remove,
+    .referrers = a_referrers,
+    .client_put = a_client_put,
+    .read_by_id = a_read_by_id,
+    .query = a_query,
+    .partitions = a_partitions,
+    .client_secret = a_client_secret,
+    .stats_json = a_stats_json,
+    .healthy = a_healthy,
+};

@@ -1,0 +1,240 @@
+/* The backend-independent half of the store: group commit (a single writer
+ * thread that runs every queued job of a batch in one transaction, each in
+ * its own savepoint, and reports each job only after the commit), and the
+ * dispatch of store.h calls to the backend chosen by the location. */
+#include "store_int.h"
+#include "../base/log.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct job {
+    store_job_fn fn;
+    store_done_fn done;
+    void *ctx;
+    err_t result;
+    struct job *next;
+} job;
+
+struct store_txn {
+    const store_backend *be;
+    void *impl;
+};
+
+struct store {
+    const store_backend *be;
+    void *impl;
+    store_txn txn;
+    int max_batch;
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *head, *tail;
+    bool stopping;
+};
+
+static void run_batch(store *s, job *batch)
+{
+    const store_backend *be = s->be;
+    if (be->begin(s->impl) != ERR_OK) {
+        for (job *j = batch; j; j = j->next) j->result = ERR_STORAGE;
+        return;
+    }
+    for (job *j = batch; j; j = j->next) {
+        if (be->savepoint(s->impl) != ERR_OK) {
+            j->result = ERR_STORAGE;
+            continue;
+        }
+        j->result = j->fn(&s->txn, j->ctx);
+        if (j->result != ERR_OK) be->rollback_to(s->impl);
+        else if (be->release(s->impl) != ERR_OK) j->result = ERR_STORAGE;
+    }
+    if (be->commit(s->impl) != ERR_OK) {
+        for (job *j = batch; j; j = j->next)
+            if (j->result == ERR_OK) j->result = ERR_STORAGE;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->stopping) pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->head && s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        job *batch = s->head, *last = s->head;
+        int n = 1;
+        while (last->next && n < s->max_batch) last = last->next, n++;
+        s->head = last->next;
+        if (!s->head) s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+        run_batch(s, batch);
+        for (job *j = batch; j;) {
+            job *next = j->next;
+            if (j->done) j->done(j->ctx, j->result);
+            free(j);
+            j = next;
+        }
+    }
+    return NULL;
+}
+
+static const store_backend *backend_for(const char *location)
+{
+    (void)location; /* postgresql:// locations get their backend with store_pg */
+    return &store_sqlite_backend;
+}
+
+err_t store_open(const char *location, const store_opts *opts, store **out, char *err, size_t errlen)
+{
+    store *s = xcalloc(1, sizeof *s);
+    s->be = backend_for(location);
+    s->max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 512;
+    err_t e = s->be->open(location, opts, &s->impl, err, errlen);
+    if (e) {
+        free(s);
+        return e;
+    }
+    s->txn.be = s->be;
+    s->txn.impl = s->impl;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        s->be->close(s->impl);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        return ERR_IO;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL); /* queued jobs finish first */
+    s->be->close(s->impl);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+err_t store_submit(store *s, store_job_fn fn, store_done_fn done, void *ctx)
+{
+    job *j = xcalloc(1, sizeof *j);
+    j->fn = fn;
+    j->done = done;
+    j->ctx = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        free(j);
+        return ERR_UNAVAILABLE;
+    }
+    if (s->tail) s->tail->next = j;
+    else s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return ERR_OK;
+}
+
+typedef struct waiter {
+    store_job_fn fn;
+    void *ctx;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    err_t result;
+} waiter;
+
+static err_t run_inner(store_txn *t, void *ctx)
+{
+    waiter *w = ctx;
+    return w->fn(t, w->ctx);
+}
+
+static void run_done(void *ctx, err_t result)
+{
+    waiter *w = ctx;
+    pthread_mutex_lock(&w->mu);
+    w->result = result;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+err_t store_run(store *s, store_job_fn fn, void *ctx)
+{
+    waiter w = {fn, ctx, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, ERR_OK};
+    err_t e = store_submit(s, run_inner, run_done, &w);
+    if (e) return e;
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    return w.result;
+}
+
+/* ---- dispatch ---- */
+
+err_t txn_find_identity(store_txn *t, const uuid_t16 *refid, arena *a, store_hit *out)
+{
+    return t->be->find_identity(t->impl, refid, a, out);
+}
+err_t txn_get(store_txn *t, int64_t doc_id, arena *a, store_doc *out) { return t->be->get(t->impl, doc_id, a, out); }
+err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a, store_doc *out)
+{
+    return t->be->get_by_id(t->impl, resource, id, a, out);
+}
+err_t txn_insert(store_txn *t, const store_put *p, store_doc *out) { return t->be->insert(t->impl, p, out); }
+err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
+{
+    return t->be->update(t->impl, old, p, old_key_json, out);
+}
+err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json) { return t->be->remove(t->impl, old, key_json); }
+err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+{
+    return t->be->referrers(t->impl, refid, a, max, ids, n);
+}
+
+err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, store_doc *out)
+{
+    return s->be->read_by_id(s->impl, resource, id, a, out);
+}
+err_t store_query_docs(store *s, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last)
+{
+    return s->be->query(s->impl, q, fn, ctx, total, last);
+}
+err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, int *got)
+{
+    return s->be->partitions(s->impl, resource, n, bounds, got);
+}
+
+typedef struct client_put { const char *key, *hash, *name; } client_put;
+static err_t client_put_job(store_txn *t, void *ctx)
+{
+    client_put *c = ctx;
+    return t->be->client_put(t->impl, c->key, c->hash, c->name);
+}
+err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name)
+{
+    client_put c = {key, secret_hash, name};
+    return store_run(s, client_put_job, &c);
+}
+err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen)
+{
+    return s->be->client_secret(s->impl, key, hash, hashlen);
+}
+char *store_stats_json(store *s) { return s->be->stats_json(s->impl); }
+bool store_healthy(store *s) { return s->be->healthy(s->impl); }

@@ -1,0 +1,42 @@
+/* Internal to src/store: what a storage backend implements. store.c owns
+ * what is common (the group-commit writer thread, job queue, dispatch);
+ * each backend owns its connections, SQL and schema. */
+#ifndef EDHUB_STORE_INT_H
+#define EDHUB_STORE_INT_H
+#include "store.h"
+
+typedef struct store_backend {
+    const char *name;
+    /* Opens (and creates or checks the schema of) the database at location. */
+    err_t (*open)(const char *location, const store_opts *o, void **impl, char *err, size_t errlen);
+    /* Closes everything; the writer thread has already stopped. */
+    void (*close)(void *impl);
+
+    /* Writer side: called only on the writer thread. A batch is begin,
+     * then per job savepoint + (release | rollback_to), then commit. */
+    err_t (*begin)(void *impl);
+    err_t (*savepoint)(void *impl);
+    err_t (*release)(void *impl);
+    err_t (*rollback_to)(void *impl);   /* undoes the job, releases the savepoint */
+    err_t (*commit)(void *impl);        /* on failure the batch is rolled back */
+    err_t (*find_identity)(void *impl, const uuid_t16 *refid, arena *a, store_hit *out);
+    err_t (*get)(void *impl, int64_t doc_id, arena *a, store_doc *out);
+    err_t (*get_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);
+    err_t (*insert)(void *impl, const store_put *p, store_doc *out);
+    err_t (*update)(void *impl, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out);
+    err_t (*remove)(void *impl, const store_doc *old, const char *key_json);
+    err_t (*referrers)(void *impl, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n);
+    err_t (*client_put)(void *impl, const char *key, const char *secret_hash, const char *name);
+
+    /* Readers: any thread, concurrently with the writer. */
+    err_t (*read_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);
+    err_t (*query)(void *impl, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last);
+    err_t (*partitions)(void *impl, const char *resource, int n, int64_t *bounds, int *got);
+    err_t (*client_secret)(void *impl, const char *key, char *hash, size_t hashlen);
+    char *(*stats_json)(void *impl);
+    bool (*healthy)(void *impl);
+} store_backend;
+
+extern const store_backend store_sqlite_backend;
+
+#endif
