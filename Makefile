@@ -6,10 +6,10 @@ SHELL := /bin/bash
 CC ?= cc
 SRC := $(shell find src -name '*.c' | sort)
 LIB_SRC := $(filter-out src/cli/main.c,$(SRC))
-LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lcrypto -lpthread -lm
+LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lpq -lcrypto -lpthread -lm
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I/usr/include/postgresql -MMD -MP
 
 REL_OBJ := $(LIB_SRC:%.c=build/rel/%.o)
 SAN_OBJ := $(LIB_SRC:%.c=build/san/%.o)
@@ -19,7 +19,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all run test unit e2e fuzz bench clean deps san
+.PHONY: all run test unit e2e fuzz bench clean deps san unit-pg e2e-pg test-pg
 all: edhub
 
 deps:
@@ -71,6 +71,24 @@ unit: $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 e2e: build/san/edhub edhub
 	EDHUB=build/san/edhub python3 tests/e2e/run.py
 
+# The same suites on PostgreSQL (inside scripts/with-pg.sh, which provides
+# the server): the store, engine and auth unit tests, and all of e2e.
+PG_UNIT := test_store test_engine test_auth
+unit-pg: $(PG_UNIT:%=build/san/unit/%)
+	@test -n "$$EDHUB_UNIT_PG" || { echo "unit-pg: run it as scripts/with-pg.sh make unit-pg"; exit 2; }
+	@set -e; for t in $^; do echo "== $$t (PostgreSQL)"; \
+	  ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2 2>&1 | tee build/san/unit/last-pg.log; \
+	  test $${PIPESTATUS[0]} -eq 0; \
+	  if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:|unit: memory leaked' build/san/unit/last-pg.log; then \
+	    echo "unit-pg: sanitizer report in $$t (see above)"; exit 1; fi; done
+
+e2e-pg: build/san/edhub edhub
+	@test -n "$$EDHUB_E2E_PG" || { echo "e2e-pg: run it as scripts/with-pg.sh make e2e-pg"; exit 2; }
+	EDHUB=build/san/edhub python3 tests/e2e/run.py
+
+test-pg:
+	@scripts/with-pg.sh $(MAKE) --no-print-directory unit-pg e2e-pg
+
 FUZZ_SECONDS ?= 30
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 	@set -e; for f in $^; do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
@@ -82,6 +100,7 @@ test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory test-pg
 	@$(MAKE) --no-print-directory fuzz
 
 bench:

@@ -3,11 +3,11 @@
 # Idempotent: only missing packages are installed. Usage: scripts/deps.sh [build|test|bench]
 set -euo pipefail
 what=${1:-build}
-pkgs=(build-essential pkg-config libjson-c-dev libmicrohttpd-dev libsqlite3-dev libssl-dev)
+pkgs=(build-essential pkg-config libjson-c-dev libmicrohttpd-dev libsqlite3-dev libssl-dev libpq-dev)
 case "$what" in
   build) ;;
-  test)  pkgs+=(clang libclang-rt-14-dev libcriterion-dev python3 curl) ;;
-  bench) pkgs+=(clang libclang-rt-14-dev libcriterion-dev python3 curl wrk sqlite3) ;;
+  test)  pkgs+=(clang libclang-rt-14-dev libcriterion-dev python3 curl postgresql-15) ;;
+  bench) pkgs+=(clang libclang-rt-14-dev libcriterion-dev python3 curl wrk sqlite3 postgresql-15) ;;
   --help|-h) echo "usage: scripts/deps.sh [build|test|bench]  installs missing Debian packages (apt)"; exit 0 ;;
   *) echo "scripts/deps.sh: unknown target '$what' (use build, test or bench)" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #include "route.h"
 #include "../base/buf.h"
 #include "../base/timefmt.h"
+#include "../base/utf8.h"
 #include "../base/uuid.h"
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -177,6 +178,13 @@ bool route_list_request(const mresource *r, const qparam *ps, int n, bool partit
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
         const char *k = ps[i].name, *v = ps[i].value ? ps[i].value : "";
+        if (!utf8_valid(k) || !utf8_valid(v)) {
+            outcome_problem(out, 400, "urn:ed-fi:api:bad-request", "Bad Request",
+                            "The request could not be processed. See 'errors' for details.",
+                            "Query parameter names and values must be valid UTF-8.");
+            ok = false;
+            break;
+        }
         int64_t x;
         if (!strcasecmp(k, "offset")) {
             have_offset = true;

@@ -1,5 +1,6 @@
 #include "jsonx.h"
 #include "arena.h"
+#include "utf8.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,19 +232,8 @@ static size_t first_bad_byte(const char *text, size_t len, bool *ctrl)
             i++;
             continue;
         }
-        size_t n;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-        else return i;
-        if (i + n > len) return i;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
+        size_t n = utf8_seq(s + i, len - i);
+        if (!n) return i;
         i += n;
     }
     return len;

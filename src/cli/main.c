@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define DB_FILE "ods.sqlite"
+#define CONF_FILE "edhub.conf"
 
 static const char *usage_top =
     "usage: edhub <command> [options]\n"
@@ -31,10 +32,12 @@ static const char *usage_top =
 
 static const char *usage_init =
     "usage: edhub init --data DIR [--client-key K --client-secret S] [--bootstrap FILE | --empty] [--model FILE]\n"
+    "                  [--database postgresql://USER@HOST/DB]\n"
     "\n"
     "Creates an ODS instance in DIR (DIR/" DB_FILE ") with one full-access API client and loads the\n"
     "bootstrap set (DS 5.2 descriptors, school years, Grand Bend education organizations).\n"
     "Without --client-key/--client-secret a random pair is generated and printed.\n"
+    "With --database the instance lives in that PostgreSQL database (DIR/" CONF_FILE " records it).\n"
     "Running init again on an existing DIR adds or resets that client and reloads the bootstrap\n"
     "set (upserts: nothing is duplicated).\n";
 
@@ -74,7 +77,7 @@ static const char *data_file(const char *rel, char *out, size_t n)
 }
 
 typedef struct opts {
-    const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url;
+    const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database;
     bool empty;
     int threads;
 } opts;
@@ -95,6 +98,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         else if (!strcmp(a, "--listen")) slot = &o->listen;
         else if (!strcmp(a, "--access-log")) slot = &o->access_log;
         else if (!strcmp(a, "--public-url")) slot = &o->public_url;
+        else if (!strcmp(a, "--database")) slot = &o->database;
         else if (!strcmp(a, "--empty")) o->empty = true;
         else if (!strcmp(a, "--threads")) {
             if (i + 1 >= argc || (o->threads = atoi(argv[++i])) <= 0 || o->threads > 256) {
@@ -130,10 +134,42 @@ static model *load_model(const opts *o)
     return m;
 }
 
+/* Where an instance's data lives: DIR/edhub.conf may name a database
+ * ("database = postgresql://..."); otherwise the SQLite file DIR/ods.sqlite.
+ * Returns false when DIR holds no instance. */
+static bool instance_location(const char *dir, char *out, size_t n)
+{
+    char conf[PATH_MAX], line[1024];
+    snprintf(conf, sizeof conf, "%s/" CONF_FILE, dir);
+    FILE *f = fopen(conf, "r");
+    if (f) {
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f)) {
+            char *p = line;
+            while (*p == ' ' || *p == '\t') p++;
+            if (strncmp(p, "database", 8) != 0) continue;
+            p += 8;
+            while (*p == ' ' || *p == '\t' || *p == '=') p++;
+            size_t l = strcspn(p, "\r\n");
+            while (l && (p[l - 1] == ' ' || p[l - 1] == '\t')) l--;
+            if (l && l < n) {
+                snprintf(out, n, "%.*s", (int)l, p);
+                found = true;
+            }
+        }
+        fclose(f);
+        if (found) return true;
+    }
+    snprintf(out, n, "%s/%s", dir, DB_FILE);
+    return access(out, R_OK | W_OK) == 0;
+}
+
 static store *open_store(const opts *o, int readers)
 {
     char path[PATH_MAX], err[512];
-    snprintf(path, sizeof path, "%s/%s", o->data, DB_FILE);
+    if (!instance_location(o->data, path, sizeof path) && !o->database)
+        snprintf(path, sizeof path, "%s/%s", o->data, DB_FILE); /* init creates it */
+    if (o->database) snprintf(path, sizeof path, "%s", o->database);
     store_opts so = {.readers = readers};
     store *s = NULL;
     if (store_open(path, &so, &s, err, sizeof err) != ERR_OK) {
@@ -155,6 +191,23 @@ static int cmd_init(int argc, char **argv)
     if (mkdir(o.data, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "edhub: cannot create %s: %s\n", o.data, strerror(errno));
         return 1;
+    }
+    if (o.database) {
+        if (strncmp(o.database, "postgresql://", 13) && strncmp(o.database, "postgres://", 11)) {
+            fprintf(stderr, "edhub: --database must be a postgresql:// URL (leave it out for the embedded SQLite store)\n");
+            return 2;
+        }
+        /* The URL may carry a password: the file is private to the owner. */
+        char conf[PATH_MAX];
+        snprintf(conf, sizeof conf, "%s/" CONF_FILE, o.data);
+        FILE *cf = fopen(conf, "w");
+        if (!cf || fchmod(fileno(cf), 0600) != 0) {
+            fprintf(stderr, "edhub: cannot write %s: %s\n", conf, strerror(errno));
+            if (cf) fclose(cf);
+            return 1;
+        }
+        fprintf(cf, "# edhub instance configuration\ndatabase = %s\n", o.database);
+        fclose(cf);
     }
     model *m = load_model(&o);
     if (!m) return 1;
@@ -242,8 +295,7 @@ static int cmd_serve(int argc, char **argv)
         port = (int)p;
     }
     char dbpath[PATH_MAX];
-    snprintf(dbpath, sizeof dbpath, "%s/%s", o.data, DB_FILE);
-    if (access(dbpath, R_OK | W_OK) != 0) {
+    if (!instance_location(o.data, dbpath, sizeof dbpath)) {
         fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
         return 1;
     }

@@ -84,9 +84,10 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* A postgresql:// (or postgres://) URL, else a SQLite file path. */
 static const store_backend *backend_for(const char *location)
 {
-    (void)location; /* postgresql:// locations get their backend with store_pg */
+    if (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11)) return &store_pg_backend;
     return &store_sqlite_backend;
 }
 

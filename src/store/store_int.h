@@ -38,5 +38,6 @@ typedef struct store_backend {
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
+extern const store_backend store_pg_backend;
 
 #endif

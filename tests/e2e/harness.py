@@ -50,6 +50,9 @@ START_TIMEOUT = float(os.environ.get('EDHUB_E2E_START_TIMEOUT', '20'))
 INIT_TIMEOUT = float(os.environ.get('EDHUB_E2E_INIT_TIMEOUT', '600'))
 STOP_TIMEOUT = float(os.environ.get('EDHUB_E2E_STOP_TIMEOUT', '30'))
 HTTP_TIMEOUT = float(os.environ.get('EDHUB_E2E_HTTP_TIMEOUT', '120'))
+# EDHUB_E2E_PG=DIR: run every server on PostgreSQL, in a new database of the
+# test server started by `scripts/pg-test-server.sh start DIR`.
+PG_DIR = os.environ.get('EDHUB_E2E_PG') or None
 SHARED_MODEL = '/work/shared/edfi/api-schema/ds-5.2-reconstructed/ds-5.2-api-schema-reconstructed.json'
 
 DATA = '/data/v3/ed-fi'
@@ -453,8 +456,14 @@ class Server:
         init_log = os.path.join(self.tmp, 'init.log')
         with open(init_log, 'wb') as lf:
             try:
+                db_args = []
+                if PG_DIR:
+                    name = 'e2e_%s' % re.sub(r'[^a-z0-9]', '', uid('d').lower())
+                    url = subprocess.check_output([os.path.join(REPO, 'scripts', 'pg-test-server.sh'), 'createdb',
+                                                   PG_DIR, name], text=True).strip()
+                    db_args = ['--database', url]
                 rc = subprocess.call([EDHUB, 'init', '--data', self.data, '--client-key', self.key,
-                                      '--client-secret', self.secret],
+                                      '--client-secret', self.secret] + db_args,
                                      stdout=lf, stderr=subprocess.STDOUT, cwd=REPO, timeout=INIT_TIMEOUT)
             except subprocess.TimeoutExpired:
                 raise ServerError('edhub init timed out after %ss\n%s' % (INIT_TIMEOUT, tail(init_log)))

@@ -83,17 +83,20 @@ class CrashRecovery(unittest.TestCase):
 
         # The file is consistent: SQLite's own check, and every document has
         # its identity row (the writes of one request land together or not at all).
-        db = sqlite3.connect(os.path.join(self.srv.data, 'ods.sqlite'))
+        # (On PostgreSQL the same invariants are checked through the API below.)
+        db = None if h.PG_DIR else sqlite3.connect(os.path.join(self.srv.data, 'ods.sqlite'))
         try:
-            self.assertEqual(db.execute('PRAGMA integrity_check').fetchone()[0], 'ok')
-            orphans = db.execute('SELECT count(*) FROM documents d WHERE NOT EXISTS '
-                                 '(SELECT 1 FROM identities i WHERE i.doc_id = d.doc_id)').fetchone()[0]
-            self.assertEqual(orphans, 0, 'documents without their identity row')
-            dangling = db.execute('SELECT count(*) FROM identities i WHERE NOT EXISTS '
-                                  '(SELECT 1 FROM documents d WHERE d.doc_id = i.doc_id)').fetchone()[0]
-            self.assertEqual(dangling, 0, 'identity rows without their document')
+            if db is not None:
+                self.assertEqual(db.execute('PRAGMA integrity_check').fetchone()[0], 'ok')
+                orphans = db.execute('SELECT count(*) FROM documents d WHERE NOT EXISTS '
+                                     '(SELECT 1 FROM identities i WHERE i.doc_id = d.doc_id)').fetchone()[0]
+                self.assertEqual(orphans, 0, 'documents without their identity row')
+                dangling = db.execute('SELECT count(*) FROM identities i WHERE NOT EXISTS '
+                                      '(SELECT 1 FROM documents d WHERE d.doc_id = i.doc_id)').fetchone()[0]
+                self.assertEqual(dangling, 0, 'identity rows without their document')
         finally:
-            db.close()
+            if db is not None:
+                db.close()
 
         restart(self.srv)
         c = self.srv.client()

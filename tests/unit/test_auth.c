@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "leak.h"
+#include "testdb.h"
 
 TestSuite(hash, .fini = unit_leak_check);
 
@@ -90,15 +91,13 @@ Test(hash, malformed_stored_hashes_rejected)
 
 /* ---- tokens ---- */
 
-static char dir[64], path[128];
+static char dir[64], path[256];
 static store *S;
 static auth *AU;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/edhub-unit-auth-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/ods.sqlite", dir);
+    testdb_location(dir, sizeof dir, path, sizeof path);
     char err[256] = "";
     store_opts o = {.readers = 2};
     cr_assert_eq(store_open(path, &o, &S, err, sizeof err), ERR_OK, "%s", err);

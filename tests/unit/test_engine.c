@@ -12,13 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 #include "leak.h"
+#include "testdb.h"
 
 #define MODEL_PATH "model/ds-5.2/ApiSchema.json"
 
 static model *M;
 static store *S;
 static arena A;
-static char dir[64], path[128];
+static char dir[64], path[256];
 static outcome *OUTS[128];
 static int NOUTS;
 
@@ -27,9 +28,7 @@ static void setup(void)
     char err[256] = "";
     M = model_load(MODEL_PATH, err, sizeof err);
     cr_assert_not_null(M, "model_load: %s", err);
-    snprintf(dir, sizeof dir, "/tmp/edhub-unit-engine-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/ods.sqlite", dir);
+    testdb_location(dir, sizeof dir, path, sizeof path);
     store_opts o = {.readers = 2};
     cr_assert_eq(store_open(path, &o, &S, err, sizeof err), ERR_OK, "%s", err);
     arena_init(&A, 0);

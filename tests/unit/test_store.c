@@ -11,9 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "leak.h"
+#include "testdb.h"
 
 static char dir[64];
-static char path[128];
+static char path[256];
 static store *S;
 static arena A;
 
@@ -26,9 +27,7 @@ static void open_store(void)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/edhub-unit-store-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/ods.sqlite", dir);
+    testdb_location(dir, sizeof dir, path, sizeof path);
     arena_init(&A, 0);
     open_store();
 }
