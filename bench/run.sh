@@ -97,7 +97,7 @@ check() { # name ok(true/false/null) detail
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 busy_s() { # CPU seconds the whole machine spent busy (user+nice+system+irq+softirq+steal)
-  awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.3f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat
 }
 CHILD_CPU=0
 child_cpu() { # sets CHILD_CPU = user+sys seconds of all finished children of this shell (bash `times`)
@@ -111,8 +111,8 @@ bg_pct() { # busy0 busy1 server0 server1 client0 client1 seconds
 }
 db_sizes() { # "db=<bytes> wal=<bytes>" of the instance's SQLite files
   local db wal
-  db=$(find "$DATA" -maxdepth 2 -name '*.sqlite' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}')
-  wal=$(find "$DATA" -maxdepth 2 -name '*-wal' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}')
+  db=$(find "$DATA" -maxdepth 2 -name '*.sqlite' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {printf "%.0f\n", s}')
+  wal=$(find "$DATA" -maxdepth 2 -name '*-wal' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {printf "%.0f\n", s}')
   echo "$db $wal"
 }
 record_sizes() { # after a workload: DB and WAL size (a WAL that only grows means checkpoints are not happening)
@@ -127,7 +127,7 @@ wbytes() { # bytes the server caused to be written to storage (/proc/PID/io writ
 cpu_s() { # utime+stime of the server in seconds
   local p=${CPU_PID:-$SPID}
   [ -r /proc/$p/stat ] || { echo 0; return; }
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^[^)]*\) /, ""); print ($12 + $13) / hz }' /proc/$p/stat
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^[^)]*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' /proc/$p/stat
 }
 
 finish() { # end-of-run records (if the server is still up), stop it, write the report
