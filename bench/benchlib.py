@@ -140,7 +140,7 @@ class Report:
             cpu_us = cpu * 1e6 / res["requests"] if isinstance(cpu, (int, float)) and res.get("requests") else None
             wb = r.get("server_write_bytes")
             wb_req = wb / res["requests"] if isinstance(wb, (int, float)) and res.get("requests") else None
-            runs.append(dict(bg=r.get("bg_cpu_pct"), wb_req=wb_req, rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
+            runs.append(dict(bg=r.get("bg_cpu_pct"), kt=r.get("kthread_cpu_pct"), wb_req=wb_req, rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
                              max=res.get("max_ms"), bad=bad, sockerr=sockerr, cpu_us=cpu_us,
                              requests=res.get("requests"), statuses=st, cmd=r.get("cmd"),
                              load=r.get("loadavg")))
@@ -151,7 +151,7 @@ class Report:
                  max=med([x["max"] for x in runs]), cpu_us=med([x["cpu_us"] for x in runs]),
                  wb_req=med([x["wb_req"] for x in runs]),
                  bad=sum(x["bad"] for x in runs), sockerr=sum(x["sockerr"] for x in runs),
-                 all_rps=[x["rps"] for x in runs], loads=[x["load"] for x in runs], bgs=[x["bg"] for x in runs],
+                 all_rps=[x["rps"] for x in runs], loads=[x["load"] for x in runs], bgs=[x["bg"] for x in runs], kts=[x["kt"] for x in runs],
                  cmd=runs[0]["cmd"], requests=sum(x["requests"] or 0 for x in runs),
                  statuses=[x["statuses"] for x in runs])
         noisy = [b for b in s["bgs"] if isinstance(b, (int, float)) and b > BG_LIMIT]
@@ -280,7 +280,7 @@ class Report:
         for b in (1, 100):
             s = w7[b]
             if s:
-                self.w(f"| 7 | ceiling B: raw SQLite insert, {b} row(s)/txn (WAL, synchronous=FULL, 16 KiB pages) | "
+                self.w(f"| 7 | ceiling B: raw SQLite insert, {b} row(s)/txn (WAL, synchronous=FULL, 4 KiB pages) | "
                        f"{fnum(s['rows_per_s'])} rows/s | | | 0 |")
             else:
                 self.w(f"| 7 | ceiling B {b} rows/txn | not run / failed | | | see flags |")
@@ -343,8 +343,9 @@ class Report:
                          "Discovery document, no auth, no database. Measures the HTTP stack + router + "
                          "response building of edhub.")
         self._detail_wrk("2. Ceiling A: minimal libmicrohttpd server", w2,
-                         "`bench/ceiling_http.c`: `MHD_USE_EPOLL_INTERNAL_THREAD`, thread pool of nproc, "
-                         "response queued on the 2nd handler call; answers the same bytes as edhub's `GET /`.")
+                         "`bench/ceiling_http.c`: the daemon flags of `src/api/http.c` (`MHD_USE_EPOLL_INTERNAL_THREAD | "
+                         "MHD_ALLOW_SUSPEND_RESUME`), thread pool of nproc, response queued on the 2nd handler "
+                         "call; answers the same bytes as edhub's `GET /`. Runs alternate with W1's.")
         self.w("### 3. Single-client latency (students)")
         self.w()
         self.w("One keep-alive connection, requests strictly sequential (`bench/hclient.c`, raw sockets; the "
@@ -397,7 +398,7 @@ class Report:
                 self.w(line)
         self.w("### 7. Ceiling B: raw SQLite insert")
         self.w()
-        self.w("`bench/ceiling_sqlite.c`: fresh DB, `page_size=16384`, `journal_mode=WAL`, `synchronous=FULL`, "
+        self.w("`bench/ceiling_sqlite.c`: fresh DB, `page_size=4096`, `journal_mode=WAL`, `synchronous=FULL`, "
                "table (id INTEGER PRIMARY KEY, key BLOB(16) with UNIQUE index, body TEXT = SSA-like JSON ~310 B), "
                "one prepared INSERT, `BEGIN IMMEDIATE … COMMIT` per batch; documents generated before timing.")
         self.w()
@@ -478,9 +479,11 @@ class Report:
             self.w()
             return
         bg = ", ".join(f"{b}%" if b is not None else "n/a" for b in s["bgs"])
-        self.w(f"- req/s median **{fnum(s['rps'])}** (runs: {', '.join(fnum(x) for x in s['all_rps'])}; CPU used by "
-               f"other processes during each run: {bg}; load average before each run: "
-               f"{'; '.join(str(x) for x in s['loads'])})")
+        kt = ", ".join(f"{b}%" if b is not None else "n/a" for b in s["kts"])
+        self.w(f"- req/s median **{fnum(s['rps'])}** (runs: {', '.join(fnum(x) for x in s['all_rps'])})")
+        self.w(f"- share of all CPUs used during each run by other processes: {bg}; by kernel threads "
+               f"(writeback, journal; includes flushing the server's own writes): {kt}; load average before "
+               f"each run: {'; '.join(str(x) for x in s['loads'])}")
         self.w(f"- latency p50 {fms(s['p50'])} / p95 {fms(s['p95'])} / p99 {fms(s['p99'])} / max {fms(s['max'])} ms")
         if s.get("cpu_us") is not None:
             self.w(f"- server CPU per request (utime+stime of the server process / requests): "

@@ -63,15 +63,15 @@ RES="$WORK/results.jsonl"
 SPID=""
 CPID=""
 
-stop_pid() { # pid name: SIGTERM, wait up to 15 s, then SIGKILL; prints seconds it took
+stop_pid() { # pid name: SIGTERM, wait up to 60 s (a final WAL checkpoint can take a while), then SIGKILL
   local pid=$1 i
   [ -n "$pid" ] || return 0
   kill -0 "$pid" 2>/dev/null || return 0
   local t0; t0=$(date +%s.%N)
   kill -TERM "$pid" 2>/dev/null
-  for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for i in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then
-    log "$2 (pid $pid) did not exit 15 s after SIGTERM; sending SIGKILL"
+    log "$2 (pid $pid) did not exit 60 s after SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null
     echo "killed"
   else
@@ -99,15 +99,23 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 busy_s() { # CPU seconds the whole machine spent busy (user+nice+system+irq+softirq+steal)
   awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.3f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat
 }
+kthread_s() { # CPU seconds of all kernel threads (children of kthreadd, pid 2): writeback, jbd2, kworkers
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '
+    { line = $0; pid = $1; sub(/^[^)]*\) /, "", line); split(line, f, " ")
+      if (f[2] == 2 || pid == 2) t += f[12] + f[13] }
+    END { printf "%.3f\n", t / hz }'
+}
 CHILD_CPU=0
 child_cpu() { # sets CHILD_CPU = user+sys seconds of all finished children of this shell (bash `times`)
   times >"$WORK/times.txt"
   CHILD_CPU=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } print t }' "$WORK/times.txt")
 }
-# background CPU during a step = machine busy time - server CPU - load generator CPU, as % of all CPUs
-bg_pct() { # busy0 busy1 server0 server1 client0 client1 seconds
+# background CPU during a step = machine busy time - server CPU - load generator CPU - kernel threads,
+# as % of all CPUs (kernel threads are reported separately: they include the writeback of the server's
+# own writes)
+bg_pct() { # busy0 busy1 server0 server1 client0 client1 seconds [kthreads0 kthreads1]
   # null for steps shorter than 2 s: /proc/stat has 10 ms resolution and process start-up would dominate
-  python3 -c "import sys; b0,b1,s0,s1,c0,c1,t=map(float,sys.argv[1:]); print(round(max(0.0,(b1-b0)-(s1-s0)-(c1-c0))*100/(t*$(nproc)),1) if t>=2 else 'null')" "$@"
+  python3 -c "import sys; b0,b1,s0,s1,c0,c1,t,k0,k1=map(float,(sys.argv[1:]+['0','0'])[:9]); print(round(max(0.0,(b1-b0)-(s1-s0)-(c1-c0)-(k1-k0))*100/(t*$(nproc)),1) if t>=2 else 'null')" "$@"
 }
 db_sizes() { # "db=<bytes> wal=<bytes>" of the instance's SQLite files
   local db wal
@@ -337,15 +345,16 @@ run_wrk() { # workload run url conns script [script args...]; extra wrk args in 
   local cmd=(wrk -t$WRK_T -c$c -d${DUR}s --latency --timeout 10s "${WRK_EXTRA[@]}" -s "$script" "$url")
   [ $# -gt 0 ] && cmd+=(-- "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s)
+  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1 q0 q1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s); q0=$(kthread_s)
   child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
   timeout $((DUR + 60)) "${cmd[@]}" >"$out" 2>&1
   t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
-  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s)
+  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s); q1=$(kthread_s)
   $LIB wrkjson "$out" >"$out.json"
   rec workload="$wl" run="$r" tool=wrk cmd="BENCH_LUA_DIR=bench/lua $shown" result=@"$out.json" \
     server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la" \
-    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)"))"
+    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)") $q0 $q1)" \
+    kthread_cpu_pct="$(python3 -c "t=$t1-$t0; print(round(($q1-$q0)*100/(t*$(nproc)),1) if t>=2 else 'null')")"
   log "  $wl run $r: $(cut -c1-160 "$out.json")"
   alive "$wl run $r"
 }
@@ -355,15 +364,16 @@ run_hc() { # workload run [hclient args...]
   local out="$WORK/$wl.r$r.json"
   local cmd=("$HC" -p "$PORT" "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s)
+  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1 q0 q1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s); q0=$(kthread_s)
   child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
   timeout 10800 "${cmd[@]}" -l "$wl" >"$out" 2>>"$WORK/hclient.err"
   t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
-  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s)
+  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s); q1=$(kthread_s)
   [ -s "$out" ] || echo '{"error":"hclient produced no output"}' >"$out"
   rec workload="$wl" run="$r" tool=hclient cmd="$shown" result=@"$out" \
     server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la" \
-    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)"))"
+    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)") $q0 $q1)" \
+    kthread_cpu_pct="$(python3 -c "t=$t1-$t0; print(round(($q1-$q0)*100/(t*$(nproc)),1) if t>=2 else 'null')")"
   log "  $wl run $r: $(cut -c1-200 "$out")"
   alive "$wl run $r"
 }

@@ -13,6 +13,8 @@
 #include <time.h>
 
 #define SCHEMA_VERSION "2"
+/* 16384 frames of 4 KiB pages: rewind the WAL past 64 MiB. */
+#define WAL_RESTART_FRAMES 16384
 
 static const char *schema_sql =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -167,7 +169,14 @@ static void *checkpointer_main(void *arg)
         if (s->stopping) break;
         pthread_mutex_unlock(&s->mu);
         int log = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("store: checkpoint failed: %s", sqlite3_errmsg(s->ckpt_db));
+        /* Under constant reads the WAL is never rewound by PASSIVE
+         * checkpoints alone and would grow without bound. Once it is large
+         * and fully copied, RESTART waits for the readers (briefly holding
+         * the writer off) so that the next commit starts the WAL over. */
+        if (log >= WAL_RESTART_FRAMES && done == log)
+            sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -186,8 +195,13 @@ static err_t sq_open(const char *path, const store_opts *opts, void **out, char 
     err_t e = open_conn(path, &s->w.db, err, errlen);
     if (e) goto fail;
     s->w.s = s;
-    /* page_size only takes effect before the first table exists. */
-    if (!exec(s->w.db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    /* page_size only takes effect before the first table exists. 4 KiB, not
+     * the 16 KiB that sequential inserts favour: each document touches
+     * several random-key B-trees (identities, refs, query index), so every
+     * commit rewrites many pages, and small pages write ~3x fewer WAL bytes
+     * (measured: 7.4k vs 6.1k POST/s under mixed load, bench/RESULTS.md).
+     * journal_size_limit keeps the WAL file itself bounded. */
+    if (!exec(s->w.db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864;"
                        "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;", err, errlen) ||
         !exec(s->w.db, schema_sql, err, errlen)) {
         e = ERR_STORAGE;
@@ -241,6 +255,12 @@ static err_t sq_open(const char *path, const store_opts *opts, void **out, char 
     }
     exec(s->w.db, "PRAGMA wal_autocheckpoint=0;", err, errlen);
     if ((e = open_conn(path, &s->ckpt_db, err, errlen))) goto fail;
+    /* A connection has no WAL handle until it has read the database; until
+     * then every checkpoint call on it is a silent no-op (log = -1). */
+    if (!exec(s->ckpt_db, "SELECT count(*) FROM meta;", err, errlen)) {
+        e = ERR_STORAGE;
+        goto fail;
+    }
     if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the checkpoint thread");
         e = ERR_IO;
