@@ -80,6 +80,7 @@ static void *writer_main(void *arg)
             free(j);
             j = next;
         }
+        if (s->be->idle) s->be->idle(s->impl);
     }
     return NULL;
 }

@@ -19,6 +19,7 @@ typedef struct store_backend {
     err_t (*release)(void *impl);
     err_t (*rollback_to)(void *impl);   /* undoes the job, releases the savepoint */
     err_t (*commit)(void *impl);        /* on failure the batch is rolled back */
+    void (*idle)(void *impl);           /* optional: after a batch was answered */
     err_t (*find_identity)(void *impl, const uuid_t16 *refid, arena *a, store_hit *out);
     err_t (*get)(void *impl, int64_t doc_id, arena *a, store_doc *out);
     err_t (*get_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);

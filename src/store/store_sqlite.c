@@ -109,6 +109,7 @@ struct sq {
     sqw w;                     /* the writer connection */
     int64_t next_cv;           /* writer-only: next change version */
     int64_t batch_cv;          /* next_cv when the batch began */
+    int wal_frames;            /* frames in the WAL after the last commit */
     pthread_t checkpointer;   /* copies the WAL back off the writer's path */
     sqlite3 *ckpt_db;
     bool ckpt_started;
@@ -154,6 +155,40 @@ static int step_done(sqlite3_stmt *st)
     return rc;
 }
 
+/* The writer only ever waits for readers to leave the WAL (sq_idle); they
+ * take microseconds, so poll finely instead of SQLite's millisecond steps.
+ * Gives up after about 10 s. */
+static int writer_busy(void *arg, int attempts)
+{
+    (void)arg;
+    if (attempts > 20000) return 0;
+    struct timespec ts = {0, attempts < 1000 ? 50 * 1000 : 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db, (void)name;
+    ((sq *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+/* Between batches (the writer holds no transaction): under constant writes
+ * PASSIVE checkpoints never catch up with the end of the WAL, so it would
+ * grow without bound. Past 64 MiB the writer itself copies the rest and
+ * waits for readers to leave the WAL (they are short), so the next commit
+ * starts the WAL over; this costs a few milliseconds every 64 MiB. */
+static void sq_idle(void *impl)
+{
+    sq *s = impl;
+    if (s->wal_frames < WAL_RESTART_FRAMES) return;
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->w.db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    if (rc == SQLITE_OK) s->wal_frames = 0;
+    else if (rc != SQLITE_BUSY) log_warn("store: WAL restart failed: %s", sqlite3_errmsg(s->w.db));
+}
+
 /* Checkpoints run here, not inside the writer's commits (auto-checkpoint is
  * off), so a commit never waits for the database file to be synced. */
 static void *checkpointer_main(void *arg)
@@ -163,7 +198,7 @@ static void *checkpointer_main(void *arg)
     while (!s->stopping) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250 * 1000 * 1000;
+        ts.tv_nsec += 50 * 1000 * 1000; /* small backlog: short WAL restarts */
         if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
         pthread_cond_timedwait(&s->ckpt_cv, &s->mu, &ts);
         if (s->stopping) break;
@@ -171,12 +206,7 @@ static void *checkpointer_main(void *arg)
         int log = 0, done = 0;
         int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("store: checkpoint failed: %s", sqlite3_errmsg(s->ckpt_db));
-        /* Under constant reads the WAL is never rewound by PASSIVE
-         * checkpoints alone and would grow without bound. Once it is large
-         * and fully copied, RESTART waits for the readers (briefly holding
-         * the writer off) so that the next commit starts the WAL over. */
-        if (log >= WAL_RESTART_FRAMES && done == log)
-            sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+        (void)log, (void)done;
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -254,6 +284,8 @@ static err_t sq_open(const char *path, const store_opts *opts, void **out, char 
         }
     }
     exec(s->w.db, "PRAGMA wal_autocheckpoint=0;", err, errlen);
+    sqlite3_wal_hook(s->w.db, wal_hook, s);
+    sqlite3_busy_handler(s->w.db, writer_busy, NULL);
     if ((e = open_conn(path, &s->ckpt_db, err, errlen))) goto fail;
     /* A connection has no WAL handle until it has read the database; until
      * then every checkpoint call on it is a silent no-op (log = -1). */
@@ -948,6 +980,7 @@ const store_backend store_sqlite_backend = {
     .release = sq_release,
     .rollback_to = sq_rollback_to,
     .commit = sq_commit,
+    .idle = sq_idle,
     .find_identity = a_find_identity,
     .get = a_get,
     .get_by_id = a_get_by_id,
