@@ -5,6 +5,7 @@
 #include "base/jsonx.h"
 #include "engine/engine.h"
 #include "model/document.h"
+#include "fuzz_model.h"
 #include "model/model.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -16,13 +17,7 @@ static model *m;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    char err[256];
-    const char *p = getenv("EDHUB_MODEL");
-    m = model_load(p ? p : "model/ds-5.2/ApiSchema.json", err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "fuzz_body: %s (set EDHUB_MODEL)\n", err);
-        abort();
-    }
+    m = fuzz_model("fuzz_body");
     return 0;
 }
 

@@ -3,6 +3,7 @@
  * form parsers. Input: "path\nname=value&..." */
 #include "api/route.h"
 #include "base/arena.h"
+#include "fuzz_model.h"
 #include "model/model.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -14,13 +15,7 @@ static model *m;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    char err[256];
-    const char *p = getenv("EDHUB_MODEL");
-    m = model_load(p ? p : "model/ds-5.2/ApiSchema.json", err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "fuzz_route: %s (set EDHUB_MODEL)\n", err);
-        abort();
-    }
+    m = fuzz_model("fuzz_route");
     return 0;
 }
 
