@@ -21,6 +21,7 @@
 #define T_SYSTEM "urn:ed-fi:api:system"
 
 #define MAX_CASCADE 100000
+#define MAX_MISMATCH_CHECKS 8
 
 void outcome_free(outcome *o)
 {
@@ -278,11 +279,28 @@ static const mresource *resource_of(const model *m, const char *stored)
     return model_find(m, proj, slash + 1);
 }
 
+/* Whether a descriptor URI that is not of the declared type exists as a
+ * descriptor of another type (for the "is not a valid X" message): one
+ * referential-id probe per descriptor resource, on the error path only. */
+static bool descriptor_of_other_type(store_txn *t, wreq *w, const docref *d)
+{
+    for (int i = 0; i < w->m->nres; i++) {
+        const mresource *r = &w->m->res[i];
+        if (!r->is_descriptor || !strcmp(r->name, d->desc->descriptor_name)) continue;
+        uuid_t16 id;
+        store_hit hit;
+        doc_descriptor_refid(r->project_name, r->name, d->value, &id);
+        if (txn_find_identity(t, &id, w->a, &hit) == ERR_OK) return true;
+    }
+    return false;
+}
+
 /* Resolves every reference; injects link objects into the document.
  * Returns ERR_OK, or an error with the outcome set. */
 static err_t resolve_refs(store_txn *t, wreq *w)
 {
     verrors bad_desc, bad_ref;
+    int mismatch_checks = 0; /* bounded: each check probes every descriptor type */
     verrors_init(&bad_desc);
     verrors_init(&bad_ref);
     err_t e = ERR_OK;
@@ -297,7 +315,9 @@ static err_t resolve_refs(store_txn *t, wreq *w)
                 buf low;
                 buf_init(&low, 0);
                 for (const char *s = d->value; *s; s++) buf_putc(&low, (char)tolower((unsigned char)*s));
-                snprintf(msg, sizeof msg, "%s value '%s' does not exist.", d->desc->descriptor_name, low.data);
+                bool other_type = ++mismatch_checks <= MAX_MISMATCH_CHECKS && descriptor_of_other_type(t, w, d);
+                snprintf(msg, sizeof msg, other_type ? "%s value '%s' is not a valid %s." : "%s value '%s' does not exist.",
+                         d->desc->descriptor_name, low.data, d->desc->descriptor_name);
                 buf_free(&low);
                 verrors_add(&bad_desc, d->path, msg);
             } else {

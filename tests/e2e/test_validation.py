@@ -396,6 +396,10 @@ class Descriptors(Base):
         r = self.post('studentSchoolAssociations',
                       F.ssa(s['studentUniqueId'], entryGradeLevelDescriptor=h.descriptor('Term', 'Fall Semester')))
         self.assertProblem(r, 400, 'urn:ed-fi:api:bad-request', validation_keys=['$.entryGradeLevelDescriptor'])
+        # The URI exists, as a TermDescriptor: the message says so (DMS DescriptorTypeMismatch).
+        self.assertEqual(r.json['validationErrors']['$.entryGradeLevelDescriptor'],
+                         ["GradeLevelDescriptor value 'uri://ed-fi.org/termdescriptor#fall semester' is not a valid "
+                          "GradeLevelDescriptor."])
 
     def test_descriptor_match_is_case_insensitive_and_kept_as_sent(self):
         s = F.student()
