@@ -23,6 +23,7 @@ struct api_server {
     char *openapi_resources;
     char *openapi_descriptors;
     _Atomic int inflight;      /* suspended writes */
+    _Atomic bool stopping;     /* no new writes once set (api_stop) */
 };
 
 /* What a string with an invalid percent-escape is replaced by. */

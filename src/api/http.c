@@ -328,9 +328,11 @@ fail:
 void api_stop(api_server *srv)
 {
     if (!srv) return;
-    /* Stop accepting; suspended writes complete through the store before
-     * the daemon goes away (the caller closes the store after this). */
-    MHD_quiesce_daemon(srv->d);
+    /* Suspended writes complete through the store before the daemon goes
+     * away (the caller closes the store after this). No MHD_quiesce_daemon:
+     * with the epoll thread pool, libmicrohttpd 0.9.75 can abort in
+     * MHD_stop_daemon after it ("Failed to remove listen FD from epoll set"). */
+    atomic_store(&srv->stopping, true);
     for (int i = 0; i < 3000 && atomic_load(&srv->inflight) > 0; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);

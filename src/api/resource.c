@@ -241,9 +241,11 @@ static void write_done(void *ctx, err_t result)
         outcome_problem(&r->oc, 500, "urn:ed-fi:api:system", "Internal Server Error",
                         "An unexpected problem has occurred.", NULL);
     }
+    api_server *srv = r->srv;
     r->state = ST_RESUMED;
-    atomic_fetch_sub(&r->srv->inflight, 1);
-    MHD_resume_connection(r->conn); /* last: r belongs to MHD again */
+    MHD_resume_connection(r->conn); /* from here r belongs to MHD again */
+    /* Only now may api_stop stop the daemon: nothing is left suspended. */
+    atomic_fetch_sub(&srv->inflight, 1);
 }
 
 void handle_write_done(request *r)
@@ -280,15 +282,23 @@ static void submit_write(request *r, write_op op, const route *rt, auth_client *
             return;
         }
     }
+    /* Count first, then check: api_stop sets stopping, then waits for
+     * inflight to drain, so a write either backs out here or is waited for. */
+    atomic_fetch_add(&r->srv->inflight, 1);
+    if (atomic_load(&r->srv->stopping)) {
+        atomic_fetch_sub(&r->srv->inflight, 1);
+        req_simple_problem(r, 503, "urn:ed-fi:api:service-unavailable", "Service Unavailable",
+                           "The server is shutting down; retry shortly.", NULL);
+        return;
+    }
     r->state = ST_SUSPENDED;
     r->suspended = true;
-    atomic_fetch_add(&r->srv->inflight, 1);
     MHD_suspend_connection(r->conn);
     if (store_submit(r->srv->s, engine_write_job, write_done, &r->w) != ERR_OK) {
-        atomic_fetch_sub(&r->srv->inflight, 1);
         r->state = ST_READING;
         r->suspended = false;
         MHD_resume_connection(r->conn);
+        atomic_fetch_sub(&r->srv->inflight, 1);
         req_simple_problem(r, 503, "urn:ed-fi:api:service-unavailable", "Service Unavailable",
                            "The server is shutting down; retry shortly.", NULL);
     }

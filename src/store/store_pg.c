@@ -66,10 +66,13 @@ static const char *pg_sql[P_COUNT] = {
     [P_INSERT_IDENTITY] = "INSERT INTO identities(ref_id, doc_id) VALUES($1, $2)",
     [P_DELETE_IDENTITY] = "DELETE FROM identities WHERE ref_id = $1",
     [P_DELETE_ALIAS] = "DELETE FROM identities WHERE ref_id = (SELECT alias_id FROM documents WHERE doc_id = $1)",
-    [P_INSERT_REF] = "INSERT INTO refs(target, doc_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
-    [P_DELETE_REF] = "DELETE FROM refs WHERE target = $1 AND doc_id = $2",
-    [P_INSERT_QV] = "INSERT INTO qvals(field, value, doc_id) VALUES($1, $2, $3) ON CONFLICT DO NOTHING",
-    [P_DELETE_QV] = "DELETE FROM qvals WHERE field = $1 AND value = $2 AND doc_id = $3",
+    /* Multi-row forms: one round trip for all of a document's rows. */
+    [P_INSERT_REF] = "INSERT INTO refs(target, doc_id) SELECT decode(x, 'hex'), $2 FROM unnest(string_to_array($1, ',')) AS x"
+                     " ON CONFLICT DO NOTHING",
+    [P_DELETE_REF] = "DELETE FROM refs WHERE doc_id = $2 AND target IN (SELECT decode(x, 'hex') FROM unnest(string_to_array($1, ',')) AS x)",
+    [P_INSERT_QV] = "INSERT INTO qvals(field, value, doc_id) SELECT e->>0, e->>1, $2 FROM jsonb_array_elements($1::jsonb) AS e"
+                    " ON CONFLICT DO NOTHING",
+    [P_DELETE_QV] = "DELETE FROM qvals WHERE doc_id = $2 AND (field, value) IN (SELECT e->>0, e->>1 FROM jsonb_array_elements($1::jsonb) AS e)",
     [P_GET_QV] = "SELECT qv FROM documents WHERE doc_id = $1",
     [P_UPDATE_DOC] = "UPDATE documents SET ref_id = $2, alias_id = $3, body = $4, refs = $5, etag = $6, last_modified = $7,"
                      " change_version = $6, qv = $8 WHERE doc_id = $1",
@@ -418,49 +421,55 @@ static err_t drop_alias(pg *s, int64_t doc_id)
     return exec_p(s->w, P_DELETE_ALIAS, &p, "delete alias");
 }
 
-static err_t put_refs(pg *s, const uuid_t16 *refs, int n, int64_t doc_id)
+/* Adds or removes a document's reference rows (16-byte ids, hex-joined). */
+static err_t apply_refs(pg *s, const uint8_t *refs, int n, int64_t doc_id, bool add)
 {
+    if (n <= 0) return ERR_OK;
+    static const char hex[] = "0123456789abcdef";
+    char *list = xmalloc((size_t)n * 33 + 1);
+    size_t o = 0;
     for (int i = 0; i < n; i++) {
-        params p = {0};
-        p_blob(&p, refs[i].b, 16);
-        p_int(&p, doc_id);
-        err_t e = exec_p(s->w, P_INSERT_REF, &p, "insert ref");
-        if (e) return e;
+        if (i) list[o++] = ',';
+        for (int k = 0; k < 16; k++) {
+            list[o++] = hex[refs[16 * i + k] >> 4];
+            list[o++] = hex[refs[16 * i + k] & 15];
+        }
     }
-    return ERR_OK;
+    list[o] = 0;
+    params p = {0};
+    p_text(&p, list);
+    p_int(&p, doc_id);
+    err_t e = exec_p(s->w, add ? P_INSERT_REF : P_DELETE_REF, &p, add ? "insert refs" : "delete refs");
+    free(list);
+    return e;
 }
 
-static err_t drop_refs(pg *s, const uint8_t *refs, int n, int64_t doc_id)
-{
-    for (int i = 0; i < n; i++) {
-        params p = {0};
-        p_blob(&p, refs + 16 * i, 16);
-        p_int(&p, doc_id);
-        err_t e = exec_p(s->w, P_DELETE_REF, &p, "delete ref");
-        if (e) return e;
-    }
-    return ERR_OK;
-}
-
-/* Adds or removes query-index rows listed as "key\tvalue\n"... */
+/* Adds or removes query-index rows listed as "key\tvalue\n"..., sent as
+ * one JSON array of [field, value] pairs. */
 static err_t apply_qv(pg *s, const char *qv, int64_t doc_id, bool add)
 {
-    for (const char *line = qv; line && *line;) {
+    if (!qv || !*qv) return ERR_OK;
+    buf b;
+    buf_init(&b, 0);
+    buf_putc(&b, '[');
+    int n = 0;
+    for (const char *line = qv; *line;) {
         const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
         if (!tab || !nl || tab > nl) break;
-        char *field = strndup(line, (size_t)(tab - line)), *value = strndup(tab + 1, (size_t)(nl - tab - 1));
-        if (!field || !value) abort();
-        params p = {0};
-        p_text(&p, field);
-        p_text(&p, value);
-        p_int(&p, doc_id);
-        err_t e = exec_p(s->w, add ? P_INSERT_QV : P_DELETE_QV, &p, "query index");
-        free(field);
-        free(value);
-        if (e) return e;
+        buf_puts(&b, n++ ? ",[" : "[");
+        buf_json_strn(&b, line, (size_t)(tab - line));
+        buf_putc(&b, ',');
+        buf_json_strn(&b, tab + 1, (size_t)(nl - tab - 1));
+        buf_putc(&b, ']');
         line = nl + 1;
     }
-    return ERR_OK;
+    buf_putc(&b, ']');
+    params p = {0};
+    p_text(&p, b.data);
+    p_int(&p, doc_id);
+    err_t e = n ? exec_p(s->w, add ? P_INSERT_QV : P_DELETE_QV, &p, "query index") : ERR_OK;
+    buf_free(&b);
+    return e;
 }
 
 static err_t drop_qv(pg *s, int64_t doc_id)
@@ -504,7 +513,7 @@ static err_t w_insert(void *impl, const store_put *put, store_doc *out)
     out->refid = *put->refid;
     err_t e = put_identity(s, put->refid, out->doc_id);
     if (!e && put->alias) e = put_identity(s, put->alias, out->doc_id);
-    if (!e) e = put_refs(s, put->refs, put->nrefs, out->doc_id);
+    if (!e) e = apply_refs(s, (const uint8_t *)put->refs, put->nrefs, out->doc_id, true);
     if (!e) e = apply_qv(s, put->qvals, out->doc_id, true);
     return e;
 }
@@ -520,8 +529,8 @@ static err_t w_update(void *impl, const store_doc *old, const store_put *put, co
         if ((e = put_identity(s, put->refid, old->doc_id))) return e;
         if (put->alias && (e = put_identity(s, put->alias, old->doc_id))) return e;
     }
-    if ((e = drop_refs(s, old->refs, old->nrefs, old->doc_id))) return e;
-    if ((e = put_refs(s, put->refs, put->nrefs, old->doc_id))) return e;
+    if ((e = apply_refs(s, old->refs, old->nrefs, old->doc_id, false))) return e;
+    if ((e = apply_refs(s, (const uint8_t *)put->refs, put->nrefs, old->doc_id, true))) return e;
     if ((e = drop_qv(s, old->doc_id))) return e;
     if ((e = apply_qv(s, put->qvals, old->doc_id, true))) return e;
     int64_t cv = s->next_cv++;
@@ -557,7 +566,7 @@ static err_t w_remove(void *impl, const store_doc *old, const char *key_json)
 {
     pg *s = impl;
     err_t e;
-    if ((e = drop_refs(s, old->refs, old->nrefs, old->doc_id))) return e;
+    if ((e = apply_refs(s, old->refs, old->nrefs, old->doc_id, false))) return e;
     if ((e = drop_identity(s, &old->refid))) return e;
     if ((e = drop_qv(s, old->doc_id))) return e;
     if ((e = drop_alias(s, old->doc_id))) return e;
