@@ -15,6 +15,7 @@ const char *err_name(err_t e)
     case ERR_TOO_LARGE: return "too large";
     case ERR_CONFIG: return "configuration error";
     case ERR_UNAVAILABLE: return "unavailable";
+    case ERR_RETRY: return "retry";
     }
     return "unknown error";
 }

@@ -16,6 +16,7 @@ typedef enum {
     ERR_TOO_LARGE,      /* input over a configured limit (413) */
     ERR_CONFIG,         /* bad configuration or command line */
     ERR_UNAVAILABLE,    /* shutting down (503) */
+    ERR_RETRY,          /* transient storage failure (deadlock, lock timeout, lost connection): run again */
 } err_t;
 
 const char *err_name(err_t e);

@@ -27,6 +27,8 @@ static const char *usage_top =
     "commands:\n"
     "  init    create an ODS instance with a full-access API client and bootstrap data\n"
     "  serve   serve an instance over HTTP\n"
+    "  load    load JSON-lines files into an instance\n"
+    "  migrate bring an instance's storage schema up to this version\n"
     "  help    show help for a command (edhub help init)\n"
     "  version print the version\n";
 
@@ -49,6 +51,22 @@ static const char *usage_serve =
     "--access-log appends one line per request (time, method, path, status, ms, client, correlation id).\n"
     "GET /health answers 200 while the instance is readable (for load balancers).\n"
     "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
+
+static const char *usage_load =
+    "usage: edhub load --data DIR [--model FILE] FILE.jsonl...\n"
+    "\n"
+    "Loads JSON-lines files into the instance in DIR through the same validation and integrity\n"
+    "checks as the API. Each line is {\"resource\":\"/ed-fi/<endpoint>\",\"document\":{...}}; lines are\n"
+    "upserted in file order, so put referenced documents first. Rejected lines are written to\n"
+    "DIR/load-errors.jsonl (file, line, resource, status, problem); the exit status is 1 when any line\n"
+    "was rejected. Progress goes to stderr.\n";
+
+static const char *usage_migrate =
+    "usage: edhub migrate --data DIR\n"
+    "\n"
+    "Brings the storage schema of the instance in DIR (SQLite file or PostgreSQL database) up to the\n"
+    "version this edhub uses, one versioned step at a time, each in its own transaction. Running it\n"
+    "again does nothing. Stop the server of the instance first.\n";
 
 static char exe_dir[PATH_MAX];
 
@@ -80,6 +98,9 @@ typedef struct opts {
     const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database;
     bool empty;
     int threads;
+    bool takes_files;          /* positional FILE arguments allowed (load) */
+    const char *files[256];
+    int nfiles;
 } opts;
 
 static int parse_opts(int argc, char **argv, opts *o, const char *usage)
@@ -105,6 +126,12 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
                 fprintf(stderr, "edhub: --threads needs a number between 1 and 256\n");
                 return 2;
             }
+        } else if (o->takes_files && a[0] != '-') {
+            if (o->nfiles >= (int)(sizeof o->files / sizeof o->files[0])) {
+                fprintf(stderr, "edhub: too many files (at most 256 per run)\n");
+                return 2;
+            }
+            o->files[o->nfiles++] = a;
         } else {
             fprintf(stderr, "edhub: unknown option '%s'\n\n%s", a, usage);
             return 2;
@@ -134,45 +161,64 @@ static model *load_model(const opts *o)
     return m;
 }
 
+/* The value of "name = value" in DIR/edhub.conf, if set. */
+static bool conf_value(const char *dir, const char *name, char *out, size_t n)
+{
+    char conf[PATH_MAX], line[1024];
+    snprintf(conf, sizeof conf, "%s/" CONF_FILE, dir);
+    FILE *f = fopen(conf, "r");
+    if (!f) return false;
+    bool found = false;
+    size_t nl = strlen(name);
+    while (!found && fgets(line, sizeof line, f)) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (strncmp(p, name, nl) != 0 || (p[nl] != ' ' && p[nl] != '\t' && p[nl] != '=')) continue;
+        p += nl;
+        while (*p == ' ' || *p == '\t' || *p == '=') p++;
+        size_t l = strcspn(p, "\r\n");
+        while (l && (p[l - 1] == ' ' || p[l - 1] == '\t')) l--;
+        if (l && l < n) {
+            snprintf(out, n, "%.*s", (int)l, p);
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
 /* Where an instance's data lives: DIR/edhub.conf may name a database
  * ("database = postgresql://..."); otherwise the SQLite file DIR/ods.sqlite.
  * Returns false when DIR holds no instance. */
 static bool instance_location(const char *dir, char *out, size_t n)
 {
-    char conf[PATH_MAX], line[1024];
-    snprintf(conf, sizeof conf, "%s/" CONF_FILE, dir);
-    FILE *f = fopen(conf, "r");
-    if (f) {
-        bool found = false;
-        while (!found && fgets(line, sizeof line, f)) {
-            char *p = line;
-            while (*p == ' ' || *p == '\t') p++;
-            if (strncmp(p, "database", 8) != 0) continue;
-            p += 8;
-            while (*p == ' ' || *p == '\t' || *p == '=') p++;
-            size_t l = strcspn(p, "\r\n");
-            while (l && (p[l - 1] == ' ' || p[l - 1] == '\t')) l--;
-            if (l && l < n) {
-                snprintf(out, n, "%.*s", (int)l, p);
-                found = true;
-            }
-        }
-        fclose(f);
-        if (found) return true;
-    }
+    if (conf_value(dir, "database", out, n)) return true;
     snprintf(out, n, "%s/%s", dir, DB_FILE);
     return access(out, R_OK | W_OK) == 0;
 }
 
-static store *open_store(const opts *o, int readers)
+/* Opens the instance's store. The model's resources (not descriptors)
+ * become storage partitions where the backend partitions; edhub.conf may
+ * name a read replica ("read_database = postgresql://..."). */
+static store *open_store(const opts *o, int readers, const model *m, bool migrate)
 {
-    char path[PATH_MAX], err[512];
+    char path[PATH_MAX], replica[PATH_MAX], err[512];
     if (!instance_location(o->data, path, sizeof path) && !o->database)
         snprintf(path, sizeof path, "%s/%s", o->data, DB_FILE); /* init creates it */
     if (o->database) snprintf(path, sizeof path, "%s", o->database);
-    store_opts so = {.readers = readers};
+    const char **names = xcalloc((size_t)m->nres + 1, sizeof *names);
+    arena a;
+    arena_init(&a, 1 << 14);
+    int k = 0;
+    for (int i = 0; i < m->nres; i++)
+        if (!m->res[i].is_descriptor) names[k++] = arena_printf(&a, "%s/%s", m->res[i].project_endpoint, m->res[i].endpoint);
+    store_opts so = {.readers = readers, .resources = names, .migrate = migrate};
+    if (conf_value(o->data, "read_database", replica, sizeof replica)) so.read_location = replica;
     store *s = NULL;
-    if (store_open(path, &so, &s, err, sizeof err) != ERR_OK) {
+    err_t e = store_open(path, &so, &s, err, sizeof err);
+    free(names);
+    arena_free(&a);
+    if (e != ERR_OK) {
         fprintf(stderr, "edhub: %s\n", err);
         return NULL;
     }
@@ -211,7 +257,7 @@ static int cmd_init(int argc, char **argv)
     }
     model *m = load_model(&o);
     if (!m) return 1;
-    store *s = open_store(&o, 2);
+    store *s = open_store(&o, 2, m, false);
     if (!s) {
         model_free(m);
         return 1;
@@ -269,6 +315,76 @@ static int cmd_init(int argc, char **argv)
     return status;
 }
 
+static int cmd_load(int argc, char **argv)
+{
+    opts o = {.takes_files = true};
+    int rc = parse_opts(argc, argv, &o, usage_load);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!o.nfiles) {
+        fprintf(stderr, "edhub: name at least one FILE.jsonl to load\n\n%s", usage_load);
+        return 2;
+    }
+    char dbpath[PATH_MAX];
+    if (!instance_location(o.data, dbpath, sizeof dbpath)) {
+        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
+        return 1;
+    }
+    model *m = load_model(&o);
+    if (!m) return 1;
+    store *s = open_store(&o, 2, m, false);
+    if (!s) {
+        model_free(m);
+        return 1;
+    }
+    char errpath[PATH_MAX];
+    snprintf(errpath, sizeof errpath, "%s/load-errors.jsonl", o.data);
+    FILE *errs = fopen(errpath, "w");
+    int status = 0;
+    load_stats total = {0};
+    for (int i = 0; i < o.nfiles && !status; i++) {
+        load_stats st = {0};
+        fprintf(stderr, "edhub: loading %s\n", o.files[i]);
+        if (load_jsonl(m, s, o.files[i], "load", errs, stderr, &st) != ERR_OK) {
+            fprintf(stderr, "edhub: cannot read %s\n", o.files[i]);
+            status = 1;
+        }
+        total.lines += st.lines, total.created += st.created, total.updated += st.updated, total.rejected += st.rejected;
+    }
+    if (errs) fclose(errs);
+    store_close(s);
+    model_free(m);
+    printf("edhub: %ld lines: %ld created, %ld updated, %ld rejected\n", total.lines, total.created, total.updated,
+           total.rejected);
+    if (total.rejected) {
+        fprintf(stderr, "edhub: rejected lines are listed in %s\n", errpath);
+        status = 1;
+    }
+    return status;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse_opts(argc, argv, &o, usage_migrate);
+    if (rc) return rc == 1 ? 0 : rc;
+    char dbpath[PATH_MAX];
+    if (!instance_location(o.data, dbpath, sizeof dbpath)) {
+        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
+        return 1;
+    }
+    model *m = load_model(&o);
+    if (!m) return 1;
+    store *s = open_store(&o, 1, m, true);
+    if (!s) {
+        model_free(m);
+        return 1;
+    }
+    printf("edhub: %s is at storage schema version %d (current)\n", o.data, store_schema_version(s));
+    store_close(s);
+    model_free(m);
+    return 0;
+}
+
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
@@ -302,7 +418,7 @@ static int cmd_serve(int argc, char **argv)
     model *m = load_model(&o);
     if (!m) return 1;
     int threads = o.threads ? o.threads : 4;
-    store *s = open_store(&o, threads * 2 + 2);
+    store *s = open_store(&o, threads * 2 + 2, m, false);
     if (!s) {
         model_free(m);
         return 1;
@@ -373,13 +489,20 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "init")) return cmd_init(argc, argv);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc, argv);
+    if (!strcmp(cmd, "load")) return cmd_load(argc, argv);
+    if (!strcmp(cmd, "migrate")) return cmd_migrate(argc, argv);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         puts("edhub 0.1.0 (Ed-Fi ODS/API 7.3, Data Standard 5.2)");
         return 0;
     }
     if (!strcmp(cmd, "help")) {
         const char *t = argc > 2 ? argv[2] : "";
-        fputs(!strcmp(t, "init") ? usage_init : !strcmp(t, "serve") ? usage_serve : usage_top, stdout);
+        fputs(!strcmp(t, "init")      ? usage_init
+              : !strcmp(t, "serve")   ? usage_serve
+              : !strcmp(t, "load")    ? usage_load
+              : !strcmp(t, "migrate") ? usage_migrate
+                                      : usage_top,
+              stdout);
         return 0;
     }
     fprintf(stderr, "edhub: unknown command '%s'\n\n%s", cmd, usage_top);

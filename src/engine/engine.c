@@ -295,21 +295,32 @@ static bool descriptor_of_other_type(store_txn *t, wreq *w, const docref *d)
     return false;
 }
 
-/* Resolves every reference; injects link objects into the document.
- * Returns ERR_OK, or an error with the outcome set. */
-static err_t resolve_refs(store_txn *t, wreq *w)
+/* Resolves every reference; injects link objects into the document. When
+ * self is given, the document's own identity is looked up in the same round
+ * trip (*self_found, *self_hit). Returns ERR_OK, or an error with the
+ * outcome set. */
+static err_t resolve_refs(store_txn *t, wreq *w, store_hit *self_hit, bool *self_found)
 {
     verrors bad_desc, bad_ref;
     int mismatch_checks = 0; /* bounded: each check probes every descriptor type */
+    int n = w->info.nrefs + (self_hit ? 1 : 0);
+    uuid_t16 *ids = arena_alloc(w->a, sizeof *ids * (size_t)(n + 1));
+    store_hit *hits = arena_alloc(w->a, sizeof *hits * (size_t)(n + 1));
+    bool *found = arena_alloc(w->a, sizeof *found * (size_t)(n + 1));
+    for (int i = 0; i < w->info.nrefs; i++) ids[i] = w->info.refs[i].refid;
+    if (self_hit) ids[n - 1] = w->info.refid;
+    err_t e = n ? txn_find_identities(t, n, ids, w->a, hits, found) : ERR_OK;
+    if (e) return e;
+    if (self_hit) {
+        *self_found = found[n - 1];
+        if (*self_found) *self_hit = hits[n - 1];
+    }
     verrors_init(&bad_desc);
     verrors_init(&bad_ref);
-    err_t e = ERR_OK;
     for (int i = 0; i < w->info.nrefs && !e; i++) {
         docref *d = &w->info.refs[i];
-        store_hit hit;
-        e = txn_find_identity(t, &d->refid, w->a, &hit);
-        if (e == ERR_NOT_FOUND) {
-            e = ERR_OK;
+        store_hit hit = hits[i];
+        if (!found[i]) {
             char msg[768];
             if (d->desc) {
                 buf low;
@@ -404,14 +415,14 @@ static const char *stored_resource(wreq *w)
 static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uuid_t16 *old_refid,
                      json_object *changed_doc, int *budget)
 {
-    int64_t *ids;
+    store_hit *ids;
     int n;
     err_t e = txn_referrers(t, old_refid, w->a, MAX_CASCADE, &ids, &n);
     if (e) return e;
     for (int i = 0; i < n; i++) {
         if (--*budget < 0) return ERR_TOO_LARGE;
         store_doc old;
-        if ((e = txn_get(t, ids[i], w->a, &old))) return e;
+        if ((e = txn_get(t, ids[i].resource, ids[i].doc_id, w->a, &old))) return e;
         const mresource *rr = resource_of(w->m, old.resource);
         if (!rr) continue;
         char perr[128];
@@ -456,11 +467,11 @@ static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uu
 static err_t do_upsert(store_txn *t, wreq *w)
 {
     err_t e;
-    if ((e = resolve_refs(t, w))) return e;
-    const char *body = arena_strdup(w->a, jsonx_text(w->doc));
     store_hit hit;
-    e = txn_find_identity(t, &w->info.refid, w->a, &hit);
-    if (e && e != ERR_NOT_FOUND) return e;
+    bool exists = false;
+    if ((e = resolve_refs(t, w, &hit, &exists))) return e;
+    e = exists ? ERR_OK : ERR_NOT_FOUND;
+    const char *body = arena_strdup(w->a, jsonx_text(w->doc));
     const char *res = stored_resource(w);
     store_put p;
     put_from(w, w->r, w->doc, &w->info, res, body, &p);
@@ -483,7 +494,7 @@ static err_t do_upsert(store_txn *t, wreq *w)
         return ERR_OK;
     }
     store_doc old;
-    if ((e = txn_get(t, hit.doc_id, w->a, &old))) return e;
+    if ((e = txn_get(t, hit.resource, hit.doc_id, w->a, &old))) return e;
     if (w->if_none_match && if_none_match_hits(w->if_none_match, old.etag)) {
         none_match_failed(w->out);
         return ERR_PRECONDITION;
@@ -532,7 +543,7 @@ static err_t do_put(store_txn *t, wreq *w)
         outcome_problem(w->out, 400, T_KEY_CHANGE, "Key Change Not Supported", arena_strdup(w->a, detail), NULL);
         return ERR_INVALID;
     }
-    if ((e = resolve_refs(t, w))) return e;
+    if ((e = resolve_refs(t, w, NULL, NULL))) return e;
     const char *body = arena_strdup(w->a, jsonx_text(w->doc));
     w->out->status = 204;
     memcpy(w->out->id, old.id, sizeof old.id);
@@ -601,14 +612,12 @@ static err_t do_delete(store_txn *t, wreq *w)
     int nn = 0;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1 && !oi.has_alias) break;
-        int64_t *ids;
+        store_hit *ids;
         int n;
         if ((e = txn_referrers(t, pass ? &oi.alias : &oi.refid, w->a, 1000, &ids, &n))) return e;
         for (int i = 0; i < n && nn < 64; i++) {
-            store_doc rd;
-            if (txn_get(t, ids[i], w->a, &rd)) continue;
-            const mresource *rr = resource_of(w->m, rd.resource);
-            const char *nm = rr ? rr->name : rd.resource;
+            const mresource *rr = resource_of(w->m, ids[i].resource);
+            const char *nm = rr ? rr->name : ids[i].resource;
             bool seen = false;
             for (int k = 0; k < nn; k++) seen |= !strcmp(names[k], nm);
             if (!seen) names[nn++] = nm;
@@ -634,6 +643,9 @@ err_t engine_write_job(store_txn *t, void *ctx)
 {
     wreq *w = ctx;
     err_t e;
+    /* A batch hit by a transient storage failure runs again: start clean. */
+    outcome_free(w->out);
+    memset(w->out, 0, sizeof *w->out);
     switch (w->op) {
     case OP_UPSERT: e = do_upsert(t, w); break;
     case OP_PUT: e = do_put(t, w); break;

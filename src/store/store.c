@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct job {
     store_job_fn fn;
@@ -34,19 +35,27 @@ struct store {
     bool stopping;
 };
 
-static void run_batch(store *s, job *batch)
+/* Attempts at a batch that hit a transient failure (deadlock, lock
+ * timeout, serialization failure, a connection lost before COMMIT), with
+ * a doubling pause: 50 ms ... 1.6 s, about 3 s in all. */
+#define BATCH_ATTEMPTS 7
+
+/* One attempt: ERR_RETRY when the whole batch must be run again. */
+static err_t try_batch(store *s, job *batch)
 {
     const store_backend *be = s->be;
-    if (be->begin(s->impl) != ERR_OK) {
-        for (job *j = batch; j; j = j->next) j->result = ERR_STORAGE;
-        return;
-    }
+    err_t e = be->begin(s->impl);
+    if (e) return e == ERR_RETRY ? ERR_RETRY : ERR_STORAGE;
     for (job *j = batch; j; j = j->next) {
         if (be->savepoint(s->impl) != ERR_OK) {
             j->result = ERR_STORAGE;
             continue;
         }
         j->result = j->fn(&s->txn, j->ctx);
+        if (j->result == ERR_RETRY) {
+            if (be->abort) be->abort(s->impl);
+            return ERR_RETRY;
+        }
         if (j->result != ERR_OK) be->rollback_to(s->impl);
         else if (be->release(s->impl) != ERR_OK) j->result = ERR_STORAGE;
     }
@@ -54,6 +63,23 @@ static void run_batch(store *s, job *batch)
         for (job *j = batch; j; j = j->next)
             if (j->result == ERR_OK) j->result = ERR_STORAGE;
     }
+    return ERR_OK;
+}
+
+static void run_batch(store *s, job *batch)
+{
+    err_t e = ERR_RETRY;
+    for (int attempt = 0; attempt < BATCH_ATTEMPTS && e == ERR_RETRY; attempt++) {
+        if (attempt) {
+            struct timespec ts = {0, 50000000L << (attempt - 1)};
+            ts.tv_sec = ts.tv_nsec / 1000000000L, ts.tv_nsec %= 1000000000L;
+            log_info("store: transient failure; running the batch again (attempt %d of %d)", attempt + 1, BATCH_ATTEMPTS);
+            nanosleep(&ts, NULL);
+        }
+        e = try_batch(s, batch);
+    }
+    if (e != ERR_OK)
+        for (job *j = batch; j; j = j->next) j->result = ERR_STORAGE;
 }
 
 static void *writer_main(void *arg)
@@ -117,6 +143,8 @@ err_t store_open(const char *location, const store_opts *opts, store **out, char
     *out = s;
     return ERR_OK;
 }
+
+int store_schema_version(const store *s) { return s->be->schema_version; }
 
 void store_close(store *s)
 {
@@ -194,7 +222,20 @@ err_t txn_find_identity(store_txn *t, const uuid_t16 *refid, arena *a, store_hit
 {
     return t->be->find_identity(t->impl, refid, a, out);
 }
-err_t txn_get(store_txn *t, int64_t doc_id, arena *a, store_doc *out) { return t->be->get(t->impl, doc_id, a, out); }
+err_t txn_find_identities(store_txn *t, int n, const uuid_t16 *refids, arena *a, store_hit *hits, bool *found)
+{
+    if (t->be->find_identities) return t->be->find_identities(t->impl, n, refids, a, hits, found);
+    for (int i = 0; i < n; i++) {
+        err_t e = t->be->find_identity(t->impl, &refids[i], a, &hits[i]);
+        if (e && e != ERR_NOT_FOUND) return e;
+        found[i] = e == ERR_OK;
+    }
+    return ERR_OK;
+}
+err_t txn_get(store_txn *t, const char *resource, int64_t doc_id, arena *a, store_doc *out)
+{
+    return t->be->get(t->impl, resource, doc_id, a, out);
+}
 err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a, store_doc *out)
 {
     return t->be->get_by_id(t->impl, resource, id, a, out);
@@ -205,9 +246,9 @@ err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const c
     return t->be->update(t->impl, old, p, old_key_json, out);
 }
 err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json) { return t->be->remove(t->impl, old, key_json); }
-err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n)
 {
-    return t->be->referrers(t->impl, refid, a, max, ids, n);
+    return t->be->referrers(t->impl, refid, a, max, hits, n);
 }
 
 err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, store_doc *out)

@@ -21,9 +21,20 @@ typedef struct store_txn store_txn;
 typedef struct store_opts {
     int readers;       /* reader connections (default 8) */
     int max_batch;     /* jobs per transaction (default 512) */
+    /* Resources of the model that deserve their own storage partition where
+     * the backend partitions (PostgreSQL); NULL-terminated, may be NULL. */
+    const char *const *resources;
+    /* Where read-only requests go (a PostgreSQL streaming replica); NULL =
+     * the primary. Replicas lag: a read right after a write may miss it. */
+    const char *read_location;
+    /* Apply pending versioned schema migrations instead of refusing to open
+     * an older schema (edhub migrate). */
+    bool migrate;
 } store_opts;
 
 err_t store_open(const char *path, const store_opts *opts, store **out, char *err, size_t errlen);
+/* The storage schema version the open store is at (always the current one). */
+int store_schema_version(const store *s);
 /* Finishes queued jobs, stops the writer, closes every connection. */
 void store_close(store *s);
 
@@ -38,6 +49,11 @@ typedef struct store_doc {
     uuid_t16 refid;
     const uint8_t *refs;      /* outgoing referential ids, 16 bytes each */
     int nrefs;
+    /* Writer-side extras a backend may fill for its own later update or
+     * delete of this document (callers ignore them). */
+    const char *qvals;
+    uuid_t16 alias;
+    bool has_alias;
 } store_doc;
 
 /* What a writer stores for a document. */
@@ -66,7 +82,10 @@ err_t store_run(store *s, store_job_fn fn, void *ctx);
 /* Inside a job: */
 typedef struct store_hit { int64_t doc_id; char id[37]; const char *resource; } store_hit;
 err_t txn_find_identity(store_txn *t, const uuid_t16 *refid, arena *a, store_hit *out);
-err_t txn_get(store_txn *t, int64_t doc_id, arena *a, store_doc *out);
+/* The same for n ids at once (one round trip where the backend can):
+ * found[i] tells whether hits[i] was filled. */
+err_t txn_find_identities(store_txn *t, int n, const uuid_t16 *refids, arena *a, store_hit *hits, bool *found);
+err_t txn_get(store_txn *t, const char *resource, int64_t doc_id, arena *a, store_doc *out);
 err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a, store_doc *out);
 /* ERR_IDENTITY_CONFLICT when refid or alias is already taken. */
 err_t txn_insert(store_txn *t, const store_put *p, store_doc *out);
@@ -74,8 +93,9 @@ err_t txn_insert(store_txn *t, const store_put *p, store_doc *out);
  * key change. ERR_IDENTITY_CONFLICT when the new identity is taken. */
 err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out);
 err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json);
-/* Documents that reference refid (up to max), as doc ids. */
-err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n);
+/* Documents that reference refid (up to max): doc_id and resource (id is
+ * left empty). */
+err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n);
 
 /* ---- reads ---- */
 err_t store_get_by_id(store *s, const char *resource, const char *id, arena *a, store_doc *out);

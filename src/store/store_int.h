@@ -7,6 +7,7 @@
 
 typedef struct store_backend {
     const char *name;
+    int schema_version;                 /* the storage schema version it creates and uses */
     /* Opens (and creates or checks the schema of) the database at location. */
     err_t (*open)(const char *location, const store_opts *o, void **impl, char *err, size_t errlen);
     /* Closes everything; the writer thread has already stopped. */
@@ -19,14 +20,17 @@ typedef struct store_backend {
     err_t (*release)(void *impl);
     err_t (*rollback_to)(void *impl);   /* undoes the job, releases the savepoint */
     err_t (*commit)(void *impl);        /* on failure the batch is rolled back */
+    void (*abort)(void *impl);          /* rolls the whole batch back (before a re-run) */
     void (*idle)(void *impl);           /* optional: after a batch was answered */
     err_t (*find_identity)(void *impl, const uuid_t16 *refid, arena *a, store_hit *out);
-    err_t (*get)(void *impl, int64_t doc_id, arena *a, store_doc *out);
+    /* optional: batched find_identity (store.c loops when absent) */
+    err_t (*find_identities)(void *impl, int n, const uuid_t16 *refids, arena *a, store_hit *hits, bool *found);
+    err_t (*get)(void *impl, const char *resource, int64_t doc_id, arena *a, store_doc *out);
     err_t (*get_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);
     err_t (*insert)(void *impl, const store_put *p, store_doc *out);
     err_t (*update)(void *impl, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out);
     err_t (*remove)(void *impl, const store_doc *old, const char *key_json);
-    err_t (*referrers)(void *impl, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n);
+    err_t (*referrers)(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n);
     err_t (*client_put)(void *impl, const char *key, const char *secret_hash, const char *name);
 
     /* Readers: any thread, concurrently with the writer. */

@@ -14,73 +14,99 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_SCHEMA_VERSION "2"
+#define PG_SCHEMA_VERSION 3
 /* Any constant works; it names "the edhub writer" among advisory locks. */
 #define WRITER_LOCK_KEY 0x6564687562LL
+#define SCHEMA_LOCK_KEY 6564687563LL
+/* Hash partitions of the tables keyed by random 16-byte ids. */
+#define HASH_PARTS 16
+/* A writer statement that waits longer than this for a lock (someone ran
+ * DDL or a long manual transaction) is abandoned and its batch re-run. */
+#define WRITER_LOCK_TIMEOUT "2s"
 
-static const char *pg_schema_sql =
-    "CREATE TABLE IF NOT EXISTS meta(key text PRIMARY KEY, value text NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS documents("
-    "  doc_id bigserial PRIMARY KEY,"
-    "  id text NOT NULL,"
-    "  resource text NOT NULL,"
-    "  ref_id bytea NOT NULL,"
-    "  alias_id bytea,"
-    "  body text NOT NULL,"
-    "  refs bytea,"
-    "  etag bigint NOT NULL,"
-    "  last_modified text NOT NULL,"
-    "  change_version bigint NOT NULL,"
-    "  owner text,"
-    "  qv text);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(id);"
-    "CREATE INDEX IF NOT EXISTS documents_resource ON documents(resource, doc_id);"
-    "CREATE INDEX IF NOT EXISTS documents_cv ON documents(change_version);"
-    "CREATE TABLE IF NOT EXISTS identities(ref_id bytea PRIMARY KEY, doc_id bigint NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS refs(target bytea NOT NULL, doc_id bigint NOT NULL, PRIMARY KEY(target, doc_id));"
-    "CREATE TABLE IF NOT EXISTS qvals(field text NOT NULL, value text NOT NULL, doc_id bigint NOT NULL,"
-    "  PRIMARY KEY(field, value, doc_id));"
+/* Schema version 3, designed for size:
+ * - documents is LIST-partitioned by resource: each resource of the model
+ *   gets its own table (its own primary-key, id and change-version indexes),
+ *   so a 500M-row attendance resource neither slows down nor bloats the
+ *   others and can be vacuumed, reindexed or moved to its own tablespace
+ *   alone; descriptors and anything else share documents_other (DEFAULT).
+ * - identities, refs and qvals are HASH-partitioned on their lookup key.
+ * - doc_id and change_version are allocated by the single writer (advisory
+ *   lock) and saved once per batch in meta: no sequence or counter row is
+ *   touched per document. */
+static const char *pg_tables_sql =
+    "CREATE TABLE documents("
+    "  doc_id bigint NOT NULL, id text NOT NULL, resource text NOT NULL, ref_id bytea NOT NULL, alias_id bytea,"
+    "  body text NOT NULL, refs bytea, etag bigint NOT NULL, last_modified text NOT NULL, change_version bigint NOT NULL,"
+    "  owner text, qv text, PRIMARY KEY(resource, doc_id), UNIQUE(resource, id)) PARTITION BY LIST(resource);"
+    "CREATE INDEX documents_cv ON documents(resource, change_version);"
+    "CREATE TABLE documents_other PARTITION OF documents DEFAULT;"
+    "CREATE TABLE identities(ref_id bytea PRIMARY KEY, doc_id bigint NOT NULL, resource text NOT NULL, id text NOT NULL)"
+    "  PARTITION BY HASH(ref_id);"
+    "CREATE TABLE refs(target bytea NOT NULL, doc_id bigint NOT NULL, resource text NOT NULL, PRIMARY KEY(target, doc_id))"
+    "  PARTITION BY HASH(target);"
+    "CREATE TABLE qvals(field text NOT NULL, value text NOT NULL, doc_id bigint NOT NULL, PRIMARY KEY(field, value, doc_id))"
+    "  PARTITION BY HASH(field, value);";
+
+static const char *pg_small_tables_sql =
     "CREATE TABLE IF NOT EXISTS tombstones(change_version bigint PRIMARY KEY, resource text NOT NULL,"
     "  id text NOT NULL, key_values text NOT NULL, deleted_at text NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS tombstones_resource ON tombstones(resource, change_version);"
     "CREATE TABLE IF NOT EXISTS key_changes(change_version bigint PRIMARY KEY, resource text NOT NULL,"
     "  id text NOT NULL, old_key_values text NOT NULL, new_key_values text NOT NULL, changed_at text NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS key_changes_resource ON key_changes(resource, change_version);"
     "CREATE TABLE IF NOT EXISTS clients(key text PRIMARY KEY, secret_hash text NOT NULL, name text NOT NULL,"
-    "  created_at text NOT NULL);"
-    "INSERT INTO meta(key, value) VALUES('schema_version', '" PG_SCHEMA_VERSION "') ON CONFLICT DO NOTHING;";
+    "  created_at text NOT NULL);";
 
-/* Prepared statements of the writer connection: name = index. */
+/* Prepared statements: name = "s" + index. Lists of 16-byte ids travel as
+ * comma-separated hex text, query-index rows as a JSON array of pairs, so
+ * that each document costs one statement. */
 enum {
-    P_FIND_IDENTITY, P_GET, P_GET_BY_ID, P_INSERT_DOC, P_INSERT_IDENTITY, P_DELETE_IDENTITY, P_DELETE_ALIAS,
-    P_INSERT_REF, P_DELETE_REF, P_INSERT_QV, P_DELETE_QV, P_GET_QV, P_UPDATE_DOC, P_DELETE_DOC, P_TOMBSTONE,
-    P_KEY_CHANGE, P_REFERRERS, P_CLIENT_PUT, P_COUNT
+    P_FIND_IDENTITY, P_FIND_IDENTITIES, P_GET, P_GET_BY_ID, P_INSERT, P_UPDATE, P_DELETE, P_KEY_CHANGE, P_REFERRERS,
+    P_CLIENT_PUT, P_COUNT
 };
 
-#define DOC_COLS "doc_id, id, resource, body, etag, last_modified, ref_id, refs"
+#define DOC_COLS "doc_id, id, resource, body, etag, last_modified, ref_id, refs, qv, alias_id"
+#define HEX_IDS(n) "(SELECT decode(x, 'hex') FROM unnest(string_to_array($" #n ", ',')) AS x)"
+#define QV_PAIRS(n) "(SELECT e->>0, e->>1 FROM jsonb_array_elements($" #n "::jsonb) AS e)"
 
 static const char *pg_sql[P_COUNT] = {
-    [P_FIND_IDENTITY] = "SELECT d.doc_id, d.id, d.resource FROM identities i JOIN documents d ON d.doc_id = i.doc_id WHERE i.ref_id = $1",
-    [P_GET] = "SELECT " DOC_COLS " FROM documents WHERE doc_id = $1",
-    [P_GET_BY_ID] = "SELECT " DOC_COLS " FROM documents WHERE id = $1 AND resource = $2",
-    [P_INSERT_DOC] = "INSERT INTO documents(id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner, qv)"
-                     " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING doc_id",
-    [P_INSERT_IDENTITY] = "INSERT INTO identities(ref_id, doc_id) VALUES($1, $2)",
-    [P_DELETE_IDENTITY] = "DELETE FROM identities WHERE ref_id = $1",
-    [P_DELETE_ALIAS] = "DELETE FROM identities WHERE ref_id = (SELECT alias_id FROM documents WHERE doc_id = $1)",
-    /* Multi-row forms: one round trip for all of a document's rows. */
-    [P_INSERT_REF] = "INSERT INTO refs(target, doc_id) SELECT decode(x, 'hex'), $2 FROM unnest(string_to_array($1, ',')) AS x"
-                     " ON CONFLICT DO NOTHING",
-    [P_DELETE_REF] = "DELETE FROM refs WHERE doc_id = $2 AND target IN (SELECT decode(x, 'hex') FROM unnest(string_to_array($1, ',')) AS x)",
-    [P_INSERT_QV] = "INSERT INTO qvals(field, value, doc_id) SELECT e->>0, e->>1, $2 FROM jsonb_array_elements($1::jsonb) AS e"
-                    " ON CONFLICT DO NOTHING",
-    [P_DELETE_QV] = "DELETE FROM qvals WHERE doc_id = $2 AND (field, value) IN (SELECT e->>0, e->>1 FROM jsonb_array_elements($1::jsonb) AS e)",
-    [P_GET_QV] = "SELECT qv FROM documents WHERE doc_id = $1",
-    [P_UPDATE_DOC] = "UPDATE documents SET ref_id = $2, alias_id = $3, body = $4, refs = $5, etag = $6, last_modified = $7,"
-                     " change_version = $6, qv = $8 WHERE doc_id = $1",
-    [P_DELETE_DOC] = "DELETE FROM documents WHERE doc_id = $1",
-    [P_TOMBSTONE] = "INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES($1, $2, $3, $4, $5)",
+    [P_FIND_IDENTITY] = "SELECT doc_id, id, resource FROM identities WHERE ref_id = $1",
+    [P_FIND_IDENTITIES] = "SELECT encode(ref_id, 'hex'), doc_id, id, resource FROM identities WHERE ref_id IN " HEX_IDS(1),
+    [P_GET] = "SELECT " DOC_COLS " FROM documents WHERE resource = $1 AND doc_id = $2",
+    [P_GET_BY_ID] = "SELECT " DOC_COLS " FROM documents WHERE resource = $2 AND id = $1",
+    [P_INSERT] =
+        "WITH d AS (INSERT INTO documents(doc_id, id, resource, ref_id, alias_id, body, refs, etag, last_modified,"
+        "   change_version, owner, qv) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11)),"
+        " i AS (INSERT INTO identities(ref_id, doc_id, resource, id)"
+        "   SELECT x, $1, $3, $2 FROM unnest(ARRAY[$4::bytea, $5::bytea]) AS x WHERE x IS NOT NULL),"
+        " r AS (INSERT INTO refs(target, doc_id, resource) SELECT t, $1, $3 FROM " HEX_IDS(12) " AS l(t)"
+        "   ON CONFLICT DO NOTHING),"
+        " q AS (INSERT INTO qvals(field, value, doc_id) SELECT f, v, $1 FROM " QV_PAIRS(13) " AS l(f, v)"
+        "   ON CONFLICT DO NOTHING)"
+        " SELECT 1",
+    /* The lists to delete and to insert are disjoint (computed by the
+     * caller), so no row is both deleted and inserted by the statement. */
+    [P_UPDATE] =
+        "WITH di AS (DELETE FROM identities WHERE doc_id = $1 AND ref_id IN " HEX_IDS(11) "),"
+        " ii AS (INSERT INTO identities(ref_id, doc_id, resource, id) SELECT t, $1, $2, $3 FROM " HEX_IDS(12) " AS l(t)),"
+        " dr AS (DELETE FROM refs WHERE doc_id = $1 AND target IN " HEX_IDS(13) "),"
+        " ir AS (INSERT INTO refs(target, doc_id, resource) SELECT t, $1, $2 FROM " HEX_IDS(14) " AS l(t)"
+        "   ON CONFLICT DO NOTHING),"
+        " dq AS (DELETE FROM qvals WHERE doc_id = $1 AND (field, value) IN " QV_PAIRS(15) "),"
+        " iq AS (INSERT INTO qvals(field, value, doc_id) SELECT f, v, $1 FROM " QV_PAIRS(16) " AS l(f, v)"
+        "   ON CONFLICT DO NOTHING)"
+        " UPDATE documents SET ref_id = $4, alias_id = $5, body = $6, refs = $7, etag = $8, change_version = $8,"
+        "   last_modified = $9, qv = $10 WHERE resource = $2 AND doc_id = $1",
+    [P_DELETE] =
+        "WITH di AS (DELETE FROM identities WHERE doc_id = $1 AND ref_id IN " HEX_IDS(3) "),"
+        " dr AS (DELETE FROM refs WHERE doc_id = $1 AND target IN " HEX_IDS(4) "),"
+        " dq AS (DELETE FROM qvals WHERE doc_id = $1 AND (field, value) IN " QV_PAIRS(5) "),"
+        " t AS (INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES($6, $2, $7, $8, $9))"
+        " DELETE FROM documents WHERE resource = $2 AND doc_id = $1",
     [P_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
                      " VALUES($1, $2, $3, $4, $5, $6)",
-    [P_REFERRERS] = "SELECT doc_id FROM refs WHERE target = $1 LIMIT $2",
+    [P_REFERRERS] = "SELECT doc_id, resource FROM refs WHERE target = $1 LIMIT $2",
     [P_CLIENT_PUT] = "INSERT INTO clients(key, secret_hash, name, created_at) VALUES($1, $2, $3, $4)"
                      " ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name",
 };
@@ -90,10 +116,18 @@ typedef struct pgreader {
     bool busy;
 } pgreader;
 
+/* Savepoint of the current job: created lazily with the job's first write
+ * (in the same round trip), released lazily with the next job's first
+ * write or by COMMIT. A job that writes nothing costs no savepoint. */
+enum { SP_NONE, SP_PENDING, SP_ACTIVE };
+
 typedef struct pg {
-    char *url;
-    PGconn *w;                 /* the writer connection */
-    int64_t next_cv, batch_cv; /* writer-only */
+    char *url, *read_url;
+    PGconn *w;                   /* the writer connection */
+    int64_t next_cv, batch_cv;   /* writer-only counters ... */
+    int64_t next_doc, batch_doc; /* ... saved in meta at each commit */
+    int sp;                      /* SP_* of the current job */
+    bool release_pending;        /* the previous job's savepoint is still open */
     int nreaders;
     pgreader *readers;
     pthread_mutex_t rmu;
@@ -101,12 +135,13 @@ typedef struct pg {
 } pg;
 
 /* Parameters of one statement: text values, or binary (bytea) ones. */
+#define MAX_P 20
 typedef struct params {
     int n;
-    const char *v[12];
-    int len[12];
-    int fmt[12];
-    char num[12][24];
+    const char *v[MAX_P];
+    int len[MAX_P];
+    int fmt[MAX_P];
+    char num[MAX_P][24];
 } params;
 
 static void p_text(params *p, const char *s)
@@ -129,11 +164,16 @@ static void p_blob(params *p, const void *b, int len)
     p->fmt[p->n++] = b ? 1 : 0;
 }
 
+static const char *stmt_name(int stmt, char name[8])
+{
+    snprintf(name, 8, "s%d", stmt);
+    return name;
+}
+
 static PGresult *run(PGconn *c, int stmt, params *p)
 {
     char name[8];
-    snprintf(name, sizeof name, "s%d", stmt);
-    return PQexecPrepared(c, name, p->n, p->v, p->len, p->fmt, 0);
+    return PQexecPrepared(c, stmt_name(stmt, name), p->n, p->v, p->len, p->fmt, 0);
 }
 
 static bool ok_result(PGresult *r)
@@ -142,26 +182,24 @@ static bool ok_result(PGresult *r)
     return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
-static bool unique_violation(PGresult *r)
+/* What a failed statement means for the job: identity conflict, a
+ * transient failure worth re-running the batch for, or a storage error. */
+static err_t classify(PGconn *c, PGresult *r)
 {
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    return state && !strcmp(state, "23505");
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && !strcmp(state, "23505")) return ERR_IDENTITY_CONFLICT;
+    if (PQstatus(c) != CONNECTION_OK) return ERR_RETRY;
+    if (state && (!strncmp(state, "40", 2) || !strcmp(state, "55P03") || !strncmp(state, "57P", 3))) return ERR_RETRY;
+    return ERR_STORAGE;
 }
 
 static err_t pg_fail(PGconn *c, PGresult *r, const char *what)
 {
-    log_error("store(pg): %s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    err_t e = classify(c, r);
+    if (e == ERR_RETRY) log_info("store(pg): %s: %s(will retry)", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    else log_error("store(pg): %s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
     PQclear(r);
-    return ERR_STORAGE;
-}
-
-/* Runs a statement that returns no rows we need. */
-static err_t exec_p(PGconn *c, int stmt, params *p, const char *what)
-{
-    PGresult *r = run(c, stmt, p);
-    if (!ok_result(r)) return pg_fail(c, r, what);
-    PQclear(r);
-    return ERR_OK;
+    return e == ERR_IDENTITY_CONFLICT ? ERR_STORAGE : e;
 }
 
 static bool exec_sql(PGconn *c, const char *sql, char *err, size_t errlen)
@@ -191,14 +229,30 @@ static bool prepare_all(PGconn *c, char *err, size_t errlen)
 {
     for (int i = 0; i < P_COUNT; i++) {
         char name[8];
-        snprintf(name, sizeof name, "s%d", i);
-        PGresult *r = PQprepare(c, name, pg_sql[i], 0, NULL);
+        PGresult *r = PQprepare(c, stmt_name(i, name), pg_sql[i], 0, NULL);
         bool ok = ok_result(r);
         if (!ok) snprintf(err, errlen, "prepare failed: %s", PQresultErrorMessage(r));
         PQclear(r);
         if (!ok) return false;
     }
     return true;
+}
+
+/* Writer session set-up (also after a reconnect): statements, the lock
+ * timeout, and the single-writer advisory lock. */
+static bool writer_session(pg *s, bool wait_for_lock, char *err, size_t errlen)
+{
+    if (!prepare_all(s->w, err, errlen) ||
+        !exec_sql(s->w, "SET lock_timeout = '" WRITER_LOCK_TIMEOUT "'", err, errlen))
+        return false;
+    char lock[96];
+    snprintf(lock, sizeof lock, "SELECT %s(%lld)", wait_for_lock ? "pg_advisory_lock" : "pg_try_advisory_lock",
+             WRITER_LOCK_KEY);
+    PGresult *r = PQexec(s->w, lock);
+    bool locked = ok_result(r) && PQntuples(r) == 1 && (wait_for_lock || !strcmp(PQgetvalue(r, 0, 0), "t"));
+    PQclear(r);
+    if (!locked) snprintf(err, errlen, "another edhub process is writing this database (%s); stop it first", s->url);
+    return locked;
 }
 
 static void pg_close(void *impl)
@@ -209,51 +263,222 @@ static void pg_close(void *impl)
     PQfinish(s->w);
     free(s->readers);
     free(s->url);
+    free(s->read_url);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     free(s);
+}
+
+/* ---- schema: creation, partitions, migrations ---- */
+
+static void hash_partitions(buf *b, const char *table)
+{
+    for (int i = 0; i < HASH_PARTS; i++)
+        buf_printf(b, "CREATE TABLE %s_p%d PARTITION OF %s FOR VALUES WITH (MODULUS %d, REMAINDER %d);", table, i, table,
+                   HASH_PARTS, i);
+}
+
+/* The partition of a resource: documents_<endpoint>_<hash>, short enough
+ * for PostgreSQL's 63-byte names; the hash keeps projects apart. Resource
+ * names come from the model and are checked to be plain before they are
+ * used in DDL. */
+static bool partition_name(const char *resource, char *out, size_t n)
+{
+    for (const char *p = resource; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '/' || *p == '-' ||
+              *p == '_'))
+            return false;
+    uint32_t h = 2166136261u;
+    for (const char *p = resource; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    const char *ep = strrchr(resource, '/');
+    ep = ep ? ep + 1 : resource;
+    char low[41];
+    size_t k = 0;
+    for (; ep[k] && k < 40; k++) low[k] = (char)((ep[k] >= 'A' && ep[k] <= 'Z') ? ep[k] + 32 : ep[k] == '-' ? '_' : ep[k]);
+    low[k] = 0;
+    snprintf(out, n, "documents_%s_%08x", low, h);
+    return true;
+}
+
+/* Gives every listed resource its own partition. A resource whose rows
+ * already sit in documents_other (written before its partition existed)
+ * is moved there only when migrating, since that rewrites its rows. */
+static bool ensure_partitions(pg *s, const store_opts *o, char *err, size_t errlen)
+{
+    if (!o || !o->resources) return true;
+    PGresult *r = PQexec(s->w, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                               " WHERE i.inhparent = 'documents'::regclass");
+    if (!ok_result(r)) {
+        snprintf(err, errlen, "cannot list partitions: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    buf ddl;
+    buf_init(&ddl, 0);
+    int waiting = 0;
+    bool ok = true;
+    for (int i = 0; o->resources[i] && ok; i++) {
+        char name[80];
+        if (!partition_name(o->resources[i], name, sizeof name)) continue;
+        bool have = false;
+        for (int k = 0; k < PQntuples(r) && !have; k++) have = !strcmp(PQgetvalue(r, k, 0), name);
+        if (have) continue;
+        const char *v[1] = {o->resources[i]};
+        PGresult *q = PQexecParams(s->w, "SELECT 1 FROM documents_other WHERE resource = $1 LIMIT 1", 1, NULL, v, NULL, NULL, 0);
+        bool rows = ok_result(q) && PQntuples(q) > 0;
+        PQclear(q);
+        if (!rows) {
+            buf_printf(&ddl, "CREATE TABLE %s PARTITION OF documents FOR VALUES IN ('%s');", name, o->resources[i]);
+        } else if (o->migrate) {
+            buf_printf(&ddl,
+                       "CREATE TABLE %s (LIKE documents INCLUDING DEFAULTS);"
+                       "WITH m AS (DELETE FROM documents_other WHERE resource = '%s' RETURNING *) INSERT INTO %s SELECT * FROM m;"
+                       "ALTER TABLE documents ATTACH PARTITION %s FOR VALUES IN ('%s');",
+                       name, o->resources[i], name, name, o->resources[i]);
+            log_info("store(pg): moving %s into its own partition %s", o->resources[i], name);
+        } else {
+            waiting++;
+        }
+    }
+    PQclear(r);
+    if (ddl.len) ok = exec_sql(s->w, ddl.data, err, errlen);
+    buf_free(&ddl);
+    if (waiting)
+        log_info("store(pg): %d resources are stored in documents_other; run 'edhub migrate' to give them their own "
+                 "partitions",
+                 waiting);
+    return ok;
+}
+
+static bool create_schema(pg *s, char *err, size_t errlen)
+{
+    buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, pg_tables_sql);
+    hash_partitions(&b, "identities");
+    hash_partitions(&b, "refs");
+    hash_partitions(&b, "qvals");
+    buf_puts(&b, pg_small_tables_sql);
+    bool ok = exec_sql(s->w, b.data, err, errlen);
+    buf_free(&b);
+    return ok;
+}
+
+/* Version 2 (one unpartitioned table each, a doc_id sequence) to 3. */
+static bool migrate_2_3(pg *s, const store_opts *o, char *err, size_t errlen)
+{
+    static const char *rename_old =
+        "DROP INDEX IF EXISTS documents_id, documents_resource, documents_cv;"
+        "ALTER TABLE documents RENAME TO documents_v2; ALTER TABLE documents_v2 RENAME CONSTRAINT documents_pkey TO documents_v2_pkey;"
+        "ALTER TABLE identities RENAME TO identities_v2; ALTER TABLE identities_v2 RENAME CONSTRAINT identities_pkey TO identities_v2_pkey;"
+        "ALTER TABLE refs RENAME TO refs_v2; ALTER TABLE refs_v2 RENAME CONSTRAINT refs_pkey TO refs_v2_pkey;"
+        "ALTER TABLE qvals RENAME TO qvals_v2; ALTER TABLE qvals_v2 RENAME CONSTRAINT qvals_pkey TO qvals_v2_pkey;";
+    static const char *copy_rows =
+        "INSERT INTO documents(doc_id, id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner, qv)"
+        "  SELECT doc_id, id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner, qv FROM documents_v2;"
+        "INSERT INTO identities(ref_id, doc_id, resource, id) SELECT i.ref_id, i.doc_id, d.resource, d.id"
+        "  FROM identities_v2 i JOIN documents_v2 d ON d.doc_id = i.doc_id;"
+        "INSERT INTO refs(target, doc_id, resource) SELECT r.target, r.doc_id, d.resource"
+        "  FROM refs_v2 r JOIN documents_v2 d ON d.doc_id = r.doc_id;"
+        "INSERT INTO qvals(field, value, doc_id) SELECT field, value, doc_id FROM qvals_v2;"
+        "INSERT INTO meta(key, value) VALUES"
+        "  ('next_doc', (SELECT coalesce(max(doc_id), 0) + 1 FROM documents_v2)::text),"
+        "  ('next_cv', (SELECT greatest(coalesce((SELECT max(change_version) FROM documents_v2), 0),"
+        "     coalesce((SELECT max(change_version) FROM tombstones), 0),"
+        "     coalesce((SELECT max(change_version) FROM key_changes), 0)) + 1)::text)"
+        "  ON CONFLICT(key) DO UPDATE SET value = excluded.value;"
+        "DROP TABLE documents_v2, identities_v2, refs_v2, qvals_v2;";
+    return exec_sql(s->w, rename_old, err, errlen) && create_schema(s, err, errlen) && ensure_partitions(s, o, err, errlen) &&
+           exec_sql(s->w, copy_rows, err, errlen);
+}
+
+/* Versioned steps: steps[v] takes version v to v + 1. */
+typedef bool (*migration_fn)(pg *s, const store_opts *o, char *err, size_t errlen);
+static const migration_fn pg_migrations[PG_SCHEMA_VERSION] = {[2] = migrate_2_3};
+
+static int read_version(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT value FROM meta WHERE key = 'schema_version'");
+    int v = ok_result(r) && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return v;
+}
+
+/* Creates the schema of a new database, or checks (and with o->migrate
+ * upgrades) an existing one. Serialized across processes by a
+ * transaction-level advisory lock; each step is its own transaction. */
+static bool prepare_schema(pg *s, const store_opts *o, char *err, size_t errlen)
+{
+    char lock[96];
+    snprintf(lock, sizeof lock, "BEGIN; SELECT pg_advisory_xact_lock(%lld);", SCHEMA_LOCK_KEY);
+    if (!exec_sql(s->w, lock, err, errlen)) return false;
+    PGresult *r = PQexec(s->w, "SELECT to_regclass('meta') IS NOT NULL");
+    bool exists = ok_result(r) && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!exists) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
+                 "INSERT INTO meta VALUES('schema_version', '%d'), ('next_cv', '1'), ('next_doc', '1');",
+                 PG_SCHEMA_VERSION);
+        if (!exec_sql(s->w, sql, err, errlen) || !create_schema(s, err, errlen)) goto fail;
+    }
+    int v = read_version(s->w);
+    if (v > PG_SCHEMA_VERSION || v < 2) {
+        snprintf(err, errlen, "the database has storage schema version %d, which this edhub (version %d) cannot use%s", v,
+                 PG_SCHEMA_VERSION, v > PG_SCHEMA_VERSION ? "; upgrade edhub" : "");
+        goto fail;
+    }
+    if (v < PG_SCHEMA_VERSION && !(o && o->migrate)) {
+        snprintf(err, errlen,
+                 "the database has storage schema version %d and this edhub uses version %d: stop the servers of this "
+                 "instance and run 'edhub migrate --data DIR'",
+                 v, PG_SCHEMA_VERSION);
+        goto fail;
+    }
+    for (; v < PG_SCHEMA_VERSION; v++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "UPDATE meta SET value = '%d' WHERE key = 'schema_version'", v + 1);
+        if (!pg_migrations[v](s, o, err, errlen) || !exec_sql(s->w, sql, err, errlen) || !exec_sql(s->w, "COMMIT", err, errlen) ||
+            !exec_sql(s->w, lock, err, errlen))
+            goto fail;
+        log_info("store(pg): storage schema migrated from version %d to %d", v, v + 1);
+    }
+    if (!ensure_partitions(s, o, err, errlen) || !exec_sql(s->w, "COMMIT", err, errlen)) goto fail;
+    return true;
+fail:
+    exec_sql(s->w, "ROLLBACK", NULL, 0);
+    return false;
+}
+
+static bool read_counters(pg *s, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(s->w, "SELECT key, value FROM meta WHERE key IN ('next_cv', 'next_doc')");
+    bool ok = ok_result(r) && PQntuples(r) == 2;
+    for (int i = 0; ok && i < 2; i++) {
+        int64_t v = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        if (!strcmp(PQgetvalue(r, i, 0), "next_cv")) s->next_cv = v;
+        else s->next_doc = v;
+    }
+    if (!ok) snprintf(err, errlen, "the meta table lacks the writer counters");
+    PQclear(r);
+    return ok;
 }
 
 static err_t pg_open(const char *url, const store_opts *opts, void **out, char *err, size_t errlen)
 {
     pg *s = xcalloc(1, sizeof *s);
     s->url = xstrdup(url);
+    s->read_url = xstrdup(opts && opts->read_location ? opts->read_location : url);
     s->nreaders = opts && opts->readers > 0 ? opts->readers : 8;
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
-    if (!(s->w = connect_to(url, err, errlen))) goto fail;
-    /* Schema creation is serialized across processes by a transaction-level
-     * advisory lock; then this process becomes the instance's writer. */
-    if (!exec_sql(s->w, "BEGIN; SELECT pg_advisory_xact_lock(6564687563);", err, errlen) ||
-        !exec_sql(s->w, pg_schema_sql, err, errlen) || !exec_sql(s->w, "COMMIT", err, errlen))
+    if (!(s->w = connect_to(url, err, errlen)) || !prepare_schema(s, opts, err, errlen) ||
+        !writer_session(s, false, err, errlen) || !read_counters(s, err, errlen))
         goto fail;
-    PGresult *r = PQexec(s->w, "SELECT value FROM meta WHERE key = 'schema_version'");
-    const char *have = ok_result(r) && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "(none)";
-    if (strcmp(have, PG_SCHEMA_VERSION) != 0) {
-        snprintf(err, errlen, "the database has storage schema version %s; this edhub uses version %s", have,
-                 PG_SCHEMA_VERSION);
-        PQclear(r);
-        goto fail;
-    }
-    PQclear(r);
-    char lock[96];
-    snprintf(lock, sizeof lock, "SELECT pg_try_advisory_lock(%lld)", WRITER_LOCK_KEY);
-    r = PQexec(s->w, lock);
-    bool locked = ok_result(r) && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
-    PQclear(r);
-    if (!locked) {
-        snprintf(err, errlen, "another edhub process is writing this database (%s); stop it first", url);
-        goto fail;
-    }
-    r = PQexec(s->w, "SELECT greatest(coalesce((SELECT max(change_version) FROM documents),0),"
-                     " coalesce((SELECT max(change_version) FROM tombstones),0),"
-                     " coalesce((SELECT max(change_version) FROM key_changes),0))");
-    s->next_cv = ok_result(r) && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) + 1 : 1;
-    PQclear(r);
-    if (!prepare_all(s->w, err, errlen)) goto fail;
     s->readers = xcalloc((size_t)s->nreaders, sizeof(pgreader));
     for (int i = 0; i < s->nreaders; i++) {
-        if (!(s->readers[i].c = connect_to(url, err, errlen)) || !prepare_all(s->readers[i].c, err, errlen)) goto fail;
+        if (!(s->readers[i].c = connect_to(s->read_url, err, errlen)) || !prepare_all(s->readers[i].c, err, errlen)) goto fail;
     }
     *out = s;
     return ERR_OK;
@@ -268,46 +493,146 @@ static err_t pg_begin(void *impl)
 {
     pg *s = impl;
     if (PQstatus(s->w) != CONNECTION_OK) {
-        /* The server restarted: reconnect, re-prepare, re-take the lock. */
+        /* The server restarted or failed over: reconnect (the URL may list
+         * several hosts with target_session_attrs=read-write), set the
+         * session up again and wait for the writer lock. */
         PQreset(s->w);
-        char err[256], lock[96];
-        snprintf(lock, sizeof lock, "SELECT pg_advisory_lock(%lld)", WRITER_LOCK_KEY);
-        if (PQstatus(s->w) != CONNECTION_OK || !prepare_all(s->w, err, sizeof err) || !exec_sql(s->w, lock, err, sizeof err))
-            return pg_fail(s->w, NULL, "reconnect");
+        char err[256];
+        if (PQstatus(s->w) != CONNECTION_OK || !writer_session(s, true, err, sizeof err)) {
+            log_error("store(pg): reconnect failed: %s", PQerrorMessage(s->w));
+            return ERR_RETRY;
+        }
+        log_info("store(pg): writer reconnected");
     }
     s->batch_cv = s->next_cv;
-    return exec_sql(s->w, "BEGIN", NULL, 0) ? ERR_OK : pg_fail(s->w, NULL, "BEGIN");
+    s->batch_doc = s->next_doc;
+    s->sp = SP_NONE;
+    s->release_pending = false;
+    if (exec_sql(s->w, "BEGIN", NULL, 0)) return ERR_OK;
+    return PQstatus(s->w) != CONNECTION_OK ? ERR_RETRY : ERR_STORAGE;
 }
 
 static err_t pg_savepoint(void *impl)
 {
-    return exec_sql(((pg *)impl)->w, "SAVEPOINT job", NULL, 0) ? ERR_OK : ERR_STORAGE;
+    ((pg *)impl)->sp = SP_PENDING;
+    return ERR_OK;
 }
 
 static err_t pg_release(void *impl)
 {
-    return exec_sql(((pg *)impl)->w, "RELEASE SAVEPOINT job", NULL, 0) ? ERR_OK : ERR_STORAGE;
+    pg *s = impl;
+    if (s->sp == SP_ACTIVE) s->release_pending = true;
+    s->sp = SP_NONE;
+    return ERR_OK;
 }
 
 static err_t pg_rollback_to(void *impl)
 {
     pg *s = impl;
-    exec_sql(s->w, "ROLLBACK TO SAVEPOINT job", NULL, 0);
-    return pg_release(impl);
+    err_t e = ERR_OK;
+    if (s->sp == SP_ACTIVE && !exec_sql(s->w, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job", NULL, 0)) e = ERR_STORAGE;
+    s->sp = SP_NONE;
+    return e;
+}
+
+/* Gives the whole batch up (a job asked for a retry). */
+static void pg_abort(void *impl)
+{
+    pg *s = impl;
+    if (PQstatus(s->w) == CONNECTION_OK) exec_sql(s->w, "ROLLBACK", NULL, 0);
+    s->next_cv = s->batch_cv;
+    s->next_doc = s->batch_doc;
 }
 
 static err_t pg_commit(void *impl)
 {
     pg *s = impl;
-    char err[256];
-    if (exec_sql(s->w, "COMMIT", err, sizeof err)) return ERR_OK;
+    char err[256], sql[256];
+    if (s->next_cv != s->batch_cv || s->next_doc != s->batch_doc)
+        snprintf(sql, sizeof sql,
+                 "UPDATE meta SET value = CASE key WHEN 'next_cv' THEN '%lld' ELSE '%lld' END"
+                 " WHERE key IN ('next_cv', 'next_doc'); COMMIT",
+                 (long long)s->next_cv, (long long)s->next_doc);
+    else snprintf(sql, sizeof sql, "COMMIT");
+    if (exec_sql(s->w, sql, err, sizeof err)) return ERR_OK;
+    /* Not retried: if the connection broke during COMMIT the outcome is
+     * unknown, and the clients must be told so. */
     log_error("store(pg): COMMIT failed: %s", err);
-    exec_sql(s->w, "ROLLBACK", NULL, 0);
-    s->next_cv = s->batch_cv;
+    pg_abort(s);
     return ERR_STORAGE;
 }
 
-/* ---- rows ---- */
+/* ---- writer statements ---- */
+
+/* Runs write statements in one round trip (libpq pipeline mode), preceded
+ * by the pending RELEASE of the previous job's savepoint and the SAVEPOINT
+ * of this job. Each call is {statement, params}. */
+typedef struct pcall { int stmt; params *p; } pcall;
+
+static err_t w_write(pg *s, const pcall *calls, int n, const char *what)
+{
+    PGconn *c = s->w;
+    if (!PQenterPipelineMode(c)) return pg_fail(c, NULL, what);
+    int sent = 0;
+    bool ok = true;
+    if (s->release_pending) ok &= PQsendQueryParams(c, "RELEASE SAVEPOINT job", 0, NULL, NULL, NULL, NULL, 0), sent++;
+    bool new_sp = s->sp == SP_PENDING;
+    if (new_sp) ok &= PQsendQueryParams(c, "SAVEPOINT job", 0, NULL, NULL, NULL, NULL, 0), sent++;
+    int first_call = sent;
+    for (int i = 0; i < n; i++, sent++) {
+        char name[8];
+        ok &= PQsendQueryPrepared(c, stmt_name(calls[i].stmt, name), calls[i].p->n, calls[i].p->v, calls[i].p->len,
+                                  calls[i].p->fmt, 0);
+    }
+    ok &= PQpipelineSync(c);
+    err_t e = ok ? ERR_OK : ERR_RETRY;
+    bool sp_made = false, released = false;
+    /* Results: each command's result(s) then NULL; at last PIPELINE_SYNC.
+     * Bounded by the number of commands sent. */
+    int cmd = 0;
+    for (int guard = 0; guard < 4 * (sent + 2); guard++) {
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            if (cmd >= sent) {
+                if (PQstatus(c) != CONNECTION_OK) break;
+                continue;
+            }
+            cmd++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (ok_result(r)) {
+            if (s->release_pending && cmd == 0) released = true;
+            if (new_sp && cmd == first_call - 1) sp_made = true;
+            PQclear(r);
+        } else if (st == PGRES_PIPELINE_ABORTED) {
+            PQclear(r);
+        } else {
+            if (!e) {
+                e = classify(c, r);
+                if (e == ERR_RETRY) log_info("store(pg): %s: %s(will retry)", what, PQresultErrorMessage(r));
+                else if (e != ERR_IDENTITY_CONFLICT)
+                    log_error("store(pg): %s: %s", cmd >= first_call ? what : "savepoint", PQresultErrorMessage(r));
+            }
+            PQclear(r);
+        }
+        if (PQstatus(c) != CONNECTION_OK) {
+            if (!e) e = ERR_RETRY;
+            break;
+        }
+    }
+    if (!PQexitPipelineMode(c) && PQstatus(c) == CONNECTION_OK) {
+        log_error("store(pg): cannot leave pipeline mode: %s", PQerrorMessage(c));
+        if (!e) e = ERR_STORAGE;
+    }
+    if (released) s->release_pending = false;
+    if (sp_made) s->sp = SP_ACTIVE;
+    return e;
+}
 
 static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 {
@@ -322,16 +647,14 @@ static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 
 static void read_doc(PGresult *r, int row, arena *a, store_doc *d)
 {
+    memset(d, 0, sizeof *d);
     d->doc_id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
     snprintf(d->id, sizeof d->id, "%s", PQgetvalue(r, row, 1));
     d->resource = arena_strdup(a, PQgetvalue(r, row, 2));
     d->body = arena_strndup(a, PQgetvalue(r, row, 3), (size_t)PQgetlength(r, row, 3));
     d->etag = strtoll(PQgetvalue(r, row, 4), NULL, 10);
     snprintf(d->last_modified, sizeof d->last_modified, "%s", PQgetvalue(r, row, 5));
-    memset(d->refid.b, 0, 16);
     hex_to_bytes(PQgetvalue(r, row, 6), d->refid.b, 16);
-    d->refs = NULL;
-    d->nrefs = 0;
     if (!PQgetisnull(r, row, 7)) {
         const char *hex = PQgetvalue(r, row, 7);
         size_t nb = (strlen(hex) - 2) / 2;
@@ -340,9 +663,12 @@ static void read_doc(PGresult *r, int row, arena *a, store_doc *d)
         hex_to_bytes(hex, b, nb);
         d->refs = b;
     }
+    if (!PQgetisnull(r, row, 8)) d->qvals = arena_strdup(a, PQgetvalue(r, row, 8));
+    if (!PQgetisnull(r, row, 9)) {
+        hex_to_bytes(PQgetvalue(r, row, 9), d->alias.b, 16);
+        d->has_alias = true;
+    }
 }
-
-/* ---- writer primitives ---- */
 
 static err_t w_find_identity(void *impl, const uuid_t16 *refid, arena *a, store_hit *out)
 {
@@ -362,6 +688,46 @@ static err_t w_find_identity(void *impl, const uuid_t16 *refid, arena *a, store_
     return e;
 }
 
+/* Appends ids (16 bytes each) as comma-separated hex. */
+static void hex_list(buf *b, const uint8_t *ids, int n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < n; i++) {
+        if (b->len) buf_putc(b, ',');
+        for (int k = 0; k < 16; k++) {
+            buf_putc(b, hex[ids[16 * i + k] >> 4]);
+            buf_putc(b, hex[ids[16 * i + k] & 15]);
+        }
+    }
+}
+
+static err_t w_find_identities(void *impl, int n, const uuid_t16 *refids, arena *a, store_hit *hits, bool *found)
+{
+    pg *s = impl;
+    buf list;
+    buf_init(&list, 0);
+    hex_list(&list, refids[0].b, n);
+    params p = {0};
+    p_text(&p, list.data);
+    PGresult *r = run(s->w, P_FIND_IDENTITIES, &p);
+    buf_free(&list);
+    if (!ok_result(r)) return pg_fail(s->w, r, "find identities");
+    for (int i = 0; i < n; i++) found[i] = false;
+    for (int row = 0; row < PQntuples(r); row++) {
+        uuid_t16 id;
+        hex_to_bytes(PQgetvalue(r, row, 0), id.b, 16);
+        for (int i = 0; i < n; i++) {
+            if (found[i] || memcmp(refids[i].b, id.b, 16)) continue;
+            found[i] = true;
+            hits[i].doc_id = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+            snprintf(hits[i].id, sizeof hits[i].id, "%s", PQgetvalue(r, row, 2));
+            hits[i].resource = arena_strdup(a, PQgetvalue(r, row, 3));
+        }
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
 static err_t one_doc(PGconn *c, int stmt, params *p, arena *a, store_doc *out, const char *what)
 {
     PGresult *r = run(c, stmt, p);
@@ -375,9 +741,10 @@ static err_t one_doc(PGconn *c, int stmt, params *p, arena *a, store_doc *out, c
     return e;
 }
 
-static err_t w_get(void *impl, int64_t doc_id, arena *a, store_doc *out)
+static err_t w_get(void *impl, const char *resource, int64_t doc_id, arena *a, store_doc *out)
 {
     params p = {0};
+    p_text(&p, resource);
     p_int(&p, doc_id);
     return one_doc(((pg *)impl)->w, P_GET, &p, a, out, "get");
 }
@@ -390,98 +757,61 @@ static err_t w_get_by_id(void *impl, const char *resource, const char *id, arena
     return one_doc(((pg *)impl)->w, P_GET_BY_ID, &p, a, out, "get by id");
 }
 
-static err_t put_identity(pg *s, const uuid_t16 *refid, int64_t doc_id)
-{
-    params p = {0};
-    p_blob(&p, refid->b, 16);
-    p_int(&p, doc_id);
-    PGresult *r = run(s->w, P_INSERT_IDENTITY, &p);
-    if (ok_result(r)) {
-        PQclear(r);
-        return ERR_OK;
-    }
-    if (unique_violation(r)) {
-        PQclear(r);
-        return ERR_IDENTITY_CONFLICT;
-    }
-    return pg_fail(s->w, r, "insert identity");
-}
+/* Query-index rows "key\tvalue\n"... as a JSON array of [key, value]
+ * pairs; only the rows for which keep(row) holds. */
+typedef struct qrow { const char *k, *v; int kl, vl; } qrow;
 
-static err_t drop_identity(pg *s, const uuid_t16 *refid)
+static int qv_rows(const char *qv, qrow *rows, int max)
 {
-    params p = {0};
-    p_blob(&p, refid->b, 16);
-    return exec_p(s->w, P_DELETE_IDENTITY, &p, "delete identity");
-}
-
-static err_t drop_alias(pg *s, int64_t doc_id)
-{
-    params p = {0};
-    p_int(&p, doc_id);
-    return exec_p(s->w, P_DELETE_ALIAS, &p, "delete alias");
-}
-
-/* Adds or removes a document's reference rows (16-byte ids, hex-joined). */
-static err_t apply_refs(pg *s, const uint8_t *refs, int n, int64_t doc_id, bool add)
-{
-    if (n <= 0) return ERR_OK;
-    static const char hex[] = "0123456789abcdef";
-    char *list = xmalloc((size_t)n * 33 + 1);
-    size_t o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i) list[o++] = ',';
-        for (int k = 0; k < 16; k++) {
-            list[o++] = hex[refs[16 * i + k] >> 4];
-            list[o++] = hex[refs[16 * i + k] & 15];
-        }
-    }
-    list[o] = 0;
-    params p = {0};
-    p_text(&p, list);
-    p_int(&p, doc_id);
-    err_t e = exec_p(s->w, add ? P_INSERT_REF : P_DELETE_REF, &p, add ? "insert refs" : "delete refs");
-    free(list);
-    return e;
-}
-
-/* Adds or removes query-index rows listed as "key\tvalue\n"..., sent as
- * one JSON array of [field, value] pairs. */
-static err_t apply_qv(pg *s, const char *qv, int64_t doc_id, bool add)
-{
-    if (!qv || !*qv) return ERR_OK;
-    buf b;
-    buf_init(&b, 0);
-    buf_putc(&b, '[');
     int n = 0;
-    for (const char *line = qv; *line;) {
+    for (const char *line = qv; line && *line && n < max;) {
         const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
         if (!tab || !nl || tab > nl) break;
-        buf_puts(&b, n++ ? ",[" : "[");
-        buf_json_strn(&b, line, (size_t)(tab - line));
-        buf_putc(&b, ',');
-        buf_json_strn(&b, tab + 1, (size_t)(nl - tab - 1));
-        buf_putc(&b, ']');
+        rows[n++] = (qrow){line, tab + 1, (int)(tab - line), (int)(nl - tab - 1)};
         line = nl + 1;
     }
-    buf_putc(&b, ']');
-    params p = {0};
-    p_text(&p, b.data);
-    p_int(&p, doc_id);
-    err_t e = n ? exec_p(s->w, add ? P_INSERT_QV : P_DELETE_QV, &p, "query index") : ERR_OK;
-    buf_free(&b);
-    return e;
+    return n;
 }
 
-static err_t drop_qv(pg *s, int64_t doc_id)
+static bool qrow_in(const qrow *x, const qrow *set, int n)
 {
-    params p = {0};
-    p_int(&p, doc_id);
-    PGresult *r = run(s->w, P_GET_QV, &p);
-    if (!ok_result(r)) return pg_fail(s->w, r, "read query index");
-    err_t e = ERR_OK;
-    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) e = apply_qv(s, PQgetvalue(r, 0, 0), doc_id, false);
-    PQclear(r);
-    return e;
+    for (int i = 0; i < n; i++)
+        if (set[i].kl == x->kl && set[i].vl == x->vl && !memcmp(set[i].k, x->k, (size_t)x->kl) &&
+            !memcmp(set[i].v, x->v, (size_t)x->vl))
+            return true;
+    return false;
+}
+
+#define MAX_QROWS 512
+
+/* JSON pairs of the rows of a that are not in b (b may be empty). */
+static void qv_json(buf *out, const qrow *a, int na, const qrow *b, int nb)
+{
+    buf_putc(out, '[');
+    int k = 0;
+    for (int i = 0; i < na; i++) {
+        if (qrow_in(&a[i], b, nb)) continue;
+        buf_puts(out, k++ ? ",[" : "[");
+        buf_json_strn(out, a[i].k, (size_t)a[i].kl);
+        buf_putc(out, ',');
+        buf_json_strn(out, a[i].v, (size_t)a[i].vl);
+        buf_putc(out, ']');
+    }
+    buf_putc(out, ']');
+}
+
+static bool id_in(const uint8_t *id, const uint8_t *set, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!memcmp(set + 16 * i, id, 16)) return true;
+    return false;
+}
+
+/* Hex list of the ids of a that are not in b. */
+static void ids_minus(buf *out, const uint8_t *a, int na, const uint8_t *b, int nb)
+{
+    for (int i = 0; i < na; i++)
+        if (!id_in(a + 16 * i, b, nb)) hex_list(out, a + 16 * i, 1);
 }
 
 static err_t w_insert(void *impl, const store_put *put, store_doc *out)
@@ -490,9 +820,17 @@ static err_t w_insert(void *impl, const store_put *put, store_doc *out)
     uuid_t16 id;
     uuid_v4(&id);
     uuid_format(&id, out->id);
-    int64_t cv = s->next_cv++;
+    int64_t cv = s->next_cv++, doc_id = s->next_doc++;
     time_now_iso(out->last_modified);
+    buf refs, qv;
+    buf_init(&refs, 0);
+    buf_init(&qv, 0);
+    hex_list(&refs, (const uint8_t *)put->refs, put->nrefs);
+    qrow *rows = xmalloc(sizeof *rows * MAX_QROWS);
+    qv_json(&qv, rows, qv_rows(put->qvals, rows, MAX_QROWS), NULL, 0);
+    free(rows);
     params p = {0};
+    p_int(&p, doc_id);
     p_text(&p, out->id);
     p_text(&p, put->resource);
     p_blob(&p, put->refid->b, 16);
@@ -503,41 +841,49 @@ static err_t w_insert(void *impl, const store_put *put, store_doc *out)
     p_text(&p, out->last_modified);
     p_text(&p, put->owner);
     p_text(&p, put->qvals);
-    PGresult *r = run(s->w, P_INSERT_DOC, &p);
-    if (!ok_result(r) || PQntuples(r) != 1) return pg_fail(s->w, r, "insert document");
-    out->doc_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
+    p_text(&p, refs.data);
+    p_text(&p, qv.data);
+    pcall c = {P_INSERT, &p};
+    err_t e = w_write(s, &c, 1, "insert document");
+    buf_free(&refs);
+    buf_free(&qv);
+    if (e) return e;
+    out->doc_id = doc_id;
     out->etag = cv;
     out->resource = put->resource;
     out->body = put->body;
     out->refid = *put->refid;
-    err_t e = put_identity(s, put->refid, out->doc_id);
-    if (!e && put->alias) e = put_identity(s, put->alias, out->doc_id);
-    if (!e) e = apply_refs(s, (const uint8_t *)put->refs, put->nrefs, out->doc_id, true);
-    if (!e) e = apply_qv(s, put->qvals, out->doc_id, true);
-    return e;
+    return ERR_OK;
 }
 
 static err_t w_update(void *impl, const store_doc *old, const store_put *put, const char *old_key_json, store_doc *out)
 {
     pg *s = impl;
-    err_t e;
     bool key_changed = memcmp(old->refid.b, put->refid->b, 16) != 0;
-    if (key_changed) {
-        if ((e = drop_identity(s, &old->refid))) return e;
-        if ((e = drop_alias(s, old->doc_id))) return e;
-        if ((e = put_identity(s, put->refid, old->doc_id))) return e;
-        if (put->alias && (e = put_identity(s, put->alias, old->doc_id))) return e;
-    }
-    if ((e = apply_refs(s, old->refs, old->nrefs, old->doc_id, false))) return e;
-    if ((e = apply_refs(s, (const uint8_t *)put->refs, put->nrefs, old->doc_id, true))) return e;
-    if ((e = drop_qv(s, old->doc_id))) return e;
-    if ((e = apply_qv(s, put->qvals, old->doc_id, true))) return e;
+    uint8_t oldids[32], newids[32];
+    int nold = 0, nnew = 0;
+    memcpy(oldids, old->refid.b, 16), nold++;
+    if (old->has_alias) memcpy(oldids + 16, old->alias.b, 16), nold++;
+    memcpy(newids, put->refid->b, 16), nnew++;
+    if (put->alias) memcpy(newids + 16, put->alias->b, 16), nnew++;
+    buf idel, iins, rdel, rins, qdel, qins;
+    buf_init(&idel, 0), buf_init(&iins, 0), buf_init(&rdel, 0), buf_init(&rins, 0), buf_init(&qdel, 0), buf_init(&qins, 0);
+    ids_minus(&idel, oldids, nold, newids, nnew);
+    ids_minus(&iins, newids, nnew, oldids, nold);
+    ids_minus(&rdel, old->refs, old->nrefs, (const uint8_t *)put->refs, put->nrefs);
+    ids_minus(&rins, (const uint8_t *)put->refs, put->nrefs, old->refs, old->nrefs);
+    qrow *ro = xmalloc(sizeof *ro * MAX_QROWS * 2), *rn = ro + MAX_QROWS;
+    int no = qv_rows(old->qvals, ro, MAX_QROWS), nn = qv_rows(put->qvals, rn, MAX_QROWS);
+    qv_json(&qdel, ro, no, rn, nn);
+    qv_json(&qins, rn, nn, ro, no);
+    free(ro);
     int64_t cv = s->next_cv++;
     *out = *old;
     time_now_iso(out->last_modified);
     params p = {0};
     p_int(&p, old->doc_id);
+    p_text(&p, old->resource);
+    p_text(&p, old->id);
     p_blob(&p, put->refid->b, 16);
     p_blob(&p, put->alias ? put->alias->b : NULL, put->alias ? 16 : 0);
     p_text(&p, put->body);
@@ -545,46 +891,63 @@ static err_t w_update(void *impl, const store_doc *old, const store_put *put, co
     p_int(&p, cv);
     p_text(&p, out->last_modified);
     p_text(&p, put->qvals);
-    if ((e = exec_p(s->w, P_UPDATE_DOC, &p, "update document"))) return e;
-    out->etag = cv;
-    out->body = put->body;
-    out->refid = *put->refid;
+    p_text(&p, idel.data);
+    p_text(&p, iins.data);
+    p_text(&p, rdel.data);
+    p_text(&p, rins.data);
+    p_text(&p, qdel.data);
+    p_text(&p, qins.data);
+    params k = {0};
+    pcall calls[2] = {{P_UPDATE, &p}, {P_KEY_CHANGE, &k}};
+    int ncalls = 1;
     if (key_changed && old_key_json) {
-        params k = {0};
         p_int(&k, cv);
         p_text(&k, old->resource);
         p_text(&k, old->id);
         p_text(&k, old_key_json);
         p_text(&k, put->key_json ? put->key_json : "{}");
         p_text(&k, out->last_modified);
-        if ((e = exec_p(s->w, P_KEY_CHANGE, &k, "key change"))) return e;
+        ncalls = 2;
     }
+    err_t e = w_write(s, calls, ncalls, "update document");
+    buf_free(&idel), buf_free(&iins), buf_free(&rdel), buf_free(&rins), buf_free(&qdel), buf_free(&qins);
+    if (e) return e;
+    out->etag = cv;
+    out->body = put->body;
+    out->refid = *put->refid;
     return ERR_OK;
 }
 
 static err_t w_remove(void *impl, const store_doc *old, const char *key_json)
 {
     pg *s = impl;
-    err_t e;
-    if ((e = apply_refs(s, old->refs, old->nrefs, old->doc_id, false))) return e;
-    if ((e = drop_identity(s, &old->refid))) return e;
-    if ((e = drop_qv(s, old->doc_id))) return e;
-    if ((e = drop_alias(s, old->doc_id))) return e;
-    params p = {0};
-    p_int(&p, old->doc_id);
-    if ((e = exec_p(s->w, P_DELETE_DOC, &p, "delete document"))) return e;
+    buf ids, refs, qv;
+    buf_init(&ids, 0), buf_init(&refs, 0), buf_init(&qv, 0);
+    hex_list(&ids, old->refid.b, 1);
+    if (old->has_alias) hex_list(&ids, old->alias.b, 1);
+    hex_list(&refs, old->refs, old->nrefs);
+    qrow *rows = xmalloc(sizeof *rows * MAX_QROWS);
+    qv_json(&qv, rows, qv_rows(old->qvals, rows, MAX_QROWS), NULL, 0);
+    free(rows);
     char now[21];
     time_now_iso(now);
-    params t = {0};
-    p_int(&t, s->next_cv++);
-    p_text(&t, old->resource);
-    p_text(&t, old->id);
-    p_text(&t, key_json ? key_json : "{}");
-    p_text(&t, now);
-    return exec_p(s->w, P_TOMBSTONE, &t, "tombstone");
+    params p = {0};
+    p_int(&p, old->doc_id);
+    p_text(&p, old->resource);
+    p_text(&p, ids.data);
+    p_text(&p, refs.data);
+    p_text(&p, qv.data);
+    p_int(&p, s->next_cv++);
+    p_text(&p, old->id);
+    p_text(&p, key_json ? key_json : "{}");
+    p_text(&p, now);
+    pcall c = {P_DELETE, &p};
+    err_t e = w_write(s, &c, 1, "delete document");
+    buf_free(&ids), buf_free(&refs), buf_free(&qv);
+    return e;
 }
 
-static err_t w_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+static err_t w_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n)
 {
     pg *s = impl;
     params p = {0};
@@ -593,10 +956,14 @@ static err_t w_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, i
     PGresult *r = run(s->w, P_REFERRERS, &p);
     if (!ok_result(r)) return pg_fail(s->w, r, "referrers");
     int rows = PQntuples(r);
-    int64_t *v = arena_alloc(a, sizeof(int64_t) * (size_t)(rows + 1));
-    for (int i = 0; i < rows; i++) v[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    store_hit *v = arena_alloc(a, sizeof *v * (size_t)(rows + 1));
+    for (int i = 0; i < rows; i++) {
+        v[i].doc_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        v[i].id[0] = 0;
+        v[i].resource = arena_strdup(a, PQgetvalue(r, i, 1));
+    }
     PQclear(r);
-    *ids = v;
+    *hits = v;
     *n = rows;
     return ERR_OK;
 }
@@ -611,7 +978,8 @@ static err_t w_client_put(void *impl, const char *key, const char *hash, const c
     p_text(&p, hash);
     p_text(&p, name);
     p_text(&p, now);
-    return exec_p(s->w, P_CLIENT_PUT, &p, "client");
+    pcall c = {P_CLIENT_PUT, &p};
+    return w_write(s, &c, 1, "client");
 }
 
 /* ---- readers ---- */
@@ -881,7 +1249,10 @@ const store_backend store_pg_backend = {
     .release = pg_release,
     .rollback_to = pg_rollback_to,
     .commit = pg_commit,
+    .abort = pg_abort,
+    .schema_version = PG_SCHEMA_VERSION,
     .find_identity = w_find_identity,
+    .find_identities = w_find_identities,
     .get = w_get,
     .get_by_id = w_get_by_id,
     .insert = w_insert,

@@ -13,6 +13,12 @@
 #include <time.h>
 
 #define SCHEMA_VERSION "2"
+#define SCHEMA_VERSION_NUM 2
+/* Versioned schema steps, sq_migrations[v] taking version v to v + 1, each
+ * run in its own transaction by `edhub migrate`. Version 2 is the first
+ * released layout, so there is none yet. */
+typedef bool (*sq_migration)(sqlite3 *db, char *err, size_t errlen);
+static const sq_migration sq_migrations[SCHEMA_VERSION_NUM + 1] = {0};
 /* 16384 frames of 4 KiB pages: rewind the WAL past 64 MiB. */
 #define WAL_RESTART_FRAMES 16384
 
@@ -92,7 +98,7 @@ static const char *writer_sql[W_COUNT] = {
     [W_TOMBSTONE] = "INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES(?1, ?2, ?3, ?4, ?5)",
     [W_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [W_REFERRERS] = "SELECT doc_id FROM refs WHERE target = ?1 LIMIT ?2",
+    [W_REFERRERS] = "SELECT r.doc_id, d.resource FROM refs r JOIN documents d ON d.doc_id = r.doc_id WHERE r.target = ?1 LIMIT ?2",
 };
 
 typedef struct sq sq;
@@ -247,11 +253,33 @@ static err_t sq_open(const char *path, const store_opts *opts, void **out, char 
             sqlite3_finalize(vs);
             have = ver;
         }
-        if (!have || strcmp(have, SCHEMA_VERSION) != 0) {
-            snprintf(err, errlen,
-                     "%s has storage schema version %s; this edhub uses version %s. Re-create the instance "
-                     "(edhub init --data DIR) and reload its data; in-place migrations come with `edhub migrate`.",
-                     path, have && *have ? have : "(none)", SCHEMA_VERSION);
+        int v = have ? atoi(have) : 0;
+        if (errlen) err[0] = 0;
+        while (v > 0 && v < SCHEMA_VERSION_NUM && opts && opts->migrate && sq_migrations[v]) {
+            if (!exec(s->w.db, "BEGIN IMMEDIATE", err, errlen)) break;
+            char bump[96];
+            snprintf(bump, sizeof bump, "UPDATE meta SET value = '%d' WHERE key = 'schema_version'", v + 1);
+            if (!sq_migrations[v](s->w.db, err, errlen) || !exec(s->w.db, bump, err, errlen) || !exec(s->w.db, "COMMIT", err, errlen)) {
+                exec(s->w.db, "ROLLBACK", NULL, 0);
+                break;
+            }
+            log_info("store: storage schema migrated from version %d to %d", v, v + 1);
+            v++;
+        }
+        if (v != SCHEMA_VERSION_NUM) {
+            if (v > SCHEMA_VERSION_NUM)
+                snprintf(err, errlen, "%s has storage schema version %d, newer than this edhub's (%d): upgrade edhub", path, v,
+                         SCHEMA_VERSION_NUM);
+            else if (v > 0 && sq_migrations[v] && !(opts && opts->migrate))
+                snprintf(err, errlen,
+                         "%s has storage schema version %d and this edhub uses version %d: stop its server and run "
+                         "'edhub migrate --data DIR'",
+                         path, v, SCHEMA_VERSION_NUM);
+            else if (!*err)
+                snprintf(err, errlen,
+                         "%s has storage schema version %s, which predates versioned migrations; re-create the instance "
+                         "(edhub init --data DIR) and reload its data",
+                         path, have && *have ? have : "(none)");
             e = ERR_CONFIG;
             goto fail;
         }
@@ -608,27 +636,29 @@ static err_t sqw_delete(sqw *t, const store_doc *old, const char *key_json)
     return ERR_OK;
 }
 
-static err_t sqw_referrers(sqw *t, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+static err_t sqw_referrers(sqw *t, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n)
 {
     sqlite3_stmt *st = t->st[W_REFERRERS];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, max);
     int cap = 16, k = 0;
-    int64_t *v = arena_alloc(a, sizeof(int64_t) * (size_t)cap);
+    store_hit *v = arena_alloc(a, sizeof *v * (size_t)cap);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (k == cap) {
-            int64_t *nv = arena_alloc(a, sizeof(int64_t) * (size_t)cap * 2);
-            memcpy(nv, v, sizeof(int64_t) * (size_t)k);
+            store_hit *nv = arena_alloc(a, sizeof *v * (size_t)cap * 2);
+            memcpy(nv, v, sizeof *v * (size_t)k);
             v = nv;
             cap *= 2;
         }
-        v[k++] = sqlite3_column_int64(st, 0);
+        v[k].doc_id = sqlite3_column_int64(st, 0);
+        v[k].id[0] = 0;
+        v[k++].resource = arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) return sql_err(t, "referrers");
-    *ids = v;
+    *hits = v;
     *n = k;
     return ERR_OK;
 }
@@ -925,12 +955,23 @@ static err_t sq_commit(void *impl)
     return ERR_STORAGE;
 }
 
+static void sq_abort(void *impl)
+{
+    sq *s = impl;
+    step_done(s->w.st[W_ROLLBACK]);
+    s->next_cv = s->batch_cv;
+}
+
 /* Adapters from the backend interface to the writer connection. */
 static err_t a_find_identity(void *impl, const uuid_t16 *refid, arena *a, store_hit *out)
 {
     return sqw_find_identity(&((sq *)impl)->w, refid, a, out);
 }
-static err_t a_get(void *impl, int64_t doc_id, arena *a, store_doc *out) { return sqw_get(&((sq *)impl)->w, doc_id, a, out); }
+static err_t a_get(void *impl, const char *resource, int64_t doc_id, arena *a, store_doc *out)
+{
+    (void)resource; /* doc_id is unique across resources here */
+    return sqw_get(&((sq *)impl)->w, doc_id, a, out);
+}
 static err_t a_get_by_id(void *impl, const char *resource, const char *id, arena *a, store_doc *out)
 {
     return sqw_get_by_id(&((sq *)impl)->w, resource, id, a, out);
@@ -944,9 +985,9 @@ static err_t a_remove(void *impl, const store_doc *old, const char *key_json)
 {
     return sqw_delete(&((sq *)impl)->w, old, key_json);
 }
-static err_t a_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, int64_t **ids, int *n)
+static err_t a_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n)
 {
-    return sqw_referrers(&((sq *)impl)->w, refid, a, max, ids, n);
+    return sqw_referrers(&((sq *)impl)->w, refid, a, max, hits, n);
 }
 static err_t a_client_put(void *impl, const char *key, const char *hash, const char *name)
 {
@@ -980,6 +1021,8 @@ const store_backend store_sqlite_backend = {
     .release = sq_release,
     .rollback_to = sq_rollback_to,
     .commit = sq_commit,
+    .abort = sq_abort,
+    .schema_version = SCHEMA_VERSION_NUM,
     .idle = sq_idle,
     .find_identity = a_find_identity,
     .get = a_get,

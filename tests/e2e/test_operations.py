@@ -1,6 +1,7 @@
 """Operations: the health endpoint, the access log, and the CLI's help and
 errors (every command has --help; a wrong call says what to do)."""
 
+import json
 import os
 import subprocess
 import tempfile
@@ -8,6 +9,7 @@ import time
 import unittest
 
 import harness as h
+import fixtures as F
 
 
 class HealthAndAccessLog(unittest.TestCase):
@@ -93,7 +95,8 @@ class Cli(unittest.TestCase):
         return p.returncode, p.stdout, p.stderr
 
     def test_every_command_has_help(self):
-        for cmd in (['--help'], ['init', '--help'], ['serve', '--help'], ['help', 'init'], ['help', 'serve']):
+        for cmd in (['--help'], ['init', '--help'], ['serve', '--help'], ['load', '--help'], ['migrate', '--help'],
+                    ['help', 'init'], ['help', 'serve'], ['help', 'load'], ['help', 'migrate']):
             with self.subTest(cmd=cmd):
                 code, out, err = self.run_edhub(*cmd)
                 self.assertEqual(code, 0, err)
@@ -134,6 +137,66 @@ class Cli(unittest.TestCase):
         code, out, err = self.run_edhub('serve', '--data', '/nonexistent', '--listen', 'nonsense')
         self.assertEqual(code, 2)
         self.assertIn('ADDR:PORT', err)
+
+
+class LoadAndMigrate(unittest.TestCase):
+    """`edhub load` and `edhub migrate` on a stopped instance (either backend)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = h.Server('loadcli').start()
+        assert cls.srv.stop() == 0, cls.srv.logs(40)
+        cls.data = cls.srv.data
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def run_edhub(self, *args):
+        p = subprocess.run([h.EDHUB] + list(args), capture_output=True, text=True, timeout=120, cwd=h.REPO)
+        return p.returncode, p.stdout, p.stderr
+
+    def write_jsonl(self, lines):
+        fd, path = tempfile.mkstemp(suffix='.jsonl', dir=self.srv.tmp)
+        with os.fdopen(fd, 'w') as f:
+            for res, doc in lines:
+                f.write(json.dumps({'resource': '/ed-fi/' + res, 'document': doc}) + '\n')
+        return path
+
+    def test_load_reports_rejections_and_upserts_on_rerun(self):
+        good1, good2 = F.student(), F.student()
+        bad = F.student()
+        del bad['birthDate']
+        path = self.write_jsonl([('students', good1), ('students', good2), ('students', bad)])
+        code, out, err = self.run_edhub('load', '--data', self.data, path)
+        self.assertEqual(code, 1, err)
+        self.assertIn('3 lines: 2 created, 0 updated, 1 rejected', out)
+        with open(os.path.join(self.data, 'load-errors.jsonl')) as f:
+            errors = [json.loads(l) for l in f if l.strip()]
+        self.assertEqual(len(errors), 1, errors)
+        self.assertEqual(errors[0]['line'], 3, errors)
+        self.assertEqual(errors[0]['status'], 400, errors)
+        self.assertIn('birthDate', json.dumps(errors[0]))
+        # The accepted lines were stored durably: loading them again updates.
+        path2 = self.write_jsonl([('students', good1), ('students', good2)])
+        code, out, err = self.run_edhub('load', '--data', self.data, path2)
+        self.assertEqual(code, 0, err)
+        self.assertIn('2 lines: 0 created, 2 updated, 0 rejected', out)
+
+    def test_load_needs_files_and_an_instance(self):
+        code, out, err = self.run_edhub('load', '--data', self.data)
+        self.assertEqual(code, 2)
+        self.assertIn('FILE.jsonl', err)
+        code, out, err = self.run_edhub('load', '--data', '/nonexistent-edhub', '/dev/null')
+        self.assertEqual(code, 1)
+        self.assertIn('edhub init --data', err)
+
+    def test_migrate_is_idempotent(self):
+        want = '3' if h.PG_DIR else '2'
+        for _ in range(2):
+            code, out, err = self.run_edhub('migrate', '--data', self.data)
+            self.assertEqual(code, 0, err)
+            self.assertIn('storage schema version %s (current)' % want, out)
 
 
 if __name__ == '__main__':

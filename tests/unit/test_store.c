@@ -120,7 +120,7 @@ static err_t find_refid(const uuid_t16 *refid, store_hit *hit)
 typedef struct referrers {
     uuid_t16 refid;
     int max;
-    int64_t *ids;
+    store_hit *ids;
     int n;
     err_t e;
 } referrers;
@@ -136,7 +136,7 @@ static int count_referrers(const uuid_t16 *refid, int max, int64_t *first)
 {
     referrers r = {.refid = *refid, .max = max};
     cr_assert_eq(store_run(S, referrers_job, &r), ERR_OK);
-    if (first && r.n) *first = r.ids[0];
+    if (first && r.n) *first = r.ids[0].doc_id;
     return r.n;
 }
 
@@ -152,13 +152,14 @@ static err_t update_job(store_txn *t, void *ctx)
 {
     upd *u = ctx;
     store_doc old;
-    err_t e = txn_get(t, u->doc_id, &A, &old);
+    err_t e = txn_get(t, u->p.resource, u->doc_id, &A, &old);
     if (e) return u->e = e;
     return u->e = txn_update(t, &old, &u->p, u->old_key, &u->out);
 }
 
 typedef struct del {
     int64_t doc_id;
+    const char *resource;
     err_t e;
 } del;
 
@@ -166,7 +167,7 @@ static err_t delete_job(store_txn *t, void *ctx)
 {
     del *d = ctx;
     store_doc old;
-    err_t e = txn_get(t, d->doc_id, &A, &old);
+    err_t e = txn_get(t, d->resource, d->doc_id, &A, &old);
     if (e) return d->e = e;
     return d->e = txn_delete(t, &old, "{\"k\":1}");
 }
@@ -236,6 +237,35 @@ Test(store, duplicate_refid_or_alias_conflicts)
     q.resource = "ed-fi/localEducationAgencies";
     cr_assert_eq(store_query_docs(S, &q, collect, &r, &total, NULL), ERR_OK);
     cr_assert_eq(total, 0);
+}
+
+typedef struct findn {
+    uuid_t16 ids[4];
+    store_hit hits[4];
+    bool found[4];
+} findn;
+
+static err_t findn_job(store_txn *t, void *ctx)
+{
+    findn *f = ctx;
+    return txn_find_identities(t, 4, f->ids, &A, f->hits, f->found);
+}
+
+Test(store, find_identities_in_one_call)
+{
+    uuid_t16 a = rid("fi-a"), b = rid("fi-b"), alias = rid("fi-alias");
+    store_doc da = insert_ok("ed-fi/schools", &a, &alias, "{}", NULL, 0);
+    store_doc db = insert_ok("ed-fi/students", &b, NULL, "{}", NULL, 0);
+    findn f = {.ids = {a, rid("fi-missing"), alias, b}};
+    memset(f.found, 1, sizeof f.found);
+    cr_assert_eq(store_run(S, findn_job, &f), ERR_OK);
+    cr_assert(f.found[0] && !f.found[1] && f.found[2] && f.found[3]);
+    cr_assert_eq(f.hits[0].doc_id, da.doc_id);
+    cr_assert_str_eq(f.hits[0].id, da.id);
+    cr_assert_str_eq(f.hits[0].resource, "ed-fi/schools");
+    cr_assert_eq(f.hits[2].doc_id, da.doc_id, "an alias finds its document");
+    cr_assert_eq(f.hits[3].doc_id, db.doc_id);
+    cr_assert_str_eq(f.hits[3].resource, "ed-fi/students");
 }
 
 Test(store, get_by_id)
@@ -492,7 +522,7 @@ Test(store, delete_then_not_found)
 {
     uuid_t16 r1 = rid("school-d"), a1 = rid("edorg-d"), ref = rid("lea-d");
     store_doc d = insert_ok("ed-fi/schools", &r1, &a1, "{\"schoolId\":5}", &ref, 1);
-    del x = {.doc_id = d.doc_id};
+    del x = {.doc_id = d.doc_id, .resource = "ed-fi/schools"};
     cr_assert_eq(store_run(S, delete_job, &x), ERR_OK);
     store_doc g;
     cr_assert_eq(store_get_by_id(S, "ed-fi/schools", d.id, &A, &g), ERR_NOT_FOUND);
@@ -520,8 +550,8 @@ Test(store, referrers)
     cr_assert_eq(r.n, 2);
     bool has_a = false, has_b = false;
     for (int i = 0; i < r.n; i++) {
-        has_a |= r.ids[i] == a.doc_id;
-        has_b |= r.ids[i] == b.doc_id;
+        has_a |= r.ids[i].doc_id == a.doc_id;
+        has_b |= r.ids[i].doc_id == b.doc_id;
     }
     cr_assert(has_a && has_b);
     cr_assert_eq(count_referrers(&target, 1, NULL), 1, "max caps the answer");
