@@ -12,12 +12,23 @@ which only binds 127.0.0.1:0 to find a free port):
   rec KEY=VALUE...                 print one JSON record; a VALUE starting with @ is
                                    read from that file (JSON, or text if not JSON);
                                    other values are JSON if they parse, else strings
+  pgbenchjson FILE                 print pgbench's summary in FILE as JSON (tps, latency, failures)
+  runload --timeout S --progress F --stdout F --result F [--expect N] -- CMD...
+                                   run `edhub load` (CMD), timestamp every progress update it
+                                   writes to stderr (F: epoch<TAB>text lines), stop it after S
+                                   seconds (SIGTERM, SIGKILL 45 s later; SIGTERM to runload is
+                                   forwarded), and write a JSON result: exit status, wall time,
+                                   the child's CPU (wait4 rusage), records done and the rate curve
+                                   (time at each 1% of the records, records/s per 10%)
   report RESULTS.jsonl OUT.md      write the Markdown report
 """
 import json
+import os
+import re
 import socket
 import statistics
 import sys
+import time
 
 
 def _val(v):
@@ -79,6 +90,174 @@ def cmd_count(args):
         print(-1)
 
 
+def cmd_pgbenchjson(args):
+    pats = {
+        "clients": r"^number of clients: (\d+)",
+        "threads": r"^number of threads: (\d+)",
+        "duration_s": r"^duration: (\d+) s",
+        "transactions": r"^number of transactions actually processed: (\d+)",
+        "failed": r"^number of failed transactions: (\d+)",
+        "latency_avg_ms": r"^latency average = ([0-9.]+) ms",
+        "latency_stddev_ms": r"^latency stddev = ([0-9.]+) ms",
+        "conn_ms": r"^initial connection time = ([0-9.]+) ms",
+        "tps": r"^tps = ([0-9.]+)",
+    }
+    out = {}
+    try:
+        with open(args[0], encoding="utf-8", errors="replace") as f:
+            txt = f.read()
+    except OSError as e:
+        print(json.dumps({"error": str(e)}))
+        return
+    for k, p in pats.items():
+        m = re.search(p, txt, re.M)
+        if m:
+            out[k] = float(m.group(1)) if "." in m.group(1) else int(m.group(1))
+    if "tps" not in out:
+        out["error"] = "no tps line in pgbench output: " + txt.strip()[-300:]
+    print(json.dumps(out))
+
+
+PROGRESS_RE = re.compile(r"(\d+) lines, (\d+) created, (\d+) updated, (\d+) rejected")
+
+
+def load_curve(points, t_start, base):
+    """points: [(epoch, done)] increasing; returns the time (s from t_start) at which done reached
+    each 1% of base (linear interpolation between progress updates) and records/s per 10%."""
+    pts = [(t_start, 0)] + [p for p in points if p[1] > 0]
+    pct_t = []
+    j = 0
+    for k in range(101):
+        target = base * k / 100
+        if k == 0:
+            pct_t.append(0.0)
+            continue
+        while j < len(pts) and pts[j][1] < target:
+            j += 1
+        if j >= len(pts):
+            pct_t.append(None)
+            continue
+        tb, db = pts[j]
+        ta, da = pts[j - 1] if j > 0 else (t_start, 0)
+        t = tb if db == da else ta + (target - da) * (tb - ta) / (db - da)
+        pct_t.append(round(t - t_start, 3))
+    deciles = []
+    for d in range(1, 11):
+        a, b = pct_t[(d - 1) * 10], pct_t[d * 10]
+        rps = round(base / 10 / (b - a), 1) if a is not None and b is not None and b > a else None
+        deciles.append({"pct": d * 10, "t_s": b, "rps": rps})
+    return pct_t, deciles
+
+
+def cmd_runload(args):
+    import select
+    import signal
+    import subprocess
+    opts = {"--timeout": "21600", "--progress": None, "--stdout": None, "--result": None, "--expect": "0"}
+    i = 0
+    while i < len(args) and args[i] != "--":
+        opts[args[i]] = args[i + 1]
+        i += 2
+    cmd = args[i + 1:]
+    timeout = float(opts["--timeout"])
+    expect = int(opts["--expect"])
+    state = {"term": False, "kill_at": None}
+    res = {"cmd": cmd[0] if cmd else "", "expect": expect, "timed_out": False, "terminated": False}
+    t_start = time.time()
+    try:
+        p = subprocess.Popen(cmd, stdout=open(opts["--stdout"], "wb"), stderr=subprocess.PIPE)
+    except OSError as e:
+        res["error"] = f"cannot start: {e}"
+        with open(opts["--result"], "w") as f:
+            json.dump(res, f)
+        return
+
+    def on_term(signum, frame):
+        res["terminated"] = True
+        try:
+            p.send_signal(signal.SIGTERM)
+        except OSError:
+            pass
+        if state["kill_at"] is None:
+            state["kill_at"] = time.time() + 45
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    prog = open(opts["--progress"], "w")
+    fd = p.stderr.fileno()
+    buf = b""
+    points = []
+    deadline = t_start + timeout
+    while True:
+        now = time.time()
+        if now > deadline and not res["timed_out"]:
+            res["timed_out"] = True
+            p.send_signal(signal.SIGTERM)
+            state["kill_at"] = now + 45
+        if state["kill_at"] is not None and now > state["kill_at"]:
+            p.kill()
+            state["kill_at"] = now + 3600  # once
+        r, _, _ = select.select([fd], [], [], 1.0)
+        if not r:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        parts = re.split(rb"[\r\n]", buf)
+        buf = parts.pop()
+        now = time.time()
+        for part in parts:
+            txt = part.decode("utf-8", "replace").strip()
+            if not txt:
+                continue
+            prog.write(f"{now:.3f}\t{txt}\n")
+            m = PROGRESS_RE.search(txt)
+            if m:
+                points.append((now, int(m.group(2)) + int(m.group(3)) + int(m.group(4))))
+    if buf.strip():
+        prog.write(f"{time.time():.3f}\t{buf.decode('utf-8', 'replace').strip()}\n")
+    prog.close()
+    while True:  # stderr is closed; the child normally exits right away (bounded by the same deadline)
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        now = time.time()
+        if now > deadline and not res["timed_out"]:
+            res["timed_out"] = True
+            p.send_signal(signal.SIGTERM)
+            state["kill_at"] = now + 45
+        if state["kill_at"] is not None and now > state["kill_at"]:
+            p.kill()
+        time.sleep(0.05)
+    t_end = time.time()
+    res.update(t_start=round(t_start, 3), t_end=round(t_end, 3), elapsed_s=round(t_end - t_start, 3),
+               user_s=round(ru.ru_utime, 3), sys_s=round(ru.ru_stime, 3), maxrss_kb=ru.ru_maxrss,
+               rc=os.waitstatus_to_exitcode(status), progress_updates=len(points))
+    try:
+        with open(opts["--stdout"], encoding="utf-8", errors="replace") as f:
+            summary = f.read()
+    except OSError:
+        summary = ""
+    m = re.search(r"(\d+) lines: (\d+) created, (\d+) updated, (\d+) rejected", summary)
+    if m:
+        res.update(lines=int(m.group(1)), created=int(m.group(2)), updated=int(m.group(3)), rejected=int(m.group(4)))
+        res["done"] = res["created"] + res["updated"] + res["rejected"]
+    else:
+        res["done"] = points[-1][1] if points else 0
+    done = res["done"]
+    res["rps"] = round(done / res["elapsed_s"], 1) if res["elapsed_s"] > 0 else None
+    if points:
+        res["t_last_progress_s"] = round(points[-1][0] - t_start, 3)
+        res["after_last_progress_s"] = round(t_end - points[-1][0], 3)
+    base = expect if expect and done >= expect else done
+    res["curve_base"] = base
+    if base > 0 and points:
+        res["pct_t"], res["deciles"] = load_curve(points, t_start, base)
+    with open(opts["--result"], "w") as f:
+        json.dump(res, f)
+
+
 # ---------------------------------------------------------------- report
 
 BG_LIMIT = 10.0  # % of all CPUs used by other processes during a run before it is flagged as noisy
@@ -107,28 +286,66 @@ def ratio(a, b, nd=2):
     return f"{a / b:.{nd}f}"
 
 
+LABEL = {"sqlite": "SQLite", "pg": "PostgreSQL", "all": ""}
+
+
+def fsec(x):
+    if x is None:
+        return "n/a"
+    if x >= 3600:
+        return f"{x / 3600:.2f} h"
+    if x >= 120:
+        return f"{x / 60:.1f} min"
+    return f"{x:.1f} s"
+
+
+def pct(x):
+    return f"{x}%" if isinstance(x, (int, float)) else "n/a"
+
+
+def fbytes(x):
+    if not isinstance(x, (int, float)):
+        return "n/a"
+    for unit, f in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if x >= f:
+            return f"{x / f:,.2f} {unit}"
+    return f"{x:,.0f} B"
+
+
 class Report:
     def __init__(self, recs):
         self.recs = recs
         self.flags = []
         self.out = []
+        self.bk = None  # backend whose records by() returns (plus the backend-independent ones)
+        meta = ([r for r in recs if r.get("workload") == "meta"] or [{}])[-1]
+        bks = (meta.get("backends") or "").split()
+        if not bks:  # records of an older harness: one SQLite backend
+            bks = sorted({r.get("backend", "sqlite") for r in recs} - {"all"}) or ["sqlite"]
+        self.backends = bks
 
     def by(self, workload):
-        return [r for r in self.recs if r.get("workload") == workload]
+        return [r for r in self.recs if r.get("workload") == workload and
+                (self.bk is None or r.get("backend", "sqlite") in (self.bk, "all"))]
 
     def w(self, s=""):
         self.out.append(s)
+
+    def _tag(self, rs):
+        bks = {r.get("backend", "sqlite") for r in rs} - {"all"}
+        return "".join(f"[{LABEL.get(b, b)}] " for b in sorted(bks))
 
     # wrk results: result has rps, p50_ms...; non2xx from statuses or err_status
     def wrk_summary(self, workload, expect=None):
         rs = self.by(workload)
         if not rs:
             return None
+        tag = self._tag(rs)
         runs = []
         for r in rs:
             res = r.get("result") or {}
             if "rps" not in res:
-                self.flags.append(f"{workload} run {r.get('run')}: no result ({res.get('error', 'wrk failed')})")
+                self.flags.append(f"{tag}{workload} run {r.get('run')}: no result ({res.get('error', 'wrk failed')})")
                 continue
             st = res.get("statuses") or {}
             if expect and st:
@@ -136,53 +353,70 @@ class Report:
             else:
                 bad = res.get("err_status", 0)
             sockerr = sum(res.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
-            cpu = r.get("server_cpu_s")
-            cpu_us = cpu * 1e6 / res["requests"] if isinstance(cpu, (int, float)) and res.get("requests") else None
+            cpu, dcpu = r.get("server_cpu_s"), r.get("db_cpu_s")
+            n = res.get("requests")
+            cpu_us = cpu * 1e6 / n if isinstance(cpu, (int, float)) and n else None
+            db_us = dcpu * 1e6 / n if isinstance(dcpu, (int, float)) and n and dcpu > 0 else None
             wb = r.get("server_write_bytes")
-            wb_req = wb / res["requests"] if isinstance(wb, (int, float)) and res.get("requests") else None
-            runs.append(dict(bg=r.get("bg_cpu_pct"), kt=r.get("kthread_cpu_pct"), wb_req=wb_req, rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
-                             max=res.get("max_ms"), bad=bad, sockerr=sockerr, cpu_us=cpu_us,
-                             requests=res.get("requests"), statuses=st, cmd=r.get("cmd"),
-                             load=r.get("loadavg")))
+            dwb = r.get("db_write_bytes")
+            wb_req = wb / n if isinstance(wb, (int, float)) and n else None
+            dwb_req = dwb / n if isinstance(dwb, (int, float)) and n and dwb > 0 else None
+            wal = r.get("db_wal_bytes")
+            wal_req = wal / n if isinstance(wal, (int, float)) and n else None
+            runs.append(dict(bg=r.get("bg_cpu_pct"), kt=r.get("kthread_cpu_pct"), wb_req=wb_req, dwb_req=dwb_req,
+                             wal_req=wal_req,
+                             rps=res["rps"], p50=res.get("p50_ms"), p95=res.get("p95_ms"), p99=res.get("p99_ms"),
+                             max=res.get("max_ms"), bad=bad, sockerr=sockerr, cpu_us=cpu_us, db_us=db_us,
+                             requests=n, statuses=st, cmd=r.get("cmd"), load=r.get("loadavg")))
         if not runs:
             return None
         s = dict(n=len(runs), rps=med([x["rps"] for x in runs]), p50=med([x["p50"] for x in runs]),
                  p95=med([x["p95"] for x in runs]), p99=med([x["p99"] for x in runs]),
                  max=med([x["max"] for x in runs]), cpu_us=med([x["cpu_us"] for x in runs]),
-                 wb_req=med([x["wb_req"] for x in runs]),
+                 db_us=med([x["db_us"] for x in runs]),
+                 wb_req=med([x["wb_req"] for x in runs]), dwb_req=med([x["dwb_req"] for x in runs]),
+                 wal_req=med([x["wal_req"] for x in runs]),
                  bad=sum(x["bad"] for x in runs), sockerr=sum(x["sockerr"] for x in runs),
-                 all_rps=[x["rps"] for x in runs], loads=[x["load"] for x in runs], bgs=[x["bg"] for x in runs], kts=[x["kt"] for x in runs],
+                 all_rps=[x["rps"] for x in runs], loads=[x["load"] for x in runs], bgs=[x["bg"] for x in runs],
+                 kts=[x["kt"] for x in runs],
                  cmd=runs[0]["cmd"], requests=sum(x["requests"] or 0 for x in runs),
                  statuses=[x["statuses"] for x in runs])
         noisy = [b for b in s["bgs"] if isinstance(b, (int, float)) and b > BG_LIMIT]
         if noisy:
-            self.flags.append(f"{workload}: other processes used {', '.join(f'{b}%' for b in noisy)} of the machine's "
-                              f"CPU during {len(noisy)} of {len(runs)} runs (noisy measurement)")
+            self.flags.append(f"{tag}{workload}: other processes used {', '.join(f'{b}%' for b in noisy)} of the "
+                              f"machine's CPU during {len(noisy)} of {len(runs)} runs (noisy measurement)")
         if s["bad"] or s["sockerr"]:
             what = f"non-{expect}" if expect else "non-2xx/3xx (status > 399)"
-            self.flags.append(f"{workload}: {s['bad']} {what} responses and {s['sockerr']} socket errors/timeouts "
+            self.flags.append(f"{tag}{workload}: {s['bad']} {what} responses and {s['sockerr']} socket errors/timeouts "
                               f"over {s['requests']} requests")
         return s
 
     def hc_summary(self, workload):
         rs = self.by(workload)
+        tag = self._tag(rs)
         runs = []
         for r in rs:
             res = r.get("result") or {}
             if "p50_ms" not in res:
-                self.flags.append(f"{workload} run {r.get('run')}: no result ({res.get('error', 'hclient failed')})")
+                self.flags.append(f"{tag}{workload} run {r.get('run')}: no result ({res.get('error', 'hclient failed')})")
                 continue
             n = res.get("responses") or 0
-            cpu, wb = r.get("server_cpu_s"), r.get("server_write_bytes")
+            cpu, wb, dcpu, dwb = r.get("server_cpu_s"), r.get("server_write_bytes"), r.get("db_cpu_s"), r.get("db_write_bytes")
             runs.append(res | {"cmd": r.get("cmd"),
                                "cpu_us": cpu * 1e6 / n if isinstance(cpu, (int, float)) and n else None,
-                               "wb_req": wb / n if isinstance(wb, (int, float)) and n else None})
+                               "db_us": dcpu * 1e6 / n if isinstance(dcpu, (int, float)) and n and dcpu > 0 else None,
+                               "wb_req": wb / n if isinstance(wb, (int, float)) and n else None,
+                               "dwb_req": dwb / n if isinstance(dwb, (int, float)) and n and dwb > 0 else None,
+                               "wal_req": r["db_wal_bytes"] / n if isinstance(r.get("db_wal_bytes"), (int, float)) and n
+                               else None})
         if not runs:
             return None
         s = dict(n=len(runs), rps=med([x["rps"] for x in runs]), p50=med([x["p50_ms"] for x in runs]),
                  p95=med([x["p95_ms"] for x in runs]), p99=med([x["p99_ms"] for x in runs]),
                  max=med([x["max_ms"] for x in runs]), mean=med([x["mean_ms"] for x in runs]),
-                 cpu_us=med([x["cpu_us"] for x in runs]), wb_req=med([x["wb_req"] for x in runs]),
+                 cpu_us=med([x["cpu_us"] for x in runs]), db_us=med([x["db_us"] for x in runs]),
+                 wb_req=med([x["wb_req"] for x in runs]), dwb_req=med([x["dwb_req"] for x in runs]),
+                 wal_req=med([x["wal_req"] for x in runs]),
                  unexpected=sum(x["unexpected"] for x in runs), io=sum(x["io_errors"] for x in runs),
                  reconnects=sum(x["reconnects"] for x in runs), close=sum(x["conn_close_hdr"] for x in runs),
                  timed_out=any(x.get("timed_out") for x in runs), cmd=runs[0]["cmd"],
@@ -192,27 +426,126 @@ class Report:
         noisy = [r.get("bg_cpu_pct") for r in rs if isinstance(r.get("bg_cpu_pct"), (int, float))
                  and r.get("bg_cpu_pct") > BG_LIMIT]
         if noisy:
-            self.flags.append(f"{workload}: other processes used {', '.join(f'{b}%' for b in noisy)} of the machine's "
-                              f"CPU during {len(noisy)} of {len(rs)} runs (noisy measurement)")
+            self.flags.append(f"{tag}{workload}: other processes used {', '.join(f'{b}%' for b in noisy)} of the "
+                              f"machine's CPU during {len(noisy)} of {len(rs)} runs (noisy measurement)")
         if s["unexpected"] or s["io"] or s["timed_out"]:
-            self.flags.append(f"{workload}: {s['unexpected']} unexpected statuses (expected "
+            self.flags.append(f"{tag}{workload}: {s['unexpected']} unexpected statuses (expected "
                               f"{s['expect'] or '2xx'}; seen {json.dumps(s['statuses'])}), {s['io']} I/O errors"
                               f"{', hit its deadline' if s['timed_out'] else ''}")
         if s["close"]:
-            self.flags.append(f"{workload}: server sent `Connection: close` on {s['close']} responses "
+            self.flags.append(f"{tag}{workload}: server sent `Connection: close` on {s['close']} responses "
                               f"(keep-alive broken: {s['reconnects']} reconnects)")
         return s
+
+    def _pgbench(self, c):
+        rs = self.by(f"w9_pgbench_c{c}")
+        runs = []
+        for r in rs:
+            res = r.get("result") or {}
+            if "tps" not in res:
+                self.flags.append(f"PostgreSQL ceiling pgbench {c} clients run {r.get('run')}: "
+                                  f"no result ({res.get('error', 'pgbench failed')})")
+                continue
+            n = res.get("transactions") or 0
+            d = r.get("db_cpu_s")
+            runs.append(dict(tps=res["tps"], lat=res.get("latency_avg_ms"), failed=res.get("failed", 0),
+                             db_us=d * 1e6 / n if isinstance(d, (int, float)) and n else None,
+                             wb=r["db_wal_bytes"] / n if isinstance(r.get("db_wal_bytes"), (int, float)) and n else None,
+                             bg=r.get("bg_cpu_pct"), cmd=r.get("cmd"), n=n))
+        if not runs:
+            return None
+        if any(x["failed"] for x in runs):
+            self.flags.append(f"PostgreSQL ceiling pgbench {c} clients: {sum(x['failed'] for x in runs)} failed transactions")
+        noisy = [x["bg"] for x in runs if isinstance(x["bg"], (int, float)) and x["bg"] > BG_LIMIT]
+        if noisy:
+            self.flags.append(f"w9_pgbench_c{c}: other processes used {', '.join(f'{b}%' for b in noisy)} of the "
+                              f"machine's CPU during {len(noisy)} of {len(runs)} runs (noisy measurement)")
+        return dict(tps=med([x["tps"] for x in runs]), all=[x["tps"] for x in runs], lat=med([x["lat"] for x in runs]),
+                    db_us=med([x["db_us"] for x in runs]), wb=med([x["wb"] for x in runs]), cmd=runs[0]["cmd"],
+                    n=runs[0]["n"])
+
+    def _copy(self):
+        rs = self.by("w9_copy")
+        if not rs:
+            return None
+        r = rs[-1]
+        rows, el = r.get("rows") or 0, r.get("elapsed_s")
+        if r.get("rc") != 0 or not rows:
+            self.flags.append(f"PostgreSQL ceiling COPY failed (exit {r.get('rc')}): {r.get('error', '')}")
+            return None
+        return dict(rows=rows, elapsed=el, rps=rows / el if el else None, cmd=r.get("cmd"),
+                    table_bytes=r.get("table_bytes"), index_bytes=r.get("index_bytes"),
+                    db_us=r["db_cpu_s"] * 1e6 / rows if isinstance(r.get("db_cpu_s"), (int, float)) else None,
+                    wb=r["db_wal_bytes"] / rows if isinstance(r.get("db_wal_bytes"), (int, float)) else None,
+                    ck=r.get("checkpoint_after_s"), bg=r.get("bg_cpu_pct"))
+
+    def _load(self, wl):
+        rs = self.by(wl)
+        if not rs:
+            return None
+        r = rs[-1]
+        res = r.get("result") or {}
+        tag = self._tag(rs)
+        if "elapsed_s" not in res:
+            self.flags.append(f"{tag}{wl}: no result ({res.get('error', 'edhub load failed')})")
+            return None
+        done, n = res.get("done", 0), r.get("lines")
+        if res.get("rc") != 0 or res.get("rejected") or r.get("errors_file_lines"):
+            self.flags.append(f"{tag}{wl}: `edhub load` exit status {res.get('rc')}, {res.get('rejected', '?')} rejected "
+                              f"lines; first error: {r.get('first_error') or r.get('summary')}")
+        if res.get("timed_out") or res.get("terminated") or r.get("watchdog"):
+            self.flags.append(f"{tag}{wl}: the load was stopped before the end "
+                              f"({r.get('watchdog') or ('timed out' if res.get('timed_out') else 'terminated')}); "
+                              f"{done} of {n} records")
+        elif isinstance(n, int) and done < n:
+            self.flags.append(f"{tag}{wl}: only {done} of {n} lines were processed")
+        if isinstance(r.get("bg_cpu_pct"), (int, float)) and r["bg_cpu_pct"] > BG_LIMIT:
+            self.flags.append(f"{tag}{wl}: other processes used {r['bg_cpu_pct']}% of the machine's CPU during the "
+                              "load (noisy measurement)")
+        cpu = (res.get("user_s") or 0) + (res.get("sys_s") or 0)
+        return dict(res=res, rec=r, done=done, n=n, rps=res.get("rps"), elapsed=res.get("elapsed_s"),
+                    cpu_us=cpu * 1e6 / done if done else None,
+                    db_us=r["db_cpu_s"] * 1e6 / done if done and isinstance(r.get("db_cpu_s"), (int, float))
+                    and r["db_cpu_s"] > 0 else None,
+                    wal=r["db_wal_bytes"] / done if done and isinstance(r.get("db_wal_bytes"), (int, float)) else None,
+                    deciles=res.get("deciles") or [], cmd=r.get("cmd"), bg=r.get("bg_cpu_pct"),
+                    kt=r.get("kthread_cpu_pct"))
+
+    def _sizes(self, after_prefix):
+        for z in self.by("sizes"):
+            if str(z.get("after", "")).startswith(after_prefix):
+                return z
+        return None
+
+    def collect(self, bk):
+        """every per-backend summary of backend bk"""
+        self.bk = bk
+        d = dict(
+            lat={op: self.hc_summary(f"w3_{op}") for op in ("post", "get", "put", "delete")},
+            pre=self.hc_summary("w4_precreate_students"),
+            w4={c: self.wrk_summary(f"w4_ssa_post_c{c}", expect=201) for c in (16, 64)},
+            w5=self.wrk_summary("w5_get_by_id"), w5c=self.wrk_summary("w5_ceiling_http"),
+            deep=self._deep_summary(),
+            load_pre=self._load("w8_load_prereq"), load_ev=self._load("w8_load_events"),
+            size_before=self._sizes("W3-W5"), size_after=self._sizes("W8"))
+        self.bk = None
+        return d
 
     def build(self):
         meta = (self.by("meta") or [{}])[-1]
         end = (self.by("meta_end") or [{}])[-1]
+        mpg = (self.by("meta_pg") or [{}])[-1]
         mode = meta.get("mode", "?")
+        bks = self.backends
         self.w("# edhub benchmark results")
         self.w()
-        self.w(f"Generated by `bench/run.sh` ({mode} mode) on {meta.get('date', '?')}. "
+        self.w(f"Generated by `bench/run.sh` ({mode} mode) on {meta.get('date', '?')}, backends "
+               f"{', '.join(LABEL.get(b, b) for b in bks)} measured one after the other in this run. "
                f"Each throughput/latency figure is the **median of {meta.get('runs', '?')} runs** "
-               "(every statistic — req/s, p50, p95, p99 — is the median of that statistic over the runs). "
-               "Latencies in milliseconds. All traffic on 127.0.0.1; client and server share the same CPUs.")
+               "(every statistic — req/s, p50, p95, p99 — is the median of that statistic over the runs); "
+               "the bulk load and COPY run once. "
+               "Latencies in milliseconds. All traffic on 127.0.0.1 (PostgreSQL: a unix socket); client, server "
+               "and database server share the same CPUs.")
         self.w()
         self.w("## Machine")
         self.w()
@@ -221,25 +554,332 @@ class Report:
         for k, label in (("nproc", "nproc"), ("cpu", "CPU (/proc/cpuinfo)"), ("kernel", "kernel"), ("os", "OS"),
                          ("mem", "memory"), ("fs", "filesystem of the data dir"), ("date", "date (UTC)"),
                          ("git", "build (git)"), ("cc", "compiler"), ("libs", "libraries"), ("wrk", "wrk"),
+                         ("postgres", "PostgreSQL"),
                          ("sqlite_settings", "server SQLite settings (from the instance DB)"),
                          ("loadavg", "load average at start"), ("server_threads", "server threads (during run)")):
             if meta.get(k) not in (None, ""):
                 self.w(f"| {label} | {meta[k]} |")
+        if mpg.get("settings"):
+            self.w(f"| PostgreSQL settings (scripts/pg-test-server.sh; the rest default) | {mpg['settings']} |")
+        if meta.get("free_at_start"):
+            self.w(f"| free space on the data filesystem at start | {fbytes(meta['free_at_start'])} |")
         if end.get("loadavg"):
             self.w(f"| load average at end | {end['loadavg']} |")
         self.w()
 
+        # ---- everything computed before anything is printed (flags are collected on the way)
         w1 = self.wrk_summary("w1_get_root")
         w2 = self.wrk_summary("w2_ceiling_http")
-        w4 = {c: self.wrk_summary(f"w4_ssa_post_c{c}", expect=201) for c in (16, 64)}
-        w5 = self.wrk_summary("w5_get_by_id")
-        w5c = self.wrk_summary("w5_ceiling_http")
         w7 = {b: self._sqlite(b) for b in (1, 100, "server_b100")}
-        lat = {op: self.hc_summary(f"w3_{op}") for op in ("post", "get", "put", "delete")}
-        pre_s = self.hc_summary("w4_precreate_students")
+        pgb = {c: self._pgbench(c) for c in (16, 64)}
+        cp = self._copy()
+        gens = {r.get("name"): r for r in self.by("gen")}
+        S = {bk: self.collect(bk) for bk in bks}
+        c_a = w2["rps"] if w2 else None
+        c_b = w7[100]["rows_per_s"] if w7[100] else None
+        c_b1 = w7[1]["rows_per_s"] if w7[1] else None
+        c_s = w7["server_b100"]["rows_per_s"] if w7["server_b100"] else None
+        checks = [c for c in self.recs if c.get("workload") == "check"]
+        for c in checks:
+            if c.get("ok") is False:
+                self.flags.append(f"{self._tag([c])}check `{c.get('name')}` failed: {c.get('detail')}")
+        for bk in bks:
+            ran = [r for r in self.recs if r.get("backend") == bk]
+            if not ran:
+                self.flags.append(f"[{LABEL.get(bk, bk)}] no records: this backend did not run")
 
-        # ---- summary table
-        self.w("## Summary")
+        self._side_by_side(S, bks, w7, pgb, cp, c_a, c_b, c_b1, c_s, gens)
+
+        # ---- flags
+        self.w("## Flags")
+        self.w()
+        if self.flags:
+            self.w("**This run had errors or anomalies; treat the affected numbers with care:**")
+            self.w()
+            for f in dict.fromkeys(self.flags):
+                self.w(f"- ⚠ {f}")
+        else:
+            self.w("None: every request got the expected status, no socket errors, keep-alive held, every "
+                   "bulk-loaded line was accepted.")
+        self.w()
+
+        # ---- per backend summary (the table of the single-backend report) + ratios
+        for bk in bks:
+            self._summary_table(bk, S[bk], w1, w2, w7, pgb, cp, c_a, c_b, c_b1, c_s)
+
+        # ---- details
+        self.w("## Details per workload")
+        self.w()
+        self._detail_wrk("1. Transport floor: `GET /`", w1,
+                         "Discovery document, no auth, no database. Measures the HTTP stack + router + "
+                         "response building of edhub. Backend-independent: measured once, with the first "
+                         "backend's server.")
+        self._detail_wrk("2. Ceiling A: minimal libmicrohttpd server", w2,
+                         "`bench/ceiling_http.c`: the daemon flags of `src/api/http.c` (`MHD_USE_EPOLL_INTERNAL_THREAD | "
+                         "MHD_ALLOW_SUSPEND_RESUME`), thread pool of nproc, response queued on the 2nd handler "
+                         "call; answers the same bytes as edhub's `GET /`. Runs alternate with W1's.")
+        for bk in bks:
+            self._details_backend(bk, S[bk])
+        self._details_ceilings(w7, pgb, cp, gens)
+
+        # ---- extras
+        self.w("## Other data points")
+        self.w()
+        for bk in [None] + bks:
+            rs = [r for r in self.recs if r.get("workload") == "extra" and
+                  (r.get("backend", "sqlite") == (bk or "all"))]
+            if not rs:
+                continue
+            self.w(f"### {LABEL.get(bk, bk) if bk else 'Whole run'}")
+            self.w()
+            for r in rs:
+                self.w(f"- {r.get('name')}: {r.get('value')}")
+            self.w()
+        sizes = [r for r in self.recs if r.get("workload") == "sizes"]
+        if sizes:
+            self.w("## Instance files during the run")
+            self.w()
+            self.w("SQLite: the database file and its `-wal` file. PostgreSQL: `pg_database_size` of the instance "
+                   "database and the size of `pg_wal` (the whole server's WAL).")
+            self.w()
+            self.w("| backend | after | database | WAL | free space on the filesystem |")
+            self.w("|---|---|---|---|---|")
+            for z in sizes:
+                self.w(f"| {LABEL.get(z.get('backend', 'sqlite'), z.get('backend'))} | {z.get('after')} | "
+                       f"{fnum(z.get('db_bytes'))} B | {fnum(z.get('wal_bytes'))} B | "
+                       f"{fnum(z.get('free_bytes')) + ' B' if z.get('free_bytes') is not None else ''} |")
+            self.w()
+        self.w("## Protocol checks")
+        self.w()
+        for c in checks:
+            mark = "ok" if c.get("ok") else ("**FAILED**" if c.get("ok") is False else "info")
+            self.w(f"- {mark}: {self._tag([c])}{c.get('name')} — {c.get('detail')}")
+        self.w()
+        self.w("## Reproduce")
+        self.w()
+        self.w("```sh")
+        self.w(f"{meta.get('invocation', 'make bench')}")
+        self.w("```")
+        self.w()
+        self.w("Raw per-run records (JSON lines, one per measured run, including the exact commands): "
+               "`bench/results.jsonl`.")
+        return "\n".join(self.out) + "\n"
+
+    # ------------------------------------------------------------ side by side
+    def _side_by_side(self, S, bks, w7, pgb, cp, c_a, c_b, c_b1, c_s, gens):
+        sq, pg = S.get("sqlite"), S.get("pg")
+
+        def cell(v, fmt=fnum):
+            return "—" if v is None else fmt(v)
+
+        def g(d, *path):
+            for p in path:
+                if d is None:
+                    return None
+                d = d.get(p) if isinstance(d, dict) else None
+            return d
+
+        self.w("## SQLite vs PostgreSQL (same run)")
+        self.w()
+        self.w("Medians; req/s unless noted. PG ceiling = what PostgreSQL itself does in this run on the same "
+               "machine and disk (W9: `pgbench` single-row INSERTs at the same number of clients; `COPY` of the "
+               "same attendance events into a plain table). The SQLite ceilings (W7) are in the ratio column. "
+               "CPU µs per request = edhub + PostgreSQL server processes.")
+        self.w()
+        self.w("| workload | SQLite | PostgreSQL | PG ceiling | SQLite ÷ its ceiling | PostgreSQL ÷ PG ceiling |")
+        self.w("|---|---|---|---|---|---|")
+
+        def ratio_s(v, ceil, name):
+            if v is None or not ceil:
+                return "—"
+            return f"{ratio(v, ceil, 2 if v / ceil >= 0.1 else 3)} of {name}"
+
+        for c in (16, 64):
+            a, b = g(sq, "w4", c), g(pg, "w4", c)
+            pc = pgb[c]["tps"] if pgb[c] else None
+            self.w(f"| POST studentSchoolAssociations (new), {c} connections | "
+                   f"{cell(g(a, 'rps'))} (p99 {fms(g(a, 'p99'))} ms) | {cell(g(b, 'rps'))} (p99 {fms(g(b, 'p99'))} ms) | "
+                   f"{cell(pc)} tx/s (pgbench, {c} clients, 1 INSERT/tx) | "
+                   f"{ratio_s(g(a, 'rps'), c_b1, 'B (1 row/txn)')}; {ratio_s(g(a, 'rps'), c_s, '7s')} | "
+                   f"{ratio_s(g(b, 'rps'), pc, f'pgbench c{c}')} |")
+        for c in (16, 64):
+            a, b = g(sq, "w4", c), g(pg, "w4", c)
+            ua = (g(a, "cpu_us") or 0) + (g(a, "db_us") or 0) if a else None
+            ub = (g(b, "cpu_us") or 0) + (g(b, "db_us") or 0) if b else None
+            self.w(f"| CPU µs per SSA POST at {c} connections (edhub + PostgreSQL) | {cell(ua, lambda x: fnum(x, 1))} | "
+                   f"{cell(ub, lambda x: fnum(x, 1))}{' (' + fnum(g(b, 'cpu_us'), 1) + ' + ' + fnum(g(b, 'db_us'), 1) + ')' if b else ''} | "
+                   f"{cell(pgb[c]['db_us'] if pgb[c] else None, lambda x: fnum(x, 1))} (PostgreSQL per INSERT) | | |")
+        a, b = g(sq, "pre"), g(pg, "pre")
+        self.w(f"| POST students (pre-creation, 32 connections, hclient) | {cell(g(a, 'rps'))} | {cell(g(b, 'rps'))} | — | | |")
+        for op in ("post", "get", "put", "delete"):
+            a, b = g(sq, "lat", op), g(pg, "lat", op)
+            self.w(f"| single client {op.upper()} students, p50 / p99 ms | {fms(g(a, 'p50'))} / {fms(g(a, 'p99'))} | "
+                   f"{fms(g(b, 'p50'))} / {fms(g(b, 'p99'))} | — | | |")
+        a, b = g(sq, "w5"), g(pg, "w5")
+        ac, bc = g(sq, "w5c", "rps"), g(pg, "w5c", "rps")
+        self.w(f"| GET students/{{id}}, 64 connections | {cell(g(a, 'rps'))} | {cell(g(b, 'rps'))} | — "
+               f"(HTTP ceiling A, same client: {cell(ac)} / {cell(bc)}) | {ratio_s(g(a, 'rps'), ac, 'ceiling A (5c)')} | "
+               f"{ratio_s(g(b, 'rps'), bc, 'ceiling A (5c)')} |")
+        for meth in ("offset", "cursor"):
+            fa, da = g(sq, "deep", "pages", f"{meth}_first"), g(sq, "deep", "pages", f"{meth}_deep")
+            fb, db = g(pg, "deep", "pages", f"{meth}_first"), g(pg, "deep", "pages", f"{meth}_deep")
+            n = g(sq, "deep", "info", "total") or g(pg, "deep", "info", "total")
+            ps = g(sq, "deep", "info", "page_size") or g(pg, "deep", "info", "page_size")
+            self.w(f"| {meth} paging, {ps}/page: p50 ms first page → 80% depth of {fnum(n)} attendance events "
+                   f"(deep/first) | {fms(g(fa, 'p50'))} → {fms(g(da, 'p50'))} ({ratio(g(da, 'p50'), g(fa, 'p50'))}) | "
+                   f"{fms(g(fb, 'p50'))} → {fms(g(db, 'p50'))} ({ratio(g(db, 'p50'), g(fb, 'p50'))}) | — | | |")
+        a, b = g(sq, "deep", "pages", "partitions"), g(pg, "deep", "pages", "partitions")
+        if a or b:
+            self.w(f"| `partitions?number=10` p50 ms | {fms(g(a, 'p50'))} | {fms(g(b, 'p50'))} | — | | |")
+        a, b = g(sq, "load_pre"), g(pg, "load_pre")
+        self.w(f"| bulk load of the prerequisites ({fnum(g(a, 'n') or g(b, 'n'))} students + 1 session), records/s | "
+               f"{cell(g(a, 'rps'))} | {cell(g(b, 'rps'))} | — | | |")
+        a, b = g(sq, "load_ev"), g(pg, "load_ev")
+        crps = cp["rps"] if cp else None
+        self.w(f"| **bulk load of {fnum(g(a, 'n') or g(b, 'n'))} attendance events** (`edhub load`), records/s | "
+               f"**{cell(g(a, 'rps'))}** ({fsec(g(a, 'elapsed'))}) | **{cell(g(b, 'rps'))}** ({fsec(g(b, 'elapsed'))}) | "
+               f"{cell(crps)} rows/s (COPY, {fsec(cp['elapsed']) if cp else 'n/a'}) | "
+               f"{ratio_s(g(a, 'rps'), c_s, '7s')}; {ratio_s(g(a, 'rps'), c_b, 'B (100 rows/txn)')} | "
+               f"{ratio_s(g(b, 'rps'), crps, 'COPY')} |")
+        da = [d.get("rps") for d in g(a, "deciles") or []]
+        db_ = [d.get("rps") for d in g(b, "deciles") or []]
+
+        def minmax(v):
+            v = [x for x in v if isinstance(x, (int, float))]
+            return f"{fnum(min(v))} – {fnum(max(v))}; last/first 10% = {ratio(v[-1], v[0])}" if len(v) >= 2 else "n/a"
+
+        self.w(f"| bulk load: slowest – fastest 10% of the load, records/s | {minmax(da)} | {minmax(db_)} | — | | |")
+        ua = (g(a, "cpu_us") or 0) + (g(a, "db_us") or 0) if a else None
+        ub = (g(b, "cpu_us") or 0) + (g(b, "db_us") or 0) if b else None
+        self.w(f"| bulk load: CPU µs per record (edhub load + PostgreSQL) | {cell(ua, lambda x: fnum(x, 1))} | "
+               f"{cell(ub, lambda x: fnum(x, 1))}{' (' + fnum(g(b, 'cpu_us'), 1) + ' + ' + fnum(g(b, 'db_us'), 1) + ')' if b else ''} | "
+               f"{cell(cp['db_us'] if cp else None, lambda x: fnum(x, 1))} (COPY) | | |")
+
+        def per_rec(x):
+            if not x:
+                return None
+            z0, z1 = self._bk_size(x, "W3-W5"), self._bk_size(x, "W8")
+            if not z1 or not x.get("done"):
+                return None
+            return (z1 - (z0 or 0)) / x["done"]
+
+        sa, sb = per_rec(a), per_rec(b)
+        cps = (cp["table_bytes"] + cp["index_bytes"]) / cp["rows"] if cp and isinstance(cp.get("table_bytes"), int) \
+            and isinstance(cp.get("index_bytes"), int) else None
+        self.w(f"| database growth per loaded event, bytes | {cell(sa)} | {cell(sb)} | {cell(cps)} (COPY table + "
+               "primary key) | | |")
+        self.w()
+        ge = gens.get("events")
+        if ge:
+            lr = [x for x in (g(a, "rps"), g(b, "rps")) if x]
+            self.w(f"Bulk-load input: generated to a file **before** timing (`bench/gen_attendance.c`, "
+                   f"{fnum(ge.get('lines'))} lines, {fbytes(ge.get('bytes'))}, in {fnum(ge.get('elapsed_s'), 1)} s = "
+                   f"{fnum(ge['lines'] / ge['elapsed_s'] if ge.get('elapsed_s') else None)} lines/s"
+                   + (f", {ratio(ge['lines'] / ge['elapsed_s'], max(lr), 0)}× the fastest load rate" if lr and ge.get('elapsed_s') else "")
+                   + "), so the load rate is the loader's alone. Prerequisites (students + session) are loaded "
+                   "first from their own file. The server is stopped during the load.")
+            self.w()
+
+        # ---- load curve
+        if any(g(S.get(bk), "load_ev", "deciles") for bk in bks):
+            self.w("### Bulk-load rate per 10% of the load")
+            self.w()
+            self.w("Records/s within each tenth of the attendance-event load, from the loader's progress output "
+                   "(`created+updated+rejected`, printed about once a second, timestamped on arrival; linear "
+                   "interpolation between updates; — = this tenth finished between two updates that arrived together, "
+                   "the counter advances per committed batch). A rate that falls from left to right is decay as the database "
+                   "grows (issue 6 asks for none once the database outgrows the page cache; this machine has "
+                   f"{(self.by('meta') or [{}])[-1].get('mem', '?')} of RAM). The last tenth ends at the last "
+                   "progress update; closing the store afterwards is in the total time only.")
+            self.w()
+            hdr = "| part of the load |" + "".join(f" {LABEL[bk]} records/s | {LABEL[bk]} time at end |" for bk in bks)
+            self.w(hdr)
+            self.w("|---|" + "---|---|" * len(bks))
+            for i in range(10):
+                row = f"| {i * 10}–{(i + 1) * 10}% |"
+                for bk in bks:
+                    d = g(S.get(bk), "load_ev", "deciles") or []
+                    d = d[i] if i < len(d) else {}
+                    row += f" {cell(d.get('rps'))} | {fsec(d.get('t_s')) if d.get('t_s') is not None else 'n/a'} |"
+                self.w(row)
+            row = "| total (process wall time, incl. start-up and store close) |"
+            for bk in bks:
+                x = g(S.get(bk), "load_ev")
+                row += (f" {cell(g(x, 'rps'))} | {fsec(g(x, 'elapsed'))} |" if x else " n/a | n/a |")
+            self.w(row)
+            self.w()
+
+        # ---- ratios
+        self.w("### Ratios to the same-run ceilings")
+        self.w()
+        self.w("| backend | ratio | value |")
+        self.w("|---|---|---|")
+        for bk in bks:
+            x = S[bk]
+            L = LABEL[bk]
+            for c in (16, 64):
+                v = g(x, "w4", c, "rps")
+                if v is None:
+                    continue
+                if bk == "sqlite":
+                    if c_b:
+                        self.w(f"| {L} | POST SSA at {c} connections / ceiling B (100 rows/txn) | {ratio(v, c_b, 3)} "
+                               f"({fnum(v)} / {fnum(c_b)}) |")
+                    if c_b1:
+                        self.w(f"| {L} | POST SSA at {c} connections / ceiling B (1 row/txn) | {ratio(v, c_b1, 3)} "
+                               f"({fnum(v)} / {fnum(c_b1)}) |")
+                    if c_s:
+                        self.w(f"| {L} | POST SSA at {c} connections / ceiling B with edhub's table layout (7s) | "
+                               f"{ratio(v, c_s, 3)} ({fnum(v)} / {fnum(c_s)}) |")
+                elif pgb[c]:
+                    self.w(f"| {L} | POST SSA at {c} connections / pgbench single-row INSERTs at {c} clients | "
+                           f"{ratio(v, pgb[c]['tps'], 3)} ({fnum(v)} / {fnum(pgb[c]['tps'])}) |")
+            v, vc = g(x, "w5", "rps"), g(x, "w5c", "rps")
+            if v is not None and c_a:
+                self.w(f"| {L} | GET-by-id / ceiling A (W2: static request, discovery body) | {ratio(v, c_a, 3)} "
+                       f"({fnum(v)} / {fnum(c_a)}) |")
+            if v is not None and vc:
+                self.w(f"| {L} | GET-by-id / ceiling A driven by the same wrk script (5c) | {ratio(v, vc, 3)} "
+                       f"({fnum(v)} / {fnum(vc)}) |")
+            v = g(x, "load_ev", "rps")
+            if v is not None:
+                if bk == "sqlite":
+                    if c_s:
+                        self.w(f"| {L} | bulk load (records/s) / ceiling B with edhub's table layout (7s, 100 rows/txn) | "
+                               f"{ratio(v, c_s, 3)} ({fnum(v)} / {fnum(c_s)}) |")
+                    if c_b:
+                        self.w(f"| {L} | bulk load (records/s) / ceiling B (100 rows/txn) | {ratio(v, c_b, 3)} "
+                               f"({fnum(v)} / {fnum(c_b)}) |")
+                elif cp:
+                    self.w(f"| {L} | bulk load (records/s) / COPY of the same events (rows/s) | {ratio(v, cp['rps'], 3)} "
+                           f"({fnum(v)} / {fnum(cp['rps'])}) |")
+            for line in g(x, "deep", "ratio_rows") or []:
+                self.w(line.replace("| ", f"| {L} | ", 1))
+        if all(S.get(b) for b in ("sqlite", "pg")):
+            for c in (16, 64):
+                a, b = g(S["sqlite"], "w4", c, "rps"), g(S["pg"], "w4", c, "rps")
+                if a and b:
+                    self.w(f"| both | POST SSA at {c} connections: PostgreSQL / SQLite | {ratio(b, a, 3)} |")
+            a, b = g(S["sqlite"], "w5", "rps"), g(S["pg"], "w5", "rps")
+            if a and b:
+                self.w(f"| both | GET-by-id: PostgreSQL / SQLite | {ratio(b, a, 3)} |")
+            a, b = g(S["sqlite"], "load_ev", "rps"), g(S["pg"], "load_ev", "rps")
+            if a and b:
+                self.w(f"| both | bulk load: PostgreSQL / SQLite | {ratio(b, a, 3)} |")
+        self.w()
+
+    def _bk_size(self, load, prefix):
+        bk = load["rec"].get("backend")
+        for z in self.recs:
+            if z.get("workload") == "sizes" and z.get("backend") == bk and str(z.get("after", "")).startswith(prefix):
+                v = z.get("db_bytes")
+                return v if isinstance(v, (int, float)) else None
+        return None
+
+    # ------------------------------------------------------------ per-backend summary table
+    def _summary_table(self, bk, x, w1, w2, w7, pgb, cp, c_a, c_b, c_b1, c_s):
+        L = LABEL[bk]
+        self.w(f"## Summary: {L}")
         self.w()
         self.w("| # | workload | result (median) | p50 / p95 / p99 ms | ratio to ceiling | errors |")
         self.w("|---|---|---|---|---|---|")
@@ -253,10 +893,9 @@ class Report:
             e = errs if errs is not None else s.get("bad", 0) + s.get("sockerr", 0)
             self.w(f"| {num} | {name} | {fnum(s['rps'])} {unit} | {lat_s} | {r} | {'**' + str(e) + '**' if e else 0} |")
 
-        c_a = w2["rps"] if w2 else None
-        c_b = w7[100]["rows_per_s"] if w7[100] else None
-        row(1, "GET / (discovery), wrk -t2 -c64", w1, c_a, "ceiling A")
+        row(1, "GET / (discovery), wrk -t2 -c64 (backend-independent)", w1, c_a, "ceiling A")
         row(2, "ceiling A: minimal libmicrohttpd server, same wrk", w2)
+        lat = x["lat"]
         for op in ("post", "get", "put", "delete"):
             s = lat[op]
             if s:
@@ -266,109 +905,79 @@ class Report:
             else:
                 self.w(f"| 3 | single client {op.upper()} | not run / failed | | | see flags |")
         for c in (16, 64):
-            row(4, f"POST studentSchoolAssociations (new, with references), wrk -t2 -c{c}", w4[c], c_b,
-                "ceiling B (100 rows/txn)")
-        if w5c:
-            row(5, "GET students/{id}, wrk -t2 -c64", w5, w5c["rps"], "ceiling A with the same client script")
-            row("5c", "ceiling A with W5's client script (same Lua + ids; body = a student document)", w5c)
-        else:
-            row(5, "GET students/{id}, wrk -t2 -c64", w5, c_a, "ceiling A")
-        deep = self._deep_summary()
-        if deep:
-            for line in deep["summary_rows"]:
-                self.w(line)
-        for b in (1, 100):
-            s = w7[b]
-            if s:
-                self.w(f"| 7 | ceiling B: raw SQLite insert, {b} row(s)/txn (WAL, synchronous=FULL, 4 KiB pages) | "
-                       f"{fnum(s['rows_per_s'])} rows/s | | | 0 |")
+            if bk == "sqlite":
+                row(4, f"POST studentSchoolAssociations (new, with references), wrk -t2 -c{c}", x["w4"][c], c_b,
+                    "ceiling B (100 rows/txn)")
             else:
-                self.w(f"| 7 | ceiling B {b} rows/txn | not run / failed | | | see flags |")
-        if w7["server_b100"]:
-            self.w(f"| 7s | ceiling B with edhub's table layout (doc + 3 indexes + identity + 2 refs per row), "
-                   f"100 rows/txn | {fnum(w7['server_b100']['rows_per_s'])} rows/s | | | 0 |")
-        self.w()
-
-        # ---- ratios
-        self.w("### Ratios to the same-run ceilings")
-        self.w()
-        self.w("| ratio | value |")
-        self.w("|---|---|")
-        for c in (16, 64):
-            if w4[c]:
-                self.w(f"| POST SSA throughput at {c} connections / ceiling B (100 rows/txn) | "
-                       f"{ratio(w4[c]['rps'], c_b, 3)} ({fnum(w4[c]['rps'])} / {fnum(c_b)}) |")
-                if w7[1]:
-                    self.w(f"| POST SSA throughput at {c} connections / ceiling B (1 row/txn) | "
-                           f"{ratio(w4[c]['rps'], w7[1]['rows_per_s'], 3)} ({fnum(w4[c]['rps'])} / "
-                           f"{fnum(w7[1]['rows_per_s'])}) |")
-        c_s = w7["server_b100"]["rows_per_s"] if w7["server_b100"] else None
-        for c in (16, 64):
-            if w4[c] and c_s:
-                self.w(f"| POST SSA throughput at {c} connections / ceiling B with edhub's table layout (7s) | "
-                       f"{ratio(w4[c]['rps'], c_s, 3)} ({fnum(w4[c]['rps'])} / {fnum(c_s)}) |")
-        if w1:
-            self.w(f"| GET / throughput / ceiling A | {ratio(w1['rps'], c_a, 3)} ({fnum(w1['rps'])} / {fnum(c_a)}) |")
-        if w5:
-            self.w(f"| GET-by-id throughput / ceiling A (W2: static request, discovery body) | "
-                   f"{ratio(w5['rps'], c_a, 3)} ({fnum(w5['rps'])} / {fnum(c_a)}) |")
-        if w5 and w5c:
-            self.w(f"| GET-by-id throughput / ceiling A driven by the same wrk script (5c) | "
-                   f"{ratio(w5['rps'], w5c['rps'], 3)} ({fnum(w5['rps'])} / {fnum(w5c['rps'])}) |")
-        if deep:
-            for line in deep["ratio_rows"]:
-                self.w(line)
-        self.w()
-
-        # ---- flags
-        checks = self.by("check")
-        for c in checks:
-            if c.get("ok") is False:
-                self.flags.append(f"check `{c.get('name')}` failed: {c.get('detail')}")
-        self.w("## Flags")
-        self.w()
-        if self.flags:
-            self.w("**This run had errors or anomalies; treat the affected numbers with care:**")
-            self.w()
-            for f in dict.fromkeys(self.flags):
-                self.w(f"- ⚠ {f}")
+                row(4, f"POST studentSchoolAssociations (new, with references), wrk -t2 -c{c}", x["w4"][c],
+                    pgb[c]["tps"] if pgb[c] else None, f"pgbench INSERT c{c}")
+        if x["w5c"]:
+            row(5, "GET students/{id}, wrk -t2 -c64", x["w5"], x["w5c"]["rps"], "ceiling A with the same client script")
+            row("5c", "ceiling A with W5's client script (same Lua + ids; body = a student document)", x["w5c"])
         else:
-            self.w("None: every request got the expected status, no socket errors, keep-alive held.")
+            row(5, "GET students/{id}, wrk -t2 -c64", x["w5"], c_a, "ceiling A")
+        if x["deep"]:
+            for line in x["deep"]["summary_rows"]:
+                self.w(line)
+        for nm, ld in (("prerequisites (students + session)", x["load_pre"]), ("attendance events", x["load_ev"])):
+            if ld:
+                cname, cv = ("COPY", cp["rps"] if cp else None) if bk == "pg" else ("7s", c_s)
+                self.w(f"| 8 | bulk load (`edhub load`) of {fnum(ld['done'])} {nm} | {fnum(ld['rps'])} records/s "
+                       f"({fsec(ld['elapsed'])}) | | {ratio(ld['rps'], cv) + ' of ' + cname if cv else ''} | "
+                       f"{'**' + str(ld['res'].get('rejected')) + '**' if ld['res'].get('rejected') else 0} |")
+        if bk == "sqlite":
+            for b in (1, 100):
+                s = w7[b]
+                if s:
+                    self.w(f"| 7 | ceiling B: raw SQLite insert, {b} row(s)/txn (WAL, synchronous=FULL, 4 KiB pages) | "
+                           f"{fnum(s['rows_per_s'])} rows/s | | | 0 |")
+                else:
+                    self.w(f"| 7 | ceiling B {b} rows/txn | not run / failed | | | see flags |")
+            if w7["server_b100"]:
+                self.w(f"| 7s | ceiling B with edhub's table layout (doc + 3 indexes + identity + 2 refs per row), "
+                       f"100 rows/txn | {fnum(w7['server_b100']['rows_per_s'])} rows/s | | | 0 |")
+        else:
+            for c in (16, 64):
+                if pgb[c]:
+                    self.w(f"| 9 | ceiling P: pgbench single-row INSERT (uuid UNIQUE + JSON text), {c} clients | "
+                           f"{fnum(pgb[c]['tps'])} tx/s | avg {fms(pgb[c]['lat'])} | | 0 |")
+            if cp:
+                self.w(f"| 9 | ceiling P: COPY of the {fnum(cp['rows'])} attendance events into a plain table | "
+                       f"{fnum(cp['rps'])} rows/s ({fsec(cp['elapsed'])}) | | | 0 |")
         self.w()
 
-        # ---- details
-        self.w("## Details per workload")
-        self.w()
-        self._detail_wrk("1. Transport floor: `GET /`", w1,
-                         "Discovery document, no auth, no database. Measures the HTTP stack + router + "
-                         "response building of edhub.")
-        self._detail_wrk("2. Ceiling A: minimal libmicrohttpd server", w2,
-                         "`bench/ceiling_http.c`: the daemon flags of `src/api/http.c` (`MHD_USE_EPOLL_INTERNAL_THREAD | "
-                         "MHD_ALLOW_SUSPEND_RESUME`), thread pool of nproc, response queued on the 2nd handler "
-                         "call; answers the same bytes as edhub's `GET /`. Runs alternate with W1's.")
-        self.w("### 3. Single-client latency (students)")
+    # ------------------------------------------------------------ per-backend details
+    def _details_backend(self, bk, x):
+        L = LABEL[bk]
+        self.bk = bk
+        lat = x["lat"]
+        self.w(f"### 3. Single-client latency (students) — {L}")
         self.w()
         self.w("One keep-alive connection, requests strictly sequential (`bench/hclient.c`, raw sockets; the "
                "latency is from the first byte sent to the last byte received). Each run: warm-up requests "
                "not counted, then N timed requests per operation; POST creates new students, GET/PUT/DELETE "
                "use the ids from the POST `Location` headers.")
         self.w()
-        self.w("| op | N per run | req/s | mean | p50 | p95 | p99 | max | server CPU µs/req | bytes written/req | "
-               "statuses (per run) | reconnects |")
-        self.w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        pgcols = bk == "pg"
+        self.w("| op | N per run | req/s | mean | p50 | p95 | p99 | max | server CPU µs/req | "
+               + ("PostgreSQL CPU µs/req | PostgreSQL WAL bytes/req | " if pgcols else "")
+               + "bytes written/req | statuses (per run) | reconnects |")
+        self.w("|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if pgcols else ""))
         for op in ("post", "get", "put", "delete"):
             s = lat[op]
             if s:
+                wb = (s["wb_req"] or 0) + (s["dwb_req"] or 0) if s["wb_req"] is not None else None
                 self.w(f"| {op.upper()} | {s['lat_n']} | {fnum(s['rps'])} | {fms(s['mean'])} | {fms(s['p50'])} | "
                        f"{fms(s['p95'])} | {fms(s['p99'])} | {fms(s['max'])} | {fnum(s['cpu_us'], 1)} | "
-                       f"{fnum(s['wb_req'])} | {json.dumps(s['statuses'])} | {s['reconnects']} |")
+                       + (f"{fnum(s['db_us'], 1)} | {fnum(s['wal_req'])} | " if pgcols else "")
+                       + f"{fnum(wb)} | {json.dumps(s['statuses'])} | {s['reconnects']} |")
         self.w()
         for op in ("post", "get", "put", "delete"):
             if lat[op]:
                 self.w(f"- {op.upper()}: `{lat[op]['cmd']}`")
         self.w()
         pre = self.by("w4_precreate_students")
-        self.w("### 4. Concurrent POST of studentSchoolAssociations")
+        self.w(f"### 4. Concurrent POST of studentSchoolAssociations — {L}")
         self.w()
         self.w("Each request is a new SSA (distinct student/entryDate, references a pre-created student and "
                "school 255901001), so every response should be `201`. Non-201 responses are counted by a "
@@ -376,26 +985,76 @@ class Report:
         self.w()
         if pre:
             res = pre[-1].get("result") or {}
-            ps = pre_s or {}
+            ps = x["pre"] or {}
             self.w(f"Pre-creation of the referenced students (extra data point): {res.get('responses', '?')} "
                    f"student POSTs with {res.get('conns', '?')} connections in {fnum(res.get('elapsed_s'), 2)} s = "
                    f"**{fnum(res.get('rps'))} POST/s**, p50 {fms(res.get('p50_ms'))} ms, p99 "
                    f"{fms(res.get('p99_ms'))} ms, statuses {json.dumps(res.get('status'))}; server CPU "
-                   f"{fnum(ps.get('cpu_us'), 1)} µs and {fnum(ps.get('wb_req'))} bytes written to storage per POST.")
+                   f"{fnum(ps.get('cpu_us'), 1)} µs"
+                   + (f" + PostgreSQL {fnum(ps.get('db_us'), 1)} µs ({fnum(ps.get('wal_req'))} WAL bytes)" if pgcols else "")
+                   + f" and {fnum((ps.get('wb_req') or 0) + (ps.get('dwb_req') or 0))} bytes written to storage per POST.")
             self.w(f"Command: `{pre[-1].get('cmd')}`")
             self.w()
         for c in (16, 64):
-            self._detail_wrk(f"4.{1 if c == 16 else 2} {c} connections", w4[c], None, level=4)
-        self._detail_wrk("5. GET by id (students)", w5,
+            self._detail_wrk(f"4.{1 if c == 16 else 2} {c} connections — {L}", x["w4"][c], None, level=4)
+        self._detail_wrk(f"5. GET by id (students) — {L}", x["w5"],
                          "Ids collected from the `Location` headers of the student pre-creation POSTs; each "
                          "wrk thread cycles through its own slice (up to 20,000 ids).")
-        self._detail_wrk("5c. Ceiling A driven by W5's client script", w5c,
+        self._detail_wrk(f"5c. Ceiling A driven by W5's client script — measured in the {L} phase", x["w5c"],
                          "The same `wrk` command and Lua script as W5 (so the load generator does the same work "
                          "per request) against `ceiling_http` answering one real student document. The fair "
-                         "denominator for W5 on a machine where wrk and the server share the CPUs.")
-        if deep:
-            for line in deep["detail"]:
+                         "denominator for W5 on a machine where wrk and the server share the CPUs. Runs alternate "
+                         "with W5's.")
+        self._details_load(bk, x)
+        if x["deep"]:
+            for line in x["deep"]["detail"]:
                 self.w(line)
+        self.bk = None
+
+    def _details_load(self, bk, x):
+        L = LABEL[bk]
+        if not (x["load_pre"] or x["load_ev"]):
+            return
+        self.w(f"### 8. Bulk load with `edhub load` — {L}")
+        self.w()
+        self.w("The server is stopped; `edhub load --data DIR FILE.jsonl` validates and writes every line like the "
+               "API does (same validation and integrity checks). First the prerequisites (students and the "
+               "session the events reference), then the attendance events "
+               "(`/ed-fi/studentSchoolAttendanceEvents`, identity student + school + session + category + date). "
+               "`bench/benchlib.py runload` runs the loader, timestamps its progress lines and takes its CPU "
+               "time from `wait4`."
+               + (" PostgreSQL's CPU is that of all server processes during the load; a `CHECKPOINT` "
+                  "afterwards is timed separately (Other data points)." if bk == "pg" else ""))
+        self.w()
+        self.w("| file | records done | wall time | records/s | edhub load CPU µs/record | "
+               + ("PostgreSQL CPU µs/record | WAL bytes/record | " if bk == "pg" else "")
+               + "max RSS | exit | rejected | other processes' CPU | kernel threads' CPU |")
+        self.w("|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if bk == "pg" else ""))
+        for nm, ld in (("prerequisites", x["load_pre"]), ("attendance events", x["load_ev"])):
+            if not ld:
+                continue
+            res = ld["res"]
+            self.w(f"| {nm} | {fnum(ld['done'])} of {fnum(ld['n'])} | {fsec(ld['elapsed'])} | {fnum(ld['rps'])} | "
+                   f"{fnum(ld['cpu_us'], 1)} | " + (f"{fnum(ld['db_us'], 1)} | {fnum(ld['wal'])} | " if bk == "pg" else "")
+                   + f"{fnum((res.get('maxrss_kb') or 0) / 1024, 0)} MiB | {res.get('rc')} | {res.get('rejected', '?')} | "
+                   f"{pct(ld['bg'])} | {pct(ld['kt'])} |")
+        self.w()
+        for nm, ld in (("prerequisites", x["load_pre"]), ("events", x["load_ev"])):
+            if ld:
+                self.w(f"- {nm}: `{ld['cmd']}` — stdout: `{ld['rec'].get('summary', '')}`")
+        ld = x["load_ev"]
+        if ld and ld["res"].get("after_last_progress_s") is not None:
+            self.w(f"- events: last progress update {fsec(ld['res'].get('t_last_progress_s'))} after start; "
+                   f"exit {fnum(ld['res'].get('after_last_progress_s'), 2)} s later (store close)")
+        z0, z1 = x["size_before"], x["size_after"]
+        if z1:
+            self.w(f"- database before the load {fbytes((z0 or {}).get('db_bytes'))}, after "
+                   f"{fbytes(z1.get('db_bytes'))} (WAL {fbytes(z1.get('wal_bytes'))}); free space after "
+                   f"{fbytes(z1.get('free_bytes'))}")
+        self.w()
+
+    # ------------------------------------------------------------ ceilings
+    def _details_ceilings(self, w7, pgb, cp, gens):
         self.w("### 7. Ceiling B: raw SQLite insert")
         self.w()
         self.w("`bench/ceiling_sqlite.c`: fresh DB, `page_size=4096`, `journal_mode=WAL`, `synchronous=FULL`, "
@@ -422,38 +1081,48 @@ class Report:
             if w7[b]:
                 self.w(f"- {b if b != 'server_b100' else 'edhub layout, 100'} row(s)/txn: `{w7[b]['cmd']}`")
         self.w()
-
-        # ---- extras
-        self.w("## Other data points")
+        if not (pgb[16] or pgb[64] or cp):
+            return
+        self.w("### 9. Ceiling P: PostgreSQL itself")
         self.w()
-        for r in self.by("extra"):
-            self.w(f"- {r.get('name')}: {r.get('value')}")
+        self.w("On the same PostgreSQL server edhub uses (started by `scripts/pg-test-server.sh`, same settings), in "
+               "a database of its own (`bench_ceiling`, dropped afterwards), before the edhub workloads. Tables: "
+               "`bench/pg/ceiling.sql`. Server CPU = all PostgreSQL processes.")
         self.w()
-        sizes = self.by("sizes")
-        if sizes:
-            self.w("## Instance files during the run")
-            self.w()
-            self.w("| after | database file | WAL file | free space on the filesystem |")
-            self.w("|---|---|---|---|")
-            for z in sizes:
-                self.w(f"| {z.get('after')} | {fnum(z.get('db_bytes'))} B | {fnum(z.get('wal_bytes'))} B | "
-                       f"{fnum(z.get('free_bytes')) + ' B' if z.get('free_bytes') is not None else ''} |")
-            self.w()
-        self.w("## Protocol checks")
+        self.w("- **pgbench single-row INSERTs** (`bench/pg/insert.sql`): one `INSERT` per transaction (autocommit, "
+               "`synchronous_commit=on`) into `pgb_doc(id bigserial PRIMARY KEY, key uuid UNIQUE, body text)`, key "
+               "`gen_random_uuid()`, body an SSA-like JSON text (~330 B) — the PostgreSQL analogue of ceiling B at "
+               "1 row/txn. Concurrent clients share WAL flushes, so this is the group-commit ceiling for the "
+               "same number of connections as W4. The table is truncated before each run.")
+        self.w("- **COPY** of the same attendance events edhub bulk-loads, as tab-separated rows (generated before "
+               "timing by `gen_attendance copy`, the same documents byte for byte), with a server-side "
+               "`COPY copy_ceiling FROM 'file'` (one statement, one transaction) into a plain logged table: the "
+               "event identity as typed columns (student_unique_id text, school_id int, school_year int, "
+               "session_name text, category text, event_date date) under the PRIMARY KEY, and the document as "
+               "`text` (edhub stores bodies as text). No other index. A `CHECKPOINT` follows (not timed).")
         self.w()
-        for c in checks:
-            mark = "ok" if c.get("ok") else ("**FAILED**" if c.get("ok") is False else "info")
-            self.w(f"- {mark}: {c.get('name')} — {c.get('detail')}")
+        self.w("| ceiling | result (median) | all runs | latency avg ms | PostgreSQL CPU µs/row | WAL bytes/row |")
+        self.w("|---|---|---|---|---|---|")
+        for c in (16, 64):
+            p = pgb[c]
+            if p:
+                self.w(f"| pgbench INSERT, {c} clients, {fnum(p['n'])} tx in the first run | {fnum(p['tps'])} tx/s | "
+                       f"{', '.join(fnum(x) for x in p['all'])} | {fms(p['lat'])} | {fnum(p['db_us'], 1)} | {fnum(p['wb'])} |")
+        if cp:
+            self.w(f"| COPY {fnum(cp['rows'])} attendance events | {fnum(cp['rps'])} rows/s ({fsec(cp['elapsed'])}) | | | "
+                   f"{fnum(cp['db_us'], 1)} | {fnum(cp['wb'])} |")
         self.w()
-        self.w("## Reproduce")
+        for c in (16, 64):
+            if pgb[c]:
+                self.w(f"- pgbench {c} clients: `{pgb[c]['cmd']}`")
+        if cp:
+            self.w(f"- COPY: `{cp['cmd']}`; table {fbytes(cp['table_bytes'])} + primary key "
+                   f"{fbytes(cp['index_bytes'])}; CHECKPOINT afterwards {fnum(cp['ck'], 1)} s")
+        gc = gens.get("copy")
+        if gc:
+            self.w(f"- COPY input: `{gc.get('cmd')}` ({fbytes(gc.get('bytes'))} in {fnum(gc.get('elapsed_s'), 1)} s, "
+                   "deleted after the COPY)")
         self.w()
-        self.w("```sh")
-        self.w(f"{meta.get('invocation', 'make bench')}")
-        self.w("```")
-        self.w()
-        self.w("Raw per-run records (JSON lines, one per measured run, including the exact commands): "
-               "`bench/results.jsonl`.")
-        return "\n".join(self.out) + "\n"
 
     def _sqlite(self, b):
         rs = self.by(f"w7_ceiling_sqlite_{b}" if isinstance(b, str) else f"w7_ceiling_sqlite_b{b}")
@@ -487,9 +1156,14 @@ class Report:
         self.w(f"- latency p50 {fms(s['p50'])} / p95 {fms(s['p95'])} / p99 {fms(s['p99'])} / max {fms(s['max'])} ms")
         if s.get("cpu_us") is not None:
             self.w(f"- server CPU per request (utime+stime of the server process / requests): "
-                   f"{fnum(s['cpu_us'], 1)} µs")
+                   f"{fnum(s['cpu_us'], 1)} µs"
+                   + (f"; PostgreSQL server processes: {fnum(s['db_us'], 1)} µs" if s.get("db_us") is not None else ""))
         if s.get("wb_req") is not None:
-            self.w(f"- server storage writes per request (/proc/PID/io write_bytes / requests): {fnum(s['wb_req'])} bytes")
+            self.w(f"- server storage writes per request (/proc/PID/io write_bytes / requests): {fnum(s['wb_req'])} bytes"
+                   + (f"; PostgreSQL processes: {fnum(s['dwb_req'])} bytes" if s.get("dwb_req") is not None else ""))
+        if s.get("wal_req") is not None:
+            self.w(f"- PostgreSQL WAL generated per request (pg_current_wal_lsn difference, whole server): "
+                   f"{fnum(s['wal_req'])} bytes")
         st = [x for x in s["statuses"] if x]
         if st:
             self.w(f"- statuses per run: {json.dumps(st)}")
@@ -498,49 +1172,38 @@ class Report:
         self.w()
 
     def _deep_summary(self):
-        create = self.by("w6_create")
         pages = {k: self.hc_summary(f"w6_{k}") for k in ("offset_first", "offset_deep", "cursor_first",
                                                           "cursor_deep", "partitions")}
-        info = (self.by("w6_info") or [{}])[-1]
-        if not create and not any(pages.values()):
+        infos = self.by("w6_info")
+        info = infos[-1] if infos else {}
+        if not any(pages.values()) and not infos:
             return None
-        out = dict(summary_rows=[], ratio_rows=[], detail=[])
+        tag = self._tag(infos) if infos else ""
+        L = LABEL.get(self.bk, "")
+        ps = info.get("page_size", 500)
+        res_name = info.get("resource", "students")
+        out = dict(summary_rows=[], ratio_rows=[], detail=[], pages=pages, info=info)
         n = info.get("total")
-        cres = (create[-1].get("result") or {}) if create else {}
-        csum = self.hc_summary("w6_create") if create else None
-        if cres:
-            e = cres.get("unexpected", 0) + cres.get("io_errors", 0)
-            out["summary_rows"].append(
-                f"| 6 | create {fnum(cres.get('responses'))} students for deep paging, {cres.get('conns')} connections | "
-                f"{fnum(cres.get('rps'))} POST/s ({fnum(cres.get('elapsed_s'), 1)} s) | {fms(cres.get('p50_ms'))} / "
-                f"{fms(cres.get('p95_ms'))} / {fms(cres.get('p99_ms'))} | | {'**' + str(e) + '**' if e else 0} |")
         for meth in ("offset", "cursor"):
             f, d = pages[f"{meth}_first"], pages[f"{meth}_deep"]
             if f and d:
                 out["summary_rows"].append(
-                    f"| 6 | {meth} paging, 500/page: first page vs 80% depth of {fnum(n)} | "
+                    f"| 6 | {meth} paging, {ps}/page: first page vs 80% depth of {fnum(n)} | "
                     f"p50 {fms(f['p50'])} → {fms(d['p50'])} ms | first {fms(f['p50'])} / {fms(f['p95'])} / "
                     f"{fms(f['p99'])}; deep {fms(d['p50'])} / {fms(d['p95'])} / {fms(d['p99'])} | "
                     f"deep/first p50 = **{ratio(d['p50'], f['p50'])}** | {f['unexpected'] + d['unexpected']} |")
                 out["ratio_rows"].append(f"| {meth} paging: deep (80%) / first page p50 | {ratio(d['p50'], f['p50'])}"
                                          f" (p95: {ratio(d['p95'], f['p95'])}) |")
         det = out["detail"]
-        det.append("### 6. Deep paging")
+        det.append(f"### 6. Deep paging — {L}" if L else "### 6. Deep paging")
         det.append("")
-        det.append(f"Resource `students` holding {fnum(n)} documents ({info.get('total_source', '')}). "
-                   f"Offset paging: `offset=0&limit=500` vs `offset={info.get('deep_offset')}&limit=500`. "
-                   "Cursor paging: `partitions?number=10`, then `pageToken=<token[0]>&pageSize=500` vs "
-                   "`pageToken=<token[8]>&pageSize=500` (token 8 of 10 = start of the last 20%). "
+        det.append(f"Resource `{res_name}` holding {fnum(n)} documents ({info.get('total_source', '')}), the "
+                   "bulk-loaded attendance events of W8. "
+                   f"Offset paging: `offset=0&limit={ps}` vs `offset={info.get('deep_offset')}&limit={ps}`. "
+                   f"Cursor paging: `partitions?number=10`, then `pageToken=<token[0]>&pageSize={ps}` vs "
+                   f"`pageToken=<token[8]>&pageSize={ps}` (token 8 of 10 = start of the last 20%). "
                    "Sequential requests on one keep-alive connection after warm-up.")
         det.append("")
-        if cres:
-            det.append(f"Creation (extra data point): {fnum(cres.get('responses'))} POSTs in "
-                       f"{fnum(cres.get('elapsed_s'), 1)} s = **{fnum(cres.get('rps'))} docs/s** "
-                       f"with {cres.get('conns')} connections; statuses {json.dumps(cres.get('status'))}; "
-                       f"server CPU {fnum((csum or {}).get('cpu_us'), 1)} µs and "
-                       f"{fnum((csum or {}).get('wb_req'))} bytes written to storage per POST; "
-                       f"command `{create[-1].get('cmd')}`.")
-            det.append("")
         det.append("| request | samples/run | p50 | p95 | p99 | max | items on page | body bytes | statuses |")
         det.append("|---|---|---|---|---|---|---|---|---|")
         for k in ("offset_first", "offset_deep", "cursor_first", "cursor_deep", "partitions"):
@@ -556,10 +1219,10 @@ class Report:
         det.append("")
         for k in ("items_offset_first", "items_offset_deep", "items_cursor_first", "items_cursor_deep"):
             v = info.get(k)
-            if v is not None and v != 500:
-                self.flags.append(f"deep paging: {k.replace('items_', '')} page returned {v} items, expected 500")
+            if v is not None and v != ps:
+                self.flags.append(f"{tag}deep paging: {k.replace('items_', '')} page returned {v} items, expected {ps}")
         if info.get("next_page_token") is False:
-            self.flags.append("cursor paging: `GET students?pageSize=500` did not return a Next-Page-Token header")
+            self.flags.append(f"{tag}cursor paging: `GET {res_name}?pageSize={ps}` did not return a Next-Page-Token header")
         return out
 
 
@@ -601,6 +1264,10 @@ def main():
         cmd_rec(args)
     elif cmd == "report":
         cmd_report(args)
+    elif cmd == "pgbenchjson":
+        cmd_pgbenchjson(args)
+    elif cmd == "runload":
+        cmd_runload(args)
     else:
         print(__doc__)
         sys.exit(2)

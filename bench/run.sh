@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# bench/run.sh - edhub benchmark: builds the server and the helpers, creates a
-# temporary instance, starts the server on a free 127.0.0.1 port, runs all
-# workloads (see bench/README.md), stops the server and writes bench/RESULTS.md
-# (and the raw per-run records bench/results.jsonl).
+# bench/run.sh - edhub benchmark: builds the server and the helpers, runs the storage ceilings
+# (SQLite; PostgreSQL: pgbench and COPY), then for every backend (SQLite, PostgreSQL) creates a
+# temporary instance, starts the server on a free 127.0.0.1 port, runs the HTTP workloads,
+# bulk-loads the attendance events with `edhub load`, pages through them, stops the server, and
+# finally writes bench/RESULTS.md (SQLite and PostgreSQL side by side) and the raw per-run
+# records bench/results.jsonl. See bench/README.md.
 #
 # Environment (all optional):
-#   BENCH_QUICK=1          short run: 1 run per workload, 3 s wrk runs, 100k deep documents
+#   BENCH_QUICK=1          short run: 1 run per workload, 3 s wrk runs, 200k bulk-loaded events
+#   BENCH_BACKENDS="..."   backends to measure, in order (default "sqlite pg")
 #   BENCH_RUNS=N           runs per workload (default 3; quick 1); the report shows medians
-#   BENCH_DURATION=S       seconds per wrk run (default 10; quick 3)
-#   BENCH_DEEP_N=N         documents for the deep-paging workload (default 1000000; quick 100000)
+#   BENCH_DURATION=S       seconds per wrk / pgbench run (default 10; quick 3)
+#   BENCH_BULK_N=N         attendance events bulk-loaded per backend (W8) and paged (W6)
+#                          (default 10000000; quick 200000)
+#   BENCH_BULK_DAYS=N      school days of the generated data (default 180; students = N / days)
+#   BENCH_PAGE_SIZE=N      page size of the deep-paging requests (default 100)
 #   BENCH_LAT_N=N          timed requests per op and run in the single-client workload (1000; quick 200)
 #   BENCH_SSA_STUDENTS=N   students pre-created for the SSA workload (default 50000; quick 10000)
 #   BENCH_PAGE_K=N         timed requests per paging measurement and run (default 20; quick 10)
+#   BENCH_LOAD_TIMEOUT=S   bound for one `edhub load` run (default 21600)
 #   BENCH_SKIP_BUILD=1     do not run make (use the existing ./edhub)
-#   BENCH_SKIP_DEEP=1      skip workload 6
-#   BENCH_TMP=DIR          where the temporary instance lives (default $TMPDIR or /tmp)
-#   BENCH_KEEP=1           keep the temporary directory (instance, logs, raw outputs)
+#   BENCH_SKIP_BULK=1      skip the bulk load (W8), the COPY ceiling and deep paging (W6)
+#   BENCH_SKIP_DEEP=1      skip workload 6 (deep paging)
+#   BENCH_TMP=DIR          where the temporary instances live (default $TMPDIR or /tmp)
+#   BENCH_KEEP=1           keep the temporary directory (instances, logs, raw outputs, data files)
 #   BENCH_OUT=FILE         report path (default bench/RESULTS.md; raw records next to it)
-#   BENCH_DEEP_TIMEOUT=S   bound for creating the deep-paging documents (default 7200)
 #   BENCH_EDHUB=PATH       server binary to use (default ./edhub; for testing the harness)
-# Only 127.0.0.1 is ever contacted. Every wait and loop is bounded.
+#   BENCH_PGBIN=DIR        PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
+#   BENCH_MIN_FREE_GB=N    stop the server / loader when the data filesystem has less free (default 5)
+# Only 127.0.0.1 (and a unix socket of our own PostgreSQL server) is ever contacted. Every wait
+# and loop is bounded. The PostgreSQL server is stopped at the end whatever happens (trap).
 set -u -o pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,17 +39,23 @@ export BENCH_LUA_DIR="$BENCH_DIR/lua"
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-  d_runs=1 d_dur=3 d_deep=100000 d_lat=200 d_stu=10000 d_pk=10 mode=quick
+  d_runs=1 d_dur=3 d_bulk=200000 d_lat=200 d_stu=10000 d_pk=10 mode=quick
 else
-  d_runs=3 d_dur=10 d_deep=1000000 d_lat=1000 d_stu=50000 d_pk=20 mode=full
+  d_runs=3 d_dur=10 d_bulk=10000000 d_lat=1000 d_stu=50000 d_pk=20 mode=full
 fi
 RUNS=${BENCH_RUNS:-$d_runs}
 DUR=${BENCH_DURATION:-$d_dur}
-DEEP_N=${BENCH_DEEP_N:-$d_deep}
+BULK_N=${BENCH_BULK_N:-$d_bulk}
+BULK_DAYS=${BENCH_BULK_DAYS:-180}
+PAGE_SIZE=${BENCH_PAGE_SIZE:-100}
 LAT_N=${BENCH_LAT_N:-$d_lat}
 NSTU=${BENCH_SSA_STUDENTS:-$d_stu}
 PAGE_K=${BENCH_PAGE_K:-$d_pk}
-DEEP_TIMEOUT=${BENCH_DEEP_TIMEOUT:-7200}
+LOAD_TIMEOUT=${BENCH_LOAD_TIMEOUT:-21600}
+BACKENDS=${BENCH_BACKENDS:-sqlite pg}
+PGBIN=${BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
+SKIP_BULK=${BENCH_SKIP_BULK:-0}
+SKIP_DEEP=${BENCH_SKIP_DEEP:-0}
 OUT_MD=${BENCH_OUT:-$BENCH_DIR/RESULTS.md}
 if [ -n "${BENCH_OUT:-}" ]; then OUT_JSONL="${OUT_MD%.*}.jsonl"; else OUT_JSONL="$BENCH_DIR/results.jsonl"; fi
 EDHUB=${BENCH_EDHUB:-$ROOT/edhub}
@@ -48,20 +64,39 @@ KEY=bench-key
 SECRET=bench-secret-$$
 WRK_T=2
 API=/data/v3/ed-fi
+MIN_FREE=$(( ${BENCH_MIN_FREE_GB:-5} * 1024 * 1024 * 1024 ))
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for v in RUNS DUR DEEP_N LAT_N NSTU PAGE_K DEEP_TIMEOUT; do
+for v in RUNS DUR BULK_N BULK_DAYS PAGE_SIZE LAT_N NSTU PAGE_K LOAD_TIMEOUT; do
   [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive integer (got '${!v}')"
 done
+seen=" "
+for b in $BACKENDS; do
+  case $b in sqlite|pg) ;; *) die "BENCH_BACKENDS: unknown backend '$b' (use sqlite and/or pg)" ;; esac
+  [[ $seen == *" $b "* ]] && die "BENCH_BACKENDS names $b twice"
+  seen+="$b "
+done
+[ "$seen" != " " ] || die "BENCH_BACKENDS is empty"
+HAVE_PG=0; [[ $seen == *" pg "* ]] && HAVE_PG=1
 for t in wrk curl python3 gcc timeout; do command -v $t >/dev/null || die "missing tool: $t"; done
+if [ $HAVE_PG = 1 ]; then
+  for t in postgres psql pgbench pg_ctl initdb; do
+    [ -x "$PGBIN/$t" ] || die "missing $PGBIN/$t (PostgreSQL 15: scripts/deps.sh bench installs postgresql-15)"
+  done
+fi
 
 WORK=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/edhub-bench.XXXXXX") || die "mktemp failed"
 RES="$WORK/results.jsonl"
 : >"$RES"
-SPID=""
-CPID=""
+PGDIR="$WORK/pg"
+if [ $HAVE_PG = 1 ]; then
+  # the PostgreSQL server runs as user postgres: it must reach its directory and read the COPY file
+  chmod 755 "$WORK"
+  [ ${#PGDIR} -le 90 ] || die "BENCH_TMP path too long for a PostgreSQL unix socket ($PGDIR)"
+fi
+SPID="" CPID="" LPID="" WDPIDS="" PG_UP=0 PGPID="" BK=all DATA="" PGDB="" PORT="" CPORT="" TOKEN=""
 
 stop_pid() { # pid name: SIGTERM, wait up to 60 s (a final WAL checkpoint can take a while), then SIGKILL
   local pid=$1 i
@@ -80,19 +115,67 @@ stop_pid() { # pid name: SIGTERM, wait up to 60 s (a final WAL checkpoint can ta
   wait "$pid" 2>/dev/null
 }
 
+# ------------------------------------------------------------------ PostgreSQL server (our own, in $WORK/pg)
+PGTS="$ROOT/scripts/pg-test-server.sh"
+pg_start() {
+  PGBIN="$PGBIN" timeout 300 bash "$PGTS" start "$PGDIR" >"$WORK/pg_start.out" 2>&1 ||
+    { cat "$WORK/pg_start.out" >&2; return 1; }
+  PG_UP=1
+  PGPID=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null)
+  [[ $PGPID =~ ^[0-9]+$ ]] || PGPID=""
+}
+pg_stop() { # fast shutdown; if the postmaster we started is still there after that, SIGTERM/SIGKILL it
+  [ "$PG_UP" = 1 ] || return 0
+  PGBIN="$PGBIN" timeout 120 bash "$PGTS" stop "$PGDIR" >/dev/null 2>&1
+  local i
+  for i in $(seq 1 100); do [ -n "$PGPID" ] && kill -0 "$PGPID" 2>/dev/null || break; sleep 0.1; done
+  if [ -n "$PGPID" ] && kill -0 "$PGPID" 2>/dev/null; then
+    log "PostgreSQL (pid $PGPID) still running after pg_ctl stop; SIGQUIT then SIGKILL"
+    kill -QUIT "$PGPID" 2>/dev/null
+    for i in $(seq 1 300); do kill -0 "$PGPID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$PGPID" 2>/dev/null && kill -KILL "$PGPID" 2>/dev/null
+  fi
+  PG_UP=0
+}
+pgq() { # db psql-args...: psql on our server's socket, unaligned, stop on error, bounded
+  local db=$1; shift
+  timeout "${PGQ_TIMEOUT:-600}" "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PGDIR" -U postgres -d "$db" "$@"
+}
+pg_cpu_s() { # CPU seconds of our PostgreSQL server: postmaster (incl. its reaped children) + live children
+  [ -n "$PGPID" ] || { echo 0; return; }
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" -v pm="$PGPID" '
+    { line = $0; pid = $1; sub(/^[^)]*\) /, "", line); split(line, f, " ")
+      if (pid == pm) t += f[12] + f[13] + f[14] + f[15]; else if (f[2] == pm) t += f[12] + f[13] }
+    END { printf "%.3f\n", t / hz }'
+}
+pg_wbytes() { # storage write_bytes of the postmaster and its live children
+  [ -n "$PGPID" ] || { echo 0; return; }
+  local p s=0 v
+  for p in $PGPID $(awk -v pm="$PGPID" '{ line = $0; pid = $1; sub(/^[^)]*\) /, "", line); split(line, f, " "); if (f[2] == pm) print pid }' /proc/[0-9]*/stat 2>/dev/null); do
+    v=$(awk '/^write_bytes/ {print $2}' /proc/$p/io 2>/dev/null)
+    s=$((s + ${v:-0}))
+  done
+  echo $s
+}
+db_cpu_s() { if [ "$BK" = pg ] || [ -n "${DB_CPU_PG:-}" ]; then pg_cpu_s; else echo 0; fi; }
+db_wbytes() { if [ "$BK" = pg ] || [ -n "${DB_CPU_PG:-}" ]; then pg_wbytes; else echo 0; fi; }
+
 cleanup() {
-  [ -n "${WDPID:-}" ] && kill "$WDPID" 2>/dev/null
+  local w
+  for w in $WDPIDS; do kill "$w" 2>/dev/null; done
+  stop_pid "$LPID" "edhub load" >/dev/null
   stop_pid "$CPID" ceiling_http >/dev/null
   stop_pid "$SPID" edhub >/dev/null
+  pg_stop
   if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-rec() { $LIB rec "$@" >>"$RES"; }
+rec() { $LIB rec backend="$BK" "$@" >>"$RES"; }
 check() { # name ok(true/false/null) detail
   rec workload=check name="$1" ok="$2" detail="$3"
-  [ "$2" = false ] && log "CHECK FAILED: $1: $3"
+  [ "$2" = false ] && log "CHECK FAILED ($BK): $1: $3"
   return 0
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -112,54 +195,69 @@ child_cpu() { # sets CHILD_CPU = user+sys seconds of all finished children of th
 }
 # background CPU during a step = machine busy time - server CPU - load generator CPU - kernel threads,
 # as % of all CPUs (kernel threads are reported separately: they include the writeback of the server's
-# own writes)
+# own writes). "Server" includes our PostgreSQL server's processes on the PostgreSQL backend.
 bg_pct() { # busy0 busy1 server0 server1 client0 client1 seconds [kthreads0 kthreads1]
   # null for steps shorter than 2 s: /proc/stat has 10 ms resolution and process start-up would dominate
   python3 -c "import sys; b0,b1,s0,s1,c0,c1,t,k0,k1=map(float,(sys.argv[1:]+['0','0'])[:9]); print(round(max(0.0,(b1-b0)-(s1-s0)-(c1-c0)-(k1-k0))*100/(t*$(nproc)),1) if t>=2 else 'null')" "$@"
 }
-db_sizes() { # "db=<bytes> wal=<bytes>" of the instance's SQLite files
+fsum() { python3 -c "import sys; print(round(sum(float(x) for x in sys.argv[1:]), 3))" "$@"; }
+fsub() { python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 3))" "$1" "$2"; }
+db_sizes() { # "<db bytes> <wal bytes>": SQLite file + -wal file, or pg_database_size + pg_wal
   local db wal
+  if [ "$BK" = pg ]; then
+    db=$(PGQ_TIMEOUT=60 pgq "$PGDB" -c "SELECT pg_database_size(current_database())" 2>/dev/null)
+    wal=$(du -sb "$PGDIR/data/pg_wal" 2>/dev/null | cut -f1)
+    echo "${db:-0} ${wal:-0}"
+    return
+  fi
   db=$(find "$DATA" -maxdepth 2 -name '*.sqlite' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {printf "%.0f\n", s}')
   wal=$(find "$DATA" -maxdepth 2 -name '*-wal' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {printf "%.0f\n", s}')
   echo "$db $wal"
 }
+free_bytes() { df -B1 --output=avail "$WORK" | tail -1; }
 record_sizes() { # after a workload: DB and WAL size (a WAL that only grows means checkpoints are not happening)
   local sz; sz=$(db_sizes)
-  rec workload=sizes after="$1" db_bytes="${sz% *}" wal_bytes="${sz#* }" free_bytes="$(df -B1 --output=avail "$DATA" | tail -1)"
+  rec workload=sizes after="$1" db_bytes="${sz% *}" wal_bytes="${sz#* }" free_bytes="$(free_bytes)"
   log "  sizes after $1: db ${sz% *} B, wal ${sz#* } B"
 }
 wbytes() { # bytes the server caused to be written to storage (/proc/PID/io write_bytes)
   local p=${CPU_PID:-$SPID}
+  [ -n "$p" ] || { echo 0; return; }
   awk '/^write_bytes/ {print $2; f=1} END {if (!f) print 0}' /proc/$p/io 2>/dev/null || echo 0
 }
-cpu_s() { # utime+stime of the server in seconds
+cpu_s() { # utime+stime of the server in seconds (0 while no server runs)
   local p=${CPU_PID:-$SPID}
+  [ -n "$p" ] || { echo 0; return; }
   [ -r /proc/$p/stat ] || { echo 0; return; }
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^[^)]*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' /proc/$p/stat
 }
 
-finish() { # end-of-run records (if the server is still up), stop it, write the report
-  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-    local rss st sz db wal
-    sleep 2 # give a background checkpointer a moment
-    sz=$(db_sizes); db=${sz% *}; wal=${sz#* }
-    rec workload=sizes after="end (server still running)" db_bytes="$db" wal_bytes="$wal"
-    if [ "$wal" -gt $((256 * 1024 * 1024)) ] && [ "$wal" -gt "$db" ]; then
-      check "WAL is checkpointed while the server runs" false \
-        "at the end the WAL is $wal bytes and the database file $db bytes: checkpoints are not keeping up (or not running); the WAL only shrinks at shutdown"
-    else
-      check "WAL is checkpointed while the server runs" true "WAL $wal bytes, database file $db bytes"
-    fi
-    rss=$(awk '/VmHWM|VmRSS/ {printf "%s %s %s; ", $1, $2, $3}' /proc/$SPID/status 2>/dev/null)
-    rec workload=extra name="server memory at end" value="$rss"
-    rec workload=extra name="server threads at end" value="$(ls /proc/$SPID/task 2>/dev/null | wc -l)"
-    rec workload=extra name="instance data dir size at end" value="$(du -sh "$DATA" | cut -f1) ($(du -sb "$DATA" | cut -f1) bytes)"
-    st=$(stop_pid "$SPID" edhub); SPID=""
-    rec workload=extra name="server stop after SIGTERM" value="$st s"
-  fi
-  local nerr; nerr=$(grep -ciE 'error|fatal|assert|crit' "$WORK/server.log" 2>/dev/null)
-  [ "${nerr:-0}" -gt 0 ] && rec workload=extra name="server log lines matching error/fatal/assert/crit" \
-    value="$nerr; first: $(grep -iE -m1 'error|fatal|assert|crit' "$WORK/server.log" | cut -c1-200)"
+start_watchdog() { # pid what [deadline_s]: stop PID (ours) if the data filesystem runs low or the deadline passes
+  local pid=$1 what=$2 dl=${3:-0} wdfile="$WORK/watchdog.$BK.txt"
+  (
+    t0=$(date +%s) hit=0
+    for i in $(seq 1 200000); do
+      kill -0 "$pid" 2>/dev/null || exit 0
+      free=$(df -B1 --output=avail "$WORK" | tail -1)
+      if [ "$free" -lt "$MIN_FREE" ]; then
+        echo "free space on the data filesystem fell to $free bytes (< BENCH_MIN_FREE_GB=${BENCH_MIN_FREE_GB:-5}); stopped $what" >>"$wdfile"
+        hit=1; break
+      fi
+      if [ "$dl" -gt 0 ] && [ $(($(date +%s) - t0)) -gt "$dl" ]; then
+        echo "$what still running after its bound of $dl s; stopped it" >>"$wdfile"; hit=1; break
+      fi
+      sleep 2
+    done
+    [ $hit = 1 ] || exit 0
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 1 90); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 1; done
+    kill -KILL "$pid" 2>/dev/null
+  ) &
+  WDPIDS="$WDPIDS $!"
+}
+
+# ------------------------------------------------------------------ report
+finish() { # write the report (the backends have been torn down)
   rec workload=meta_end loadavg="$(loadavg)" date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   mkdir -p "$(dirname "$OUT_MD")" "$(dirname "$OUT_JSONL")"
   cp "$RES" "$OUT_JSONL"
@@ -167,17 +265,16 @@ finish() { # end-of-run records (if the server is still up), stop it, write the 
   log "wrote $OUT_MD and $OUT_JSONL"
 }
 
-alive() { # after a step: if the server died, record it, write the report and stop
-  [ -z "$SPID" ] && return 0
+alive() { # after a step: if the server died, record it and return 1 (the rest of this backend is skipped)
+  [ -z "$SPID" ] && return 1
   kill -0 "$SPID" 2>/dev/null && return 0
   wait "$SPID" 2>/dev/null; local rc=$?
   local why="exit status $rc"; [ $rc -gt 128 ] && why="killed by signal $((rc - 128))"
-  [ -s "$WORK/watchdog.txt" ] && why="$why; $(cat "$WORK/watchdog.txt")"
-  check "server still running after $1" false "edhub serve died ($why); last log line: $(tail -1 "$WORK/server.log" | cut -c1-200)"
-  log "server died during $1 ($why); writing the report with what was measured"
+  [ -s "$WORK/watchdog.$BK.txt" ] && why="$why; $(tail -1 "$WORK/watchdog.$BK.txt")"
+  check "server still running after $1" false "edhub serve died ($why); last log line: $(tail -1 "$WORK/server.$BK.log" | cut -c1-200)"
+  log "server died during $1 ($why); skipping the rest of the $BK workloads"
   SPID=""
-  finish
-  exit 1
+  return 1
 }
 
 # ------------------------------------------------------------------ build
@@ -205,176 +302,101 @@ gcc -O2 -Wall -o "$BENCH_DIR/build/ceiling_http" "$BENCH_DIR/ceiling_http.c" \
 gcc -O2 -Wall -o "$BENCH_DIR/build/ceiling_sqlite" "$BENCH_DIR/ceiling_sqlite.c" -lsqlite3 ||
   die "ceiling_sqlite build failed"
 gcc -O2 -Wall -pthread -o "$BENCH_DIR/build/hclient" "$BENCH_DIR/hclient.c" || die "hclient build failed"
+gcc -O2 -Wall -o "$BENCH_DIR/build/gen_attendance" "$BENCH_DIR/gen_attendance.c" || die "gen_attendance build failed"
 HC="$BENCH_DIR/build/hclient"
+GEN="$BENCH_DIR/build/gen_attendance"
 
 # ------------------------------------------------------------------ machine
 git_desc=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit yet")
 git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -v '^??' | wc -l)
-rec workload=meta mode="$mode" runs="$RUNS" date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
+pgver=""; [ $HAVE_PG = 1 ] && pgver="$("$PGBIN/postgres" --version), pgbench $("$PGBIN/pgbench" --version | awk '{print $NF}')"
+rec workload=meta mode="$mode" runs="$RUNS" backends="$BACKENDS" date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
   nproc="$(nproc)" cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
   kernel="$(uname -srm)" os="$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")" \
   mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
-  fs="$(df -hT "$WORK" | awk 'NR==2 {print $2 " on " $1}')" \
+  fs="$(df -hT "$WORK" | awk 'NR==2 {print $2 " on " $1}')" free_at_start="$(free_bytes)" \
   git="$git_desc ($git_dirty modified tracked files); binary ${EDHUB_SRC#$ROOT/} sha256 $(sha256sum "$EDHUB" | cut -c1-12), built $(date -u -r "$EDHUB_SRC" '+%H:%M:%S UTC')" cc="$(gcc --version | head -1)" \
-  libs="libmicrohttpd $(pkg-config --modversion libmicrohttpd), SQLite $(pkg-config --modversion sqlite3), json-c $(pkg-config --modversion json-c 2>/dev/null)" \
-  wrk="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" loadavg="$(loadavg)" \
-  invocation="$( [ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 ')make bench   # = bash bench/run.sh; RUNS=$RUNS DURATION=${DUR}s DEEP_N=$DEEP_N LAT_N=$LAT_N SSA_STUDENTS=$NSTU PAGE_K=$PAGE_K"
-
-# ------------------------------------------------------------------ instance
-DATA="$WORK/data"
-log "edhub init (data in $DATA)"
-t0=$(date +%s.%N)
-timeout 600 "$EDHUB" init --data "$DATA" --client-key "$KEY" --client-secret "$SECRET" >"$WORK/init.log" 2>&1 ||
-  { tail -20 "$WORK/init.log" >&2; die "edhub init failed"; }
-t1=$(date +%s.%N)
-rec workload=extra name="edhub init (bootstrap load: descriptors, school years, Grand Bend ed-orgs)" \
-  value="$(python3 -c "print(f'{$t1-$t0:.2f} s')")"
-
-PORT=$($LIB freeport)
-log "starting edhub serve on 127.0.0.1:$PORT"
-t0=$(date +%s.%N)
-"$EDHUB" serve --data "$DATA" --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
-SPID=$!
-BASE="http://127.0.0.1:$PORT"
-ready=0
-for i in $(seq 1 300); do
-  kill -0 "$SPID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; die "edhub serve exited"; }
-  code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$BASE/" 2>/dev/null)
-  [ "$code" = 200 ] && { ready=1; break; }
-  sleep 0.1
-done
-[ $ready = 1 ] || die "server not ready after 30 s"
-t1=$(date +%s.%N)
-# disk watchdog: the run writes a lot; stop the server (our own PID) before the disk fills up
-MIN_FREE=$(( ${BENCH_MIN_FREE_GB:-5} * 1024 * 1024 * 1024 ))
-(
-  for i in $(seq 1 100000); do
-    kill -0 "$SPID" 2>/dev/null || exit 0
-    free=$(df -B1 --output=avail "$DATA" | tail -1)
-    if [ "$free" -lt "$MIN_FREE" ]; then
-      echo "free space on the data filesystem fell to $free bytes (< BENCH_MIN_FREE_GB=${BENCH_MIN_FREE_GB:-5}); stopping the server" >"$WORK/watchdog.txt"
-      kill -TERM "$SPID"; exit 0
-    fi
-    sleep 2
-  done
-) &
-WDPID=$!
-rec workload=extra name="server start to first 200 on GET /" value="$(python3 -c "print(f'{($t1-$t0)*1000:.0f} ms')")"
-rec workload=extra name="server threads right after start" value="$(ls /proc/$SPID/task | wc -l)"
-
-token() {
-  local t i
-  for i in 1 2 3; do
-    t=$(curl -s -m 10 -u "$KEY:$SECRET" -d grant_type=client_credentials "$BASE/oauth/token" | $LIB get access_token)
-    [ -n "$t" ] && { echo "$t"; return 0; }
-    sleep 1
-  done
-  die "could not get a token"
-}
-TOKEN=$(token) || { alive "the first token request"; exit 1; }
-AUTH="Authorization: Bearer $TOKEN"
-
-# SQLite settings of the instance (read-only look at the files the server made)
-dbs=$(find "$DATA" -maxdepth 3 -type f \( -name '*.db' -o -name '*.sqlite' -o -name '*.sqlite3' \) 2>/dev/null | head -3 | tr '\n' ' ')
-if [ -n "$dbs" ] && command -v sqlite3 >/dev/null; then
-  db1=$(echo $dbs | cut -d' ' -f1)
-  ps=$(timeout 5 sqlite3 -readonly "$db1" 'PRAGMA page_size;' 2>/dev/null)
-  jm=$(timeout 5 sqlite3 -readonly "$db1" 'PRAGMA journal_mode;' 2>/dev/null)
-  rec workload=extra name="instance database files" value="$dbs(page_size=$ps, journal_mode=$jm; synchronous is per connection and not visible from outside)"
-fi
-
-# ------------------------------------------------------------------ protocol checks
-log "protocol checks"
-curl -s -m 10 -D "$WORK/root.hdr" -o "$WORK/root.json" "$BASE/" >/dev/null
-root_bytes=$(stat -c %s "$WORK/root.json" 2>/dev/null || echo 0)
-if grep -qi '^connection: *close' "$WORK/root.hdr"; then
-  check "GET / keeps the connection open" false "response has Connection: close"
-else
-  check "GET / keeps the connection open" true "no Connection: close header; body $root_bytes bytes"
-fi
-$HC -p "$PORT" -c 1 -n 200 -u / -e 200 -l ka_root >"$WORK/ka_root.json" 2>>"$WORK/hclient.err"
-rc=$(cat "$WORK/ka_root.json" | $LIB get reconnects 0)
-check "200 sequential GET / on one connection without reconnecting" "$([ "$rc" = 0 ] && echo true || echo false)" "reconnects=$rc"
-
-code=$(curl -s -m 10 -o "$WORK/chk_post.body" -D "$WORK/chk_post.hdr" -w '%{http_code}' -H "$AUTH" \
-  -H 'Content-Type: application/json' \
-  -d '{"studentUniqueId":"CHK1","birthDate":"2010-01-13","firstName":"A","lastSurname":"B"}' "$BASE$API/students")
-loc=$(grep -i '^location:' "$WORK/chk_post.hdr" | head -1 | cut -d' ' -f2- | tr -d '\r')
-check "POST students -> 201 + absolute Location" "$([ "$code" = 201 ] && [[ $loc == http*://*/students/* ]] && echo true || echo false)" "status $code, Location '$loc'"
-if [ -n "$loc" ]; then
-  code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "$AUTH" "$loc")
-  check "GET Location of the new student -> 200" "$([ "$code" = 200 ] && echo true || echo false)" "status $code"
-fi
-code=$(curl -s -m 10 -o "$WORK/chk_409.body" -w '%{http_code}' -H "$AUTH" -H 'Content-Type: application/json' \
-  -d '{"studentReference":{"studentUniqueId":"NO-SUCH-STUDENT"},"schoolReference":{"schoolId":255901001},"entryDate":"2021-08-23","entryGradeLevelDescriptor":"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade"}' \
-  "$BASE$API/studentSchoolAssociations")
-check "POST SSA with a missing student -> 409" "$([ "$code" = 409 ] && echo true || echo false)" "status $code"
-$HC -p "$PORT" -c 1 -n 50 -m POST -u "$API/students" -H "$AUTH" -e 201 -s 0 \
-  -b '{"studentUniqueId":"KA{n}","birthDate":"2010-01-13","firstName":"A","lastSurname":"B"}' -l ka_post \
-  >"$WORK/ka_post.json" 2>>"$WORK/hclient.err"
-rc=$(cat "$WORK/ka_post.json" | $LIB get reconnects 0)
-cl=$(cat "$WORK/ka_post.json" | $LIB get conn_close_hdr 0)
-un=$(cat "$WORK/ka_post.json" | $LIB get unexpected 0)
-check "50 sequential POSTs on one connection: keep-alive and 201" "$([ "$rc" = 0 ] && [ "$un" = 0 ] && echo true || echo false)" \
-  "reconnects=$rc, Connection: close seen $cl times, non-201=$un, statuses $(cat "$WORK/ka_post.json" | $LIB get status)"
-
-alive "protocol checks"
+  libs="libmicrohttpd $(pkg-config --modversion libmicrohttpd), SQLite $(pkg-config --modversion sqlite3), json-c $(pkg-config --modversion json-c 2>/dev/null), libpq $(pkg-config --modversion libpq 2>/dev/null)" \
+  postgres="$pgver" \
+  wrk="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" loadavg="$(loadavg)" bulk_n="$BULK_N" page_size="$PAGE_SIZE" \
+  invocation="$( [ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 ')make bench   # = bash bench/run.sh; BACKENDS='$BACKENDS' RUNS=$RUNS DURATION=${DUR}s BULK_N=$BULK_N BULK_DAYS=$BULK_DAYS PAGE_SIZE=$PAGE_SIZE LAT_N=$LAT_N SSA_STUDENTS=$NSTU PAGE_K=$PAGE_K"
 
 # ------------------------------------------------------------------ helpers for workloads
 show_cmd() { # shell-quoted command line with the token and temp paths replaced by placeholders
   local s="" a q
   for a in "$@"; do
     if [[ $a =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then q=$a
-    elif [[ $a == *"$TOKEN"* ]]; then q="\"$a\""
+    elif [ -n "$TOKEN" ] && [[ $a == *"$TOKEN"* ]]; then q="\"$a\""
     else q="'${a//\'/\'\\\'\'}'"
     fi
     s+="${s:+ }$q"
   done
-  s=${s//$TOKEN/\$TOKEN}
+  [ -n "$TOKEN" ] && s=${s//$TOKEN/\$TOKEN}
   s=${s//$BENCH_DIR/bench}
   s=${s//$WORK/\$WORK}
-  s=${s//127.0.0.1:$PORT/127.0.0.1:\$PORT}
-  s=${s//-p $PORT /-p \$PORT }
+  [ -n "$PORT" ] && s=${s//127.0.0.1:$PORT/127.0.0.1:\$PORT} && s=${s//-p $PORT /-p \$PORT }
   [ -n "${CPORT:-}" ] && s=${s//127.0.0.1:$CPORT/127.0.0.1:\$CEILING_PORT}
   printf '%s' "$s"
 }
 
+# rec fields common to wrk/hclient runs: server (edhub) CPU, database server CPU (PostgreSQL), client
+# CPU, background CPU, kernel-thread CPU
+SAMPLE=()
+pg_on() { [ "$BK" = pg ] || [ -n "${DB_CPU_PG:-}" ]; }
+pg_nchildren() { awk -v pm="$PGPID" '{ line = $0; sub(/^[^)]*\) /, "", line); split(line, f, " "); if (f[2] == pm) n++ } END { print n + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
+pg_wal_lsn() { PGQ_TIMEOUT=30 pgq postgres -c "SELECT pg_current_wal_lsn()" 2>/dev/null; }
+sample_start() {
+  S_NCH=0 S_LSN=""
+  if pg_on; then S_NCH=$(pg_nchildren); S_LSN=$(pg_wal_lsn); fi
+  S_C0=$(cpu_s); S_D0=$(db_cpu_s); S_W0=$(wbytes); S_DW0=$(db_wbytes); S_LA=$(loadavg); S_B0=$(busy_s); S_Q0=$(kthread_s); child_cpu; S_K0=$CHILD_CPU; S_T0=$(date +%s.%N)
+}
+sample_end() {
+  local t1 k1 c1 d1 w1 dw1 b1 q1 i wal=null
+  S_T1=$(date +%s.%N)
+  if pg_on; then
+    # PostgreSQL backends of connections that just closed (pgbench, psql, edhub load) are counted in the
+    # postmaster's cutime only once it has reaped them: wait (at most 5 s) for them to be gone
+    for i in $(seq 1 50); do [ "$(pg_nchildren)" -le "$S_NCH" ] && break; sleep 0.1; done
+  fi
+  t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
+  c1=$(cpu_s); d1=$(db_cpu_s); w1=$(wbytes); dw1=$(db_wbytes); b1=$(busy_s); q1=$(kthread_s)
+  if pg_on && [ -n "$S_LSN" ]; then
+    wal=$(PGQ_TIMEOUT=30 pgq postgres -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$S_LSN')::bigint" 2>/dev/null)
+    [[ $wal =~ ^[0-9]+$ ]] || wal=null
+  fi
+  local t; t=$(fsub "$t1" "$S_T0")
+  SAMPLE=(server_cpu_s="$(fsub "$c1" "$S_C0")" db_cpu_s="$(fsub "$d1" "$S_D0")" server_write_bytes=$((w1 - S_W0))
+    db_write_bytes=$((dw1 - S_DW0)) db_wal_bytes="$wal" loadavg="$S_LA" client_cpu_s="$(fsub "$k1" "$S_K0")"
+    bg_cpu_pct="$(bg_pct "$S_B0" "$b1" 0 "$(fsum "$c1" "$d1" -"$S_C0" -"$S_D0")" "$S_K0" "$k1" "$t" "$S_Q0" "$q1")"
+    kthread_cpu_pct="$(python3 -c "t=$t; print(round(($q1-$S_Q0)*100/(t*$(nproc)),1) if t>=2 else 'null')")")
+}
+
 run_wrk() { # workload run url conns script [script args...]; extra wrk args in WRK_EXTRA
   local wl=$1 r=$2 url=$3 c=$4 script=$5; shift 5
-  local out="$WORK/$wl.r$r.txt"
+  local out="$WORK/$wl.$BK.r$r.txt"
   local cmd=(wrk -t$WRK_T -c$c -d${DUR}s --latency --timeout 10s "${WRK_EXTRA[@]}" -s "$script" "$url")
   [ $# -gt 0 ] && cmd+=(-- "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1 q0 q1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s); q0=$(kthread_s)
-  child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
+  sample_start
   timeout $((DUR + 60)) "${cmd[@]}" >"$out" 2>&1
-  t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
-  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s); q1=$(kthread_s)
+  sample_end
   $LIB wrkjson "$out" >"$out.json"
-  rec workload="$wl" run="$r" tool=wrk cmd="BENCH_LUA_DIR=bench/lua $shown" result=@"$out.json" \
-    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la" \
-    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)") $q0 $q1)" \
-    kthread_cpu_pct="$(python3 -c "t=$t1-$t0; print(round(($q1-$q0)*100/(t*$(nproc)),1) if t>=2 else 'null')")"
-  log "  $wl run $r: $(cut -c1-160 "$out.json")"
+  rec workload="$wl" run="$r" tool=wrk cmd="BENCH_LUA_DIR=bench/lua $shown" result=@"$out.json" "${SAMPLE[@]}"
+  log "  [$BK] $wl run $r: $(cut -c1-160 "$out.json")"
   alive "$wl run $r"
 }
 
 run_hc() { # workload run [hclient args...]
   local wl=$1 r=$2; shift 2
-  local out="$WORK/$wl.r$r.json"
+  local out="$WORK/$wl.$BK.r$r.json"
   local cmd=("$HC" -p "$PORT" "$@")
   local shown; shown=$(show_cmd "${cmd[@]}")
-  local c0 c1 la w0 w1 b0 b1 k0 k1 t0 t1 q0 q1; c0=$(cpu_s); w0=$(wbytes); la=$(loadavg); b0=$(busy_s); q0=$(kthread_s)
-  child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
+  sample_start
   timeout 10800 "${cmd[@]}" -l "$wl" >"$out" 2>>"$WORK/hclient.err"
-  t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
-  c1=$(cpu_s); w1=$(wbytes); b1=$(busy_s); q1=$(kthread_s)
+  sample_end
   [ -s "$out" ] || echo '{"error":"hclient produced no output"}' >"$out"
-  rec workload="$wl" run="$r" tool=hclient cmd="$shown" result=@"$out" \
-    server_cpu_s="$(python3 -c "print(round($c1-$c0,3))")" server_write_bytes=$((w1 - w0)) loadavg="$la" \
-    client_cpu_s="$(python3 -c "print(round($k1-$k0,3))")" bg_cpu_pct="$(bg_pct $b0 $b1 $c0 $c1 $k0 $k1 $(python3 -c "print($t1-$t0)") $q0 $q1)" \
-    kthread_cpu_pct="$(python3 -c "t=$t1-$t0; print(round(($q1-$q0)*100/(t*$(nproc)),1) if t>=2 else 'null')")"
-  log "  $wl run $r: $(cut -c1-200 "$out")"
+  rec workload="$wl" run="$r" tool=hclient cmd="$shown" result=@"$out" "${SAMPLE[@]}"
+  log "  [$BK] $wl run $r: $(cut -c1-200 "$out")"
   alive "$wl run $r"
 }
 
@@ -395,28 +417,80 @@ start_ceiling() { # body_file: start ceiling_http on a free port (CPORT, CPID); 
   return 1
 }
 stop_ceiling() { stop_pid "$CPID" ceiling_http >/dev/null; CPID=""; }
-ceil_wrk() { # like run_wrk, against the ceiling server, sampling its CPU
+ceil_wrk() { # like run_wrk, against the ceiling server, sampling its CPU (no database involved)
   local wl=$1 r=$2; shift 2
   CPU_PID=$CPID
   run_wrk "$wl" "$r" "http://127.0.0.1:$CPORT/" "$@"
+  local st=$?
   CPU_PID=""
+  return $st
 }
 
-# ------------------------------------------------------------------ W1 transport floor + W2 ceiling A
-# The runs alternate (edhub, ceiling, edhub, ceiling, ...) so that drifting background load hits both.
-log "W1 transport floor GET / and W2 ceiling A (same wrk command), $RUNS x ${DUR}s each, interleaved"
-if start_ceiling "$WORK/root.json"; then
-  for r in $(seq 1 "$RUNS"); do
-    run_wrk w1_get_root "$r" "$BASE/" 64 "$BENCH_DIR/lua/get.lua"
-    ceil_wrk w2_ceiling_http "$r" 64 "$BENCH_DIR/lua/get.lua"
+# ------------------------------------------------------------------ server (per backend)
+token() {
+  local t i
+  for i in 1 2 3; do
+    t=$(curl -s -m 10 -u "$KEY:$SECRET" -d grant_type=client_credentials "$BASE/oauth/token" | $LIB get access_token)
+    [ -n "$t" ] && { echo "$t"; return 0; }
+    sleep 1
   done
-  stop_ceiling
-else
-  rec workload=w2_ceiling_http run=1 result='{"error":"ceiling_http did not start"}'
-  for r in $(seq 1 "$RUNS"); do run_wrk w1_get_root "$r" "$BASE/" 64 "$BENCH_DIR/lua/get.lua"; done
+  return 1
+}
+new_token() {
+  TOKEN=$(token) || { check "token request" false "could not get a token from $BASE/oauth/token"; return 1; }
+  AUTH="Authorization: Bearer $TOKEN"
+}
+
+start_server() { # label: start edhub serve on a free port; SPID, PORT, BASE, TOKEN, AUTH
+  PORT=$($LIB freeport)
+  log "[$BK] starting edhub serve on 127.0.0.1:$PORT ($1)"
+  local t0 t1 i ready=0 code
+  t0=$(date +%s.%N)
+  echo "---- $(date -u +%H:%M:%S) edhub serve ($1)" >>"$WORK/server.$BK.log"
+  "$EDHUB" serve --data "$DATA" --listen "127.0.0.1:$PORT" >>"$WORK/server.$BK.log" 2>&1 &
+  SPID=$!
+  BASE="http://127.0.0.1:$PORT"
+  for i in $(seq 1 3000); do
+    kill -0 "$SPID" 2>/dev/null || break
+    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$BASE/" 2>/dev/null)
+    [ "$code" = 200 ] && { ready=1; break; }
+    sleep 0.1
+  done
+  if [ $ready != 1 ]; then
+    check "server starts ($1)" false "edhub serve not answering 200 on GET / within 300 s; last log line: $(tail -1 "$WORK/server.$BK.log" | cut -c1-200)"
+    stop_pid "$SPID" edhub >/dev/null; SPID=""
+    return 1
+  fi
+  t1=$(date +%s.%N)
+  start_watchdog "$SPID" "edhub serve"
+  rec workload=extra name="server start to first 200 on GET / ($1)" value="$(python3 -c "print(f'{($t1-$t0)*1000:.0f} ms')")"
+  rec workload=extra name="server threads right after start ($1)" value="$(ls /proc/$SPID/task | wc -l)"
+  new_token
+}
+stop_server() { # label
+  [ -n "$SPID" ] || return 0
+  local st; st=$(stop_pid "$SPID" edhub); SPID=""
+  rec workload=extra name="server stop after SIGTERM ($1)" value="$st s"
+}
+
+# ------------------------------------------------------------------ data for the bulk load (W8)
+PRE_FILE="$WORK/bulk_prereq.jsonl"
+EV_FILE="$WORK/bulk_events.jsonl"
+if [ "$SKIP_BULK" != 1 ]; then
+  nstu_bulk=$(( (BULK_N + BULK_DAYS - 1) / BULK_DAYS ))
+  log "generating the bulk-load data: $nstu_bulk students + 1 session, $BULK_N attendance events ($BULK_DAYS school days)"
+  for f in prereq events; do
+    out=$PRE_FILE; [ $f = events ] && out=$EV_FILE
+    child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
+    timeout 3600 "$GEN" $f "$BULK_N" "$BULK_DAYS" >"$out" || die "gen_attendance $f failed"
+    t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
+    rec workload=gen name="$f" lines="$(wc -l <"$out")" bytes="$(stat -c %s "$out")" elapsed_s="$(fsub "$t1" "$t0")" \
+      cpu_s="$(fsub "$k1" "$k0")" cmd="bench/build/gen_attendance $f $BULK_N $BULK_DAYS > \$WORK/$(basename "$out")"
+  done
+  chmod 644 "$PRE_FILE" "$EV_FILE"
 fi
 
-# ------------------------------------------------------------------ W7 ceiling B
+# ------------------------------------------------------------------ W7 ceiling B (SQLite)
 log "W7 ceiling B: raw SQLite inserts"
 for r in $(seq 1 "$RUNS"); do
   for v in b1 b100 server_b100; do
@@ -436,113 +510,366 @@ for r in $(seq 1 "$RUNS"); do
 done
 rm -f "$WORK"/ceiling.db*
 
-# ------------------------------------------------------------------ W3 single-client latency
-log "W3 single-client latency ($RUNS x $LAT_N per op)"
-TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"
-WARM=20
-for r in $(seq 1 "$RUNS"); do
-  ids="$WORK/lat_ids.r$r.txt"
-  run_hc w3_post "$r" -c 1 -n "$LAT_N" -w $WARM -s 0 -m POST -u "$API/students" -H "$AUTH" -e 201 \
-    -b "{\"studentUniqueId\":\"L$r-{n}\",\"birthDate\":\"2010-01-13\",\"firstName\":\"Lat\",\"lastSurname\":\"Client\"}" \
-    -o "$ids" -O "{loc}\\tL$r-{n}"
-  nids=$(wc -l <"$ids")
-  if [ "$nids" -lt $((LAT_N + WARM)) ]; then
-    log "  only $nids ids from POST; GET/PUT/DELETE use what there is"
+# ------------------------------------------------------------------ PostgreSQL server + W9 ceilings
+if [ $HAVE_PG = 1 ]; then
+  log "starting our PostgreSQL server in $PGDIR"
+  pg_start || die "could not start PostgreSQL (scripts/pg-test-server.sh start)"
+  rec workload=extra name="PostgreSQL server" value="$("$PGBIN/postgres" --version); data directory on $(df -hT "$PGDIR" | awk 'NR==2 {print $2 " " $1}'); started by scripts/pg-test-server.sh (unix socket only)"
+  rec workload=meta_pg settings="$(pgq postgres -F '=' -c "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN ('shared_buffers','synchronous_commit','fsync','full_page_writes','wal_level','wal_compression','max_wal_size','checkpoint_timeout','wal_buffers','max_connections','commit_delay','effective_io_concurrency','work_mem') ORDER BY name" | tr '\n' ' ')"
+
+  log "W9 ceiling P: pgbench single-row INSERTs ($RUNS x ${DUR}s at 16 and 64 clients)"
+  DB_CPU_PG=1
+  bk_save=$BK
+  if pgq postgres -c "CREATE DATABASE bench_ceiling" && pgq bench_ceiling -f "$BENCH_DIR/pg/ceiling.sql"; then
+    for c in 16 64; do
+      for r in $(seq 1 "$RUNS"); do
+        pgq bench_ceiling -c "TRUNCATE pgb_doc; CHECKPOINT" >/dev/null
+        out="$WORK/w9_pgbench_c$c.r$r.txt"
+        cmd=("$PGBIN/pgbench" -h "$PGDIR" -U postgres -n -M prepared -f "$BENCH_DIR/pg/insert.sql" -c $c -j $WRK_T -T "$DUR" bench_ceiling)
+        sample_start
+        timeout $((DUR + 120)) "${cmd[@]}" >"$out" 2>&1
+        sample_end
+        $LIB pgbenchjson "$out" >"$out.json"
+        rec workload="w9_pgbench_c$c" run="$r" tool=pgbench cmd="$(show_cmd "${cmd[@]}" | sed "s|$PGBIN|\$PGBIN|")" result=@"$out.json" "${SAMPLE[@]}"
+        log "  pgbench c$c run $r: $(cut -c1-200 "$out.json")"
+      done
+    done
+    pgq bench_ceiling -c "DROP TABLE pgb_doc; CHECKPOINT" >/dev/null
+
+    if [ "$SKIP_BULK" != 1 ]; then
+      log "W9 ceiling P: COPY of the $BULK_N attendance events into a plain table"
+      TSV="$WORK/bulk_events.tsv"
+      child_cpu; k0=$CHILD_CPU; t0=$(date +%s.%N)
+      timeout 3600 "$GEN" copy "$BULK_N" "$BULK_DAYS" >"$TSV" || log "gen_attendance copy failed"
+      t1=$(date +%s.%N); child_cpu; k1=$CHILD_CPU
+      chmod 644 "$TSV"
+      rec workload=gen name=copy lines="$(wc -l <"$TSV")" bytes="$(stat -c %s "$TSV")" elapsed_s="$(fsub "$t1" "$t0")" \
+        cpu_s="$(fsub "$k1" "$k0")" cmd="bench/build/gen_attendance copy $BULK_N $BULK_DAYS > \$WORK/bulk_events.tsv"
+      sql="COPY copy_ceiling FROM '$TSV'"
+      sample_start
+      PGQ_TIMEOUT=$LOAD_TIMEOUT pgq bench_ceiling -c "$sql" >"$WORK/w9_copy.out" 2>&1; rc=$?
+      sample_end
+      el=$(fsub "$S_T1" "$S_T0")
+      rows=$(pgq bench_ceiling -c "SELECT count(*) FROM copy_ceiling" 2>/dev/null)
+      tb=$(pgq bench_ceiling -c "SELECT pg_table_size('copy_ceiling') || ' ' || pg_indexes_size('copy_ceiling')" 2>/dev/null)
+      t0=$(date +%s.%N); pgq bench_ceiling -c "CHECKPOINT" >/dev/null; ck=$(fsub "$(date +%s.%N)" "$t0")
+      rec workload=w9_copy run=1 tool=psql rc="$rc" rows="${rows:-0}" elapsed_s="$el" \
+        table_bytes="${tb% *}" index_bytes="${tb#* }" checkpoint_after_s="$ck" error="$(head -c 300 "$WORK/w9_copy.out")" \
+        cmd="psql -h \$WORK/pg -U postgres -d bench_ceiling -c \"${sql//$WORK/\$WORK}\"   # server-side COPY, one statement = one transaction" "${SAMPLE[@]}"
+      log "  COPY: rc=$rc rows=${rows:-0} in $el s (checkpoint after: $ck s)"
+      rm -f "$TSV"
+    fi
+  else
+    rec workload=w9_pgbench_c16 run=1 result='{"error":"could not create the ceiling database"}'
   fi
-  [ "$nids" -gt 0 ] || continue
-  run_hc w3_get "$r" -c 1 -n "$LAT_N" -w $WARM -i "$ids" -u "$API/students/{1}" -H "$AUTH" -e 200
-  run_hc w3_put "$r" -c 1 -n "$LAT_N" -w $WARM -i "$ids" -m PUT -u "$API/students/{1}" -H "$AUTH" \
-    -b '{"id":"{1}","studentUniqueId":"{2}","birthDate":"2010-01-13","firstName":"Updated","lastSurname":"Client"}'
-  run_hc w3_delete "$r" -c 1 -n "$LAT_N" -w $WARM -i "$ids" -m DELETE -u "$API/students/{1}" -H "$AUTH"
-done
-
-record_sizes "W3"
-
-# ------------------------------------------------------------------ W4 concurrent SSA POST
-log "W4 pre-creating $NSTU students P0..P$((NSTU - 1))"
-TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"
-run_hc w4_precreate_students 1 -c 32 -n "$NSTU" -s 0 -m POST -u "$API/students" -H "$AUTH" -e 201 -T 3600 \
-  -b '{"studentUniqueId":"P{n}","birthDate":"2011-02-03","firstName":"Pre","lastSurname":"Created"}' \
-  -o "$WORK/ids_p.txt" -O '{loc}'
-log "W4 concurrent POST studentSchoolAssociations ($RUNS x ${DUR}s at 16 and 64 connections)"
-WRK_EXTRA=(-H "$AUTH")
-k=0
-for c in 16 64; do
-  for r in $(seq 1 "$RUNS"); do
-    k=$((k + 1))
-    run_wrk "w4_ssa_post_c$c" "$r" "$BASE/" "$c" "$BENCH_DIR/lua/ssa_post.lua" $((k * 10000000)) "$NSTU" $WRK_T P
-  done
-done
-
-record_sizes "W4"
-
-# ------------------------------------------------------------------ W5 GET by id (+ 5c ceiling A, same client)
-log "W5 GET by id ($RUNS x ${DUR}s, 64 connections), interleaved with 5c: ceiling A driven by the same script"
-TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"; WRK_EXTRA=(-H "$AUTH")
-if [ -s "$WORK/ids_p.txt" ]; then
-  # 5c: the same wrk command and Lua script (so wrk does the same work per request) against
-  # ceiling_http answering one real student document
-  id1=$(head -1 "$WORK/ids_p.txt" | cut -f1)
-  curl -s -m 10 -H "$AUTH" -o "$WORK/student.json" "$BASE$API/students/$id1"
-  have_c=0
-  [ -s "$WORK/student.json" ] && start_ceiling "$WORK/student.json" && have_c=1
-  for r in $(seq 1 "$RUNS"); do
-    run_wrk w5_get_by_id "$r" "$BASE/" 64 "$BENCH_DIR/lua/get_ids.lua" "$WORK/ids_p.txt" "$API/students/" $WRK_T
-    [ $have_c = 1 ] && ceil_wrk w5_ceiling_http "$r" 64 "$BENCH_DIR/lua/get_ids.lua" "$WORK/ids_p.txt" "$API/students/" $WRK_T
-  done
-  [ $have_c = 1 ] && stop_ceiling
-else
-  rec workload=w5_get_by_id run=1 result='{"error":"no ids collected from Location headers"}'
+  pgq postgres -c "DROP DATABASE IF EXISTS bench_ceiling" >/dev/null
+  unset DB_CPU_PG
+  BK=$bk_save
 fi
-WRK_EXTRA=()
 
-# ------------------------------------------------------------------ W6 deep paging
-if [ "${BENCH_SKIP_DEEP:-0}" != 1 ]; then
-  log "W6 creating $DEEP_N students (64 connections, bounded by ${DEEP_TIMEOUT}s)"
-  TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"
-  run_hc w6_create 1 -c 64 -n "$DEEP_N" -s 0 -m POST -u "$API/students" -H "$AUTH" -e 201 -T "$DEEP_TIMEOUT" \
-    -b '{"studentUniqueId":"D{n}","birthDate":"2009-05-06","firstName":"Deep","lastSurname":"Page"}'
-  record_sizes "W6 creation"
-  TOKEN=$(token) || exit 1; AUTH="Authorization: Bearer $TOKEN"
-  # total number of students: Total-Count header if supported, else what we know we created
-  tc=$(curl -s -m 120 -D - -o /dev/null -H "$AUTH" "$BASE$API/students?offset=0&limit=1&totalCount=true" |
+# ================================================================== per backend
+bk_instance() { # create the instance of backend $BK in $DATA
+  DATA="$WORK/data-$BK"
+  local dbopt=() url t0 t1
+  if [ "$BK" = pg ]; then
+    PGDB=edhub_bench
+    url=$(PGBIN="$PGBIN" timeout 120 bash "$PGTS" createdb "$PGDIR" "$PGDB") ||
+      { check "create the PostgreSQL database" false "createdb $PGDB failed"; return 1; }
+    dbopt=(--database "$url")
+  fi
+  log "[$BK] edhub init (data in $DATA)"
+  t0=$(date +%s.%N)
+  timeout 600 "$EDHUB" init --data "$DATA" --client-key "$KEY" --client-secret "$SECRET" "${dbopt[@]}" >"$WORK/init.$BK.log" 2>&1 ||
+    { check "edhub init" false "failed: $(tail -1 "$WORK/init.$BK.log" | cut -c1-200)"; return 1; }
+  t1=$(date +%s.%N)
+  rec workload=extra name="edhub init (bootstrap load: descriptors, school years, Grand Bend ed-orgs)" \
+    value="$(python3 -c "print(f'{$t1-$t0:.2f} s')")"
+}
+
+bk_checks() { # protocol checks
+  log "[$BK] protocol checks"
+  curl -s -m 10 -D "$WORK/root.hdr" -o "$WORK/root.json" "$BASE/" >/dev/null
+  local root_bytes code loc rc cl un
+  root_bytes=$(stat -c %s "$WORK/root.json" 2>/dev/null || echo 0)
+  if grep -qi '^connection: *close' "$WORK/root.hdr"; then
+    check "GET / keeps the connection open" false "response has Connection: close"
+  else
+    check "GET / keeps the connection open" true "no Connection: close header; body $root_bytes bytes"
+  fi
+  $HC -p "$PORT" -c 1 -n 200 -u / -e 200 -l ka_root >"$WORK/ka_root.json" 2>>"$WORK/hclient.err"
+  rc=$(cat "$WORK/ka_root.json" | $LIB get reconnects 0)
+  check "200 sequential GET / on one connection without reconnecting" "$([ "$rc" = 0 ] && echo true || echo false)" "reconnects=$rc"
+
+  code=$(curl -s -m 10 -o "$WORK/chk_post.body" -D "$WORK/chk_post.hdr" -w '%{http_code}' -H "$AUTH" \
+    -H 'Content-Type: application/json' \
+    -d '{"studentUniqueId":"CHK1","birthDate":"2010-01-13","firstName":"A","lastSurname":"B"}' "$BASE$API/students")
+  loc=$(grep -i '^location:' "$WORK/chk_post.hdr" | head -1 | cut -d' ' -f2- | tr -d '\r')
+  check "POST students -> 201 + absolute Location" "$([ "$code" = 201 ] && [[ $loc == http*://*/students/* ]] && echo true || echo false)" "status $code, Location '$loc'"
+  if [ -n "$loc" ]; then
+    code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "$AUTH" "$loc")
+    check "GET Location of the new student -> 200" "$([ "$code" = 200 ] && echo true || echo false)" "status $code"
+  fi
+  code=$(curl -s -m 10 -o "$WORK/chk_409.body" -w '%{http_code}' -H "$AUTH" -H 'Content-Type: application/json' \
+    -d '{"studentReference":{"studentUniqueId":"NO-SUCH-STUDENT"},"schoolReference":{"schoolId":255901001},"entryDate":"2021-08-23","entryGradeLevelDescriptor":"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade"}' \
+    "$BASE$API/studentSchoolAssociations")
+  check "POST SSA with a missing student -> 409" "$([ "$code" = 409 ] && echo true || echo false)" "status $code"
+  $HC -p "$PORT" -c 1 -n 50 -m POST -u "$API/students" -H "$AUTH" -e 201 -s 0 \
+    -b '{"studentUniqueId":"KA{n}","birthDate":"2010-01-13","firstName":"A","lastSurname":"B"}' -l ka_post \
+    >"$WORK/ka_post.json" 2>>"$WORK/hclient.err"
+  rc=$(cat "$WORK/ka_post.json" | $LIB get reconnects 0)
+  cl=$(cat "$WORK/ka_post.json" | $LIB get conn_close_hdr 0)
+  un=$(cat "$WORK/ka_post.json" | $LIB get unexpected 0)
+  check "50 sequential POSTs on one connection: keep-alive and 201" "$([ "$rc" = 0 ] && [ "$un" = 0 ] && echo true || echo false)" \
+    "reconnects=$rc, Connection: close seen $cl times, non-201=$un, statuses $(cat "$WORK/ka_post.json" | $LIB get status)"
+  if [ "$BK" = sqlite ]; then
+    local dbs db1 ps jm
+    dbs=$(find "$DATA" -maxdepth 3 -type f \( -name '*.db' -o -name '*.sqlite' -o -name '*.sqlite3' \) 2>/dev/null | head -3 | tr '\n' ' ')
+    if [ -n "$dbs" ] && command -v sqlite3 >/dev/null; then
+      db1=$(echo $dbs | cut -d' ' -f1)
+      ps=$(timeout 5 sqlite3 -readonly "$db1" 'PRAGMA page_size;' 2>/dev/null)
+      jm=$(timeout 5 sqlite3 -readonly "$db1" 'PRAGMA journal_mode;' 2>/dev/null)
+      rec workload=extra name="instance database files" value="${dbs//$WORK/\$WORK}(page_size=$ps, journal_mode=$jm; synchronous is per connection and not visible from outside)"
+    fi
+  else
+    rec workload=extra name="instance database" value="PostgreSQL database $PGDB on the server above (edhub.conf: database = postgresql:///$PGDB?host=\$WORK/pg&user=postgres)"
+  fi
+  alive "protocol checks"
+}
+
+bk_w1w2() { # W1 transport floor + W2 ceiling A (no database: measured once, in the first backend's phase)
+  # The runs alternate (edhub, ceiling, edhub, ceiling, ...) so that drifting background load hits both.
+  log "W1 transport floor GET / and W2 ceiling A (same wrk command), $RUNS x ${DUR}s each, interleaved"
+  local bk=$BK r
+  BK=all
+  if start_ceiling "$WORK/root.json"; then
+    for r in $(seq 1 "$RUNS"); do
+      run_wrk w1_get_root "$r" "$BASE/" 64 "$BENCH_DIR/lua/get.lua" || { BK=$bk; stop_ceiling; return 1; }
+      ceil_wrk w2_ceiling_http "$r" 64 "$BENCH_DIR/lua/get.lua"
+    done
+    stop_ceiling
+  else
+    rec workload=w2_ceiling_http run=1 result='{"error":"ceiling_http did not start"}'
+    for r in $(seq 1 "$RUNS"); do run_wrk w1_get_root "$r" "$BASE/" 64 "$BENCH_DIR/lua/get.lua" || { BK=$bk; return 1; }; done
+  fi
+  BK=$bk
+}
+
+bk_w3() { # single-client latency
+  log "[$BK] W3 single-client latency ($RUNS x $LAT_N per op)"
+  new_token || return 1
+  local WARM=20 r ids nids
+  for r in $(seq 1 "$RUNS"); do
+    ids="$WORK/lat_ids.$BK.r$r.txt"
+    run_hc w3_post "$r" -c 1 -n "$LAT_N" -w $WARM -s 0 -m POST -u "$API/students" -H "$AUTH" -e 201 \
+      -b "{\"studentUniqueId\":\"L$r-{n}\",\"birthDate\":\"2010-01-13\",\"firstName\":\"Lat\",\"lastSurname\":\"Client\"}" \
+      -o "$ids" -O "{loc}\\tL$r-{n}" || return 1
+    nids=$(wc -l <"$ids")
+    if [ "$nids" -lt $((LAT_N + WARM)) ]; then
+      log "  only $nids ids from POST; GET/PUT/DELETE use what there is"
+    fi
+    [ "$nids" -gt 0 ] || continue
+    run_hc w3_get "$r" -c 1 -n "$LAT_N" -w $WARM -i "$ids" -u "$API/students/{1}" -H "$AUTH" -e 200 || return 1
+    run_hc w3_put "$r" -c 1 -n "$LAT_N" -w $WARM -i "$ids" -m PUT -u "$API/students/{1}" -H "$AUTH" \
+      -b '{"id":"{1}","studentUniqueId":"{2}","birthDate":"2010-01-13","firstName":"Updated","lastSurname":"Client"}' || return 1
+    run_hc w3_delete "$r" -c 1 -n "$LAT_N" -w $WARM -i "$ids" -m DELETE -u "$API/students/{1}" -H "$AUTH" || return 1
+  done
+  record_sizes "W3"
+}
+
+bk_w4() { # concurrent SSA POST
+  log "[$BK] W4 pre-creating $NSTU students P0..P$((NSTU - 1))"
+  new_token || return 1
+  run_hc w4_precreate_students 1 -c 32 -n "$NSTU" -s 0 -m POST -u "$API/students" -H "$AUTH" -e 201 -T 3600 \
+    -b '{"studentUniqueId":"P{n}","birthDate":"2011-02-03","firstName":"Pre","lastSurname":"Created"}' \
+    -o "$WORK/ids_p.$BK.txt" -O '{loc}' || return 1
+  log "[$BK] W4 concurrent POST studentSchoolAssociations ($RUNS x ${DUR}s at 16 and 64 connections)"
+  WRK_EXTRA=(-H "$AUTH")
+  local k=0 c r
+  for c in 16 64; do
+    for r in $(seq 1 "$RUNS"); do
+      k=$((k + 1))
+      run_wrk "w4_ssa_post_c$c" "$r" "$BASE/" "$c" "$BENCH_DIR/lua/ssa_post.lua" $((k * 10000000)) "$NSTU" $WRK_T P ||
+        { WRK_EXTRA=(); return 1; }
+    done
+  done
+  WRK_EXTRA=()
+  record_sizes "W4"
+}
+
+bk_w5() { # GET by id (+ 5c ceiling A, same client)
+  log "[$BK] W5 GET by id ($RUNS x ${DUR}s, 64 connections), interleaved with 5c: ceiling A driven by the same script"
+  new_token || return 1
+  WRK_EXTRA=(-H "$AUTH")
+  local ids="$WORK/ids_p.$BK.txt" id1 have_c=0 r
+  if [ -s "$ids" ]; then
+    # 5c: the same wrk command and Lua script (so wrk does the same work per request) against
+    # ceiling_http answering one real student document
+    id1=$(head -1 "$ids" | cut -f1)
+    curl -s -m 10 -H "$AUTH" -o "$WORK/student.json" "$BASE$API/students/$id1"
+    [ -s "$WORK/student.json" ] && start_ceiling "$WORK/student.json" && have_c=1
+    for r in $(seq 1 "$RUNS"); do
+      run_wrk w5_get_by_id "$r" "$BASE/" 64 "$BENCH_DIR/lua/get_ids.lua" "$ids" "$API/students/" $WRK_T ||
+        { WRK_EXTRA=(); [ $have_c = 1 ] && stop_ceiling; return 1; }
+      [ $have_c = 1 ] && ceil_wrk w5_ceiling_http "$r" 64 "$BENCH_DIR/lua/get_ids.lua" "$ids" "$API/students/" $WRK_T
+    done
+    [ $have_c = 1 ] && stop_ceiling
+  else
+    rec workload=w5_get_by_id run=1 result='{"error":"no ids collected from Location headers"}'
+  fi
+  WRK_EXTRA=()
+  return 0
+}
+
+load_step() { # workload file expected_lines: `edhub load` (server stopped), progress timestamped, bounded
+  local wl=$1 f=$2 n=$3
+  local res="$WORK/$wl.$BK.json" prog="$WORK/$wl.$BK.progress" out="$WORK/$wl.$BK.out"
+  local cmd=("$EDHUB" load --data "$DATA" "$f")
+  log "[$BK] $wl: edhub load $(basename "$f") ($n lines, bounded by ${LOAD_TIMEOUT}s)"
+  rm -f "$DATA/load-errors.jsonl"
+  sample_start
+  $LIB runload --timeout "$LOAD_TIMEOUT" --progress "$prog" --stdout "$out" --result "$res" --expect "$n" -- "${cmd[@]}" &
+  LPID=$!
+  start_watchdog "$LPID" "edhub load"
+  wait "$LPID"
+  LPID=""
+  sample_end
+  [ -s "$res" ] || echo '{"error":"runload wrote no result"}' >"$res"
+  cp "$DATA/load-errors.jsonl" "$WORK/$wl.$BK.errors.jsonl" 2>/dev/null || : >"$WORK/$wl.$BK.errors.jsonl"
+  local nrej; nrej=$(wc -l <"$WORK/$wl.$BK.errors.jsonl")
+  rec workload="$wl" run=1 tool="edhub load" cmd="$(show_cmd "${cmd[@]}" | sed 's|^\$WORK/bin/edhub|./edhub|')" \
+    lines="$n" result=@"$res" summary="$(tr -d '\n' <"$out" | cut -c1-300)" errors_file_lines="$nrej" \
+    first_error="$(head -1 "$WORK/$wl.$BK.errors.jsonl" | cut -c1-400)" "${SAMPLE[@]}" \
+    watchdog="$(cat "$WORK/watchdog.$BK.txt" 2>/dev/null | tail -1)"
+  log "  [$BK] $wl: $(tr -d '\n' <"$out") $(cut -c1-200 "$res")"
+  [ "$nrej" -gt 0 ] && log "  [$BK] $wl: $nrej rejected lines, first: $(head -1 "$WORK/$wl.$BK.errors.jsonl" | cut -c1-300)"
+  return 0
+}
+
+bk_w8() { # bulk load (server stopped)
+  stop_server "before the bulk load"
+  local sz0; sz0=$(db_sizes)
+  rec workload=sizes after="W3-W5 (before the bulk load)" db_bytes="${sz0% *}" wal_bytes="${sz0#* }" free_bytes="$(free_bytes)"
+  local need
+  need=$(python3 -c "print(int($BULK_N * (4500 if '$BK' == 'pg' else 2400) * 1.1))")
+  if [ "$(free_bytes)" -lt $((need + MIN_FREE)) ]; then
+    check "enough free disk for the bulk load (rough estimate)" false \
+      "about $need bytes needed for $BULK_N events on $BK, $(free_bytes) free; the watchdog stops the load below BENCH_MIN_FREE_GB"
+  fi
+  load_step w8_load_prereq "$PRE_FILE" "$(wc -l <"$PRE_FILE")"
+  load_step w8_load_events "$EV_FILE" "$BULK_N"
+  if [ "$BK" = pg ]; then
+    local t0; t0=$(date +%s.%N)
+    pgq "$PGDB" -c CHECKPOINT >/dev/null
+    rec workload=extra name="CHECKPOINT right after the bulk load (not in the load time)" value="$(fsub "$(date +%s.%N)" "$t0") s"
+  fi
+  record_sizes "W8 bulk load"
+  start_server "after the bulk load"
+}
+
+bk_w6() { # deep paging over the bulk-loaded attendance events
+  local R="$API/studentSchoolAttendanceEvents" tc created total src deep_off tok0 tok8 ntok items=() pair name u npt r
+  new_token || return 1
+  log "[$BK] W6 deep paging over studentSchoolAttendanceEvents (page size $PAGE_SIZE)"
+  tc=$(curl -s -m 600 -D - -o /dev/null -H "$AUTH" "$BASE$R?offset=0&limit=1&totalCount=true" |
     grep -i '^total-count:' | tr -dc '0-9')
-  created=$(cat "$WORK/w6_create.r1.json" | $LIB get ok_2xx 0)
+  created=$(cat "$WORK/w8_load_events.$BK.json" 2>/dev/null | $LIB get done 0)
   if [ -n "$tc" ]; then total=$tc; src="Total-Count header"; else
-    total=$((created + NSTU)); src="created by this run; no Total-Count header"; fi
+    total=$created; src="loaded by this run (W8); no Total-Count header"; fi
+  [ "${total:-0}" -gt 0 ] || { check "deep paging has data" false "no attendance events loaded"; return 0; }
   deep_off=$((total * 8 / 10))
-  curl -s -m 120 -H "$AUTH" -o "$WORK/partitions.json" "$BASE$API/students/partitions?number=10"
-  tok0=$(cat "$WORK/partitions.json" | $LIB get pageTokens.0)
-  tok8=$(cat "$WORK/partitions.json" | $LIB get pageTokens.8)
-  ntok=$(python3 -c "import json;print(len(json.load(open('$WORK/partitions.json')).get('pageTokens',[])))" 2>/dev/null || echo 0)
-  check "GET students/partitions?number=10 returns 10 page tokens" "$([ "$ntok" = 10 ] && echo true || echo false)" \
+  curl -s -m 600 -H "$AUTH" -o "$WORK/partitions.$BK.json" "$BASE$R/partitions?number=10"
+  tok0=$(cat "$WORK/partitions.$BK.json" | $LIB get pageTokens.0)
+  tok8=$(cat "$WORK/partitions.$BK.json" | $LIB get pageTokens.8)
+  ntok=$(python3 -c "import json;print(len(json.load(open('$WORK/partitions.$BK.json')).get('pageTokens',[])))" 2>/dev/null || echo 0)
+  check "GET studentSchoolAttendanceEvents/partitions?number=10 returns 10 page tokens" "$([ "$ntok" = 10 ] && echo true || echo false)" \
     "$ntok tokens"
-  U_OF="$API/students?offset=0&limit=500"
-  U_OD="$API/students?offset=$deep_off&limit=500"
-  U_CF="$API/students?pageToken=$($LIB quote "$tok0")&pageSize=500"
-  U_CD="$API/students?pageToken=$($LIB quote "$tok8")&pageSize=500"
-  U_PA="$API/students/partitions?number=10"
-  items=()
+  local U_OF="$R?offset=0&limit=$PAGE_SIZE"
+  local U_OD="$R?offset=$deep_off&limit=$PAGE_SIZE"
+  local U_CF="$R?pageToken=$($LIB quote "$tok0")&pageSize=$PAGE_SIZE"
+  local U_CD="$R?pageToken=$($LIB quote "$tok8")&pageSize=$PAGE_SIZE"
+  local U_PA="$R/partitions?number=10"
   for pair in "offset_first:$U_OF" "offset_deep:$U_OD" "cursor_first:$U_CF" "cursor_deep:$U_CD"; do
     name=${pair%%:*}; u=${pair#*:}
-    curl -s -m 120 -H "$AUTH" -o "$WORK/page_$name.json" "$BASE$u"
-    items+=("items_$name=$($LIB count "$WORK/page_$name.json")")
+    curl -s -m 600 -H "$AUTH" -o "$WORK/page_$name.$BK.json" "$BASE$u"
+    items+=("items_$name=$($LIB count "$WORK/page_$name.$BK.json")")
   done
-  npt=$(curl -s -m 120 -D - -o /dev/null -H "$AUTH" "$BASE$API/students?pageSize=500" | grep -ci '^next-page-token:')
-  rec workload=w6_info total="$total" total_source="$src" deep_offset="$deep_off" "${items[@]}" \
-    next_page_token="$([ "$npt" -gt 0 ] && echo true || echo false)"
-  log "  total=$total ($src) deep_offset=$deep_off ${items[*]} next-page-token=$npt"
+  npt=$(curl -s -m 600 -D - -o /dev/null -H "$AUTH" "$BASE$R?pageSize=$PAGE_SIZE" | grep -ci '^next-page-token:')
+  rec workload=w6_info resource=studentSchoolAttendanceEvents page_size="$PAGE_SIZE" total="$total" total_source="$src" \
+    deep_offset="$deep_off" "${items[@]}" next_page_token="$([ "$npt" -gt 0 ] && echo true || echo false)"
+  log "  [$BK] total=$total ($src) deep_offset=$deep_off ${items[*]} next-page-token=$npt"
   for r in $(seq 1 "$RUNS"); do
-    run_hc w6_offset_first "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_OF" -H "$AUTH" -e 200 -t 120
-    run_hc w6_offset_deep "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_OD" -H "$AUTH" -e 200 -t 120
+    run_hc w6_offset_first "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_OF" -H "$AUTH" -e 200 -t 120 || return 1
+    run_hc w6_offset_deep "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_OD" -H "$AUTH" -e 200 -t 120 || return 1
     if [ -n "$tok0" ] && [ -n "$tok8" ]; then
-      run_hc w6_cursor_first "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_CF" -H "$AUTH" -e 200 -t 120
-      run_hc w6_cursor_deep "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_CD" -H "$AUTH" -e 200 -t 120
+      run_hc w6_cursor_first "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_CF" -H "$AUTH" -e 200 -t 120 || return 1
+      run_hc w6_cursor_deep "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_CD" -H "$AUTH" -e 200 -t 120 || return 1
     fi
-    run_hc w6_partitions "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_PA" -H "$AUTH" -e 200 -t 120
+    run_hc w6_partitions "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_PA" -H "$AUTH" -e 200 -t 300 || return 1
   done
-fi
+}
+
+bk_teardown() { # end-of-backend records (if the server is still up), stop it, delete the instance
+  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
+    local rss sz db wal
+    sleep 2 # give a background checkpointer a moment
+    sz=$(db_sizes); db=${sz% *}; wal=${sz#* }
+    rec workload=sizes after="end (server still running)" db_bytes="$db" wal_bytes="$wal" free_bytes="$(free_bytes)"
+    if [ "$BK" = sqlite ]; then
+      if [ "$wal" -gt $((256 * 1024 * 1024)) ] && [ "$wal" -gt "$db" ]; then
+        check "WAL is checkpointed while the server runs" false \
+          "at the end the WAL is $wal bytes and the database file $db bytes: checkpoints are not keeping up (or not running); the WAL only shrinks at shutdown"
+      else
+        check "WAL is checkpointed while the server runs" true "WAL $wal bytes, database file $db bytes"
+      fi
+    fi
+    rss=$(awk '/VmHWM|VmRSS/ {printf "%s %s %s; ", $1, $2, $3}' /proc/$SPID/status 2>/dev/null)
+    rec workload=extra name="server memory at end" value="$rss"
+    rec workload=extra name="server threads at end" value="$(ls /proc/$SPID/task 2>/dev/null | wc -l)"
+    if [ "$BK" = sqlite ]; then
+      rec workload=extra name="instance data dir size at end" value="$(du -sh "$DATA" | cut -f1) ($(du -sb "$DATA" | cut -f1) bytes)"
+    else
+      rec workload=extra name="PostgreSQL database size at end" value="$(PGQ_TIMEOUT=60 pgq "$PGDB" -c "SELECT pg_size_pretty(pg_database_size(current_database())) || ' (' || pg_database_size(current_database()) || ' bytes); largest relations: ' || (SELECT string_agg(relname || ' ' || pg_size_pretty(s), ', ') FROM (SELECT relname, pg_total_relation_size(oid) s FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 5) x)" 2>/dev/null)"
+    fi
+    stop_server "end"
+  fi
+  stop_pid "$SPID" edhub >/dev/null; SPID=""
+  local nerr; nerr=$(grep -v '^---- ' "$WORK/server.$BK.log" 2>/dev/null | grep -ciE 'error|fatal|assert|crit')
+  [ "${nerr:-0}" -gt 0 ] && rec workload=extra name="server log lines matching error/fatal/assert/crit" \
+    value="$nerr; first: $(grep -v '^---- ' "$WORK/server.$BK.log" | grep -iE -m1 'error|fatal|assert|crit' | cut -c1-200)"
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    # free the disk for the next backend (a 10M-event instance takes tens of GB)
+    rm -rf "$DATA"
+    [ "$BK" = pg ] && pgq postgres -c "DROP DATABASE IF EXISTS $PGDB" >/dev/null
+  fi
+}
+
+run_backend() {
+  bk_instance || return 1
+  start_server "fresh instance" || return 1
+  bk_checks || return 1
+  if [ "$FIRST_BK" = 1 ]; then bk_w1w2 || return 1; fi
+  bk_w3 || return 1
+  bk_w4 || return 1
+  bk_w5 || return 1
+  if [ "$SKIP_BULK" != 1 ]; then
+    bk_w8 || return 1
+    if [ "$SKIP_DEEP" != 1 ]; then bk_w6 || return 1; fi
+  fi
+  return 0
+}
+
+FIRST_BK=1
+for BK in $BACKENDS; do
+  log "======== backend $BK"
+  rec workload=backend_start date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" loadavg="$(loadavg)"
+  run_backend || log "[$BK] stopped early (see the checks in the report)"
+  bk_teardown
+  rec workload=backend_end date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" loadavg="$(loadavg)"
+  FIRST_BK=0
+done
+BK=all
 
 # ------------------------------------------------------------------ end of run
+pg_stop
 finish
 exit 0

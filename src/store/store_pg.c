@@ -45,8 +45,7 @@ static const char *pg_tables_sql =
     "  PARTITION BY HASH(ref_id);"
     "CREATE TABLE refs(target bytea NOT NULL, doc_id bigint NOT NULL, resource text NOT NULL, PRIMARY KEY(target, doc_id))"
     "  PARTITION BY HASH(target);"
-    "CREATE TABLE qvals(field text NOT NULL, value text NOT NULL, doc_id bigint NOT NULL, PRIMARY KEY(field, value, doc_id))"
-    "  PARTITION BY HASH(field, value);";
+    "CREATE TABLE qvals(kv text NOT NULL, doc_id bigint NOT NULL, PRIMARY KEY(kv, doc_id)) PARTITION BY HASH(kv);";
 
 static const char *pg_small_tables_sql =
     "CREATE TABLE IF NOT EXISTS tombstones(change_version bigint PRIMARY KEY, resource text NOT NULL,"
@@ -59,20 +58,22 @@ static const char *pg_small_tables_sql =
     "  created_at text NOT NULL);";
 
 /* Prepared statements: name = "s" + index. Lists of 16-byte ids travel as
- * comma-separated hex text, query-index rows as a JSON array of pairs, so
- * that each document costs one statement. */
+ * comma-separated hex text, query-index keys ("field\tvalue") as a JSON
+ * array of strings, so that each document costs one statement. The lists
+ * are turned into arrays first (= ANY): with IN (subquery) the generic
+ * plans hash-join against full scans of every partition. */
 enum {
     P_FIND_IDENTITY, P_FIND_IDENTITIES, P_GET, P_GET_BY_ID, P_INSERT, P_UPDATE, P_DELETE, P_KEY_CHANGE, P_REFERRERS,
     P_CLIENT_PUT, P_COUNT
 };
 
 #define DOC_COLS "doc_id, id, resource, body, etag, last_modified, ref_id, refs, qv, alias_id"
-#define HEX_IDS(n) "(SELECT decode(x, 'hex') FROM unnest(string_to_array($" #n ", ',')) AS x)"
-#define QV_PAIRS(n) "(SELECT e->>0, e->>1 FROM jsonb_array_elements($" #n "::jsonb) AS e)"
+#define HEX_IDS(n) "ARRAY(SELECT decode(x, 'hex') FROM unnest(string_to_array($" #n ", ',')) AS x)"
+#define KV_LIST(n) "ARRAY(SELECT jsonb_array_elements_text($" #n "::jsonb))"
 
 static const char *pg_sql[P_COUNT] = {
     [P_FIND_IDENTITY] = "SELECT doc_id, id, resource FROM identities WHERE ref_id = $1",
-    [P_FIND_IDENTITIES] = "SELECT encode(ref_id, 'hex'), doc_id, id, resource FROM identities WHERE ref_id IN " HEX_IDS(1),
+    [P_FIND_IDENTITIES] = "SELECT encode(ref_id, 'hex'), doc_id, id, resource FROM identities WHERE ref_id = ANY(" HEX_IDS(1) ")",
     [P_GET] = "SELECT " DOC_COLS " FROM documents WHERE resource = $1 AND doc_id = $2",
     [P_GET_BY_ID] = "SELECT " DOC_COLS " FROM documents WHERE resource = $2 AND id = $1",
     [P_INSERT] =
@@ -80,28 +81,26 @@ static const char *pg_sql[P_COUNT] = {
         "   change_version, owner, qv) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11)),"
         " i AS (INSERT INTO identities(ref_id, doc_id, resource, id)"
         "   SELECT x, $1, $3, $2 FROM unnest(ARRAY[$4::bytea, $5::bytea]) AS x WHERE x IS NOT NULL),"
-        " r AS (INSERT INTO refs(target, doc_id, resource) SELECT t, $1, $3 FROM " HEX_IDS(12) " AS l(t)"
+        " r AS (INSERT INTO refs(target, doc_id, resource) SELECT t, $1, $3 FROM unnest(" HEX_IDS(12) ") AS t"
         "   ON CONFLICT DO NOTHING),"
-        " q AS (INSERT INTO qvals(field, value, doc_id) SELECT f, v, $1 FROM " QV_PAIRS(13) " AS l(f, v)"
-        "   ON CONFLICT DO NOTHING)"
+        " q AS (INSERT INTO qvals(kv, doc_id) SELECT k, $1 FROM unnest(" KV_LIST(13) ") AS k ON CONFLICT DO NOTHING)"
         " SELECT 1",
     /* The lists to delete and to insert are disjoint (computed by the
      * caller), so no row is both deleted and inserted by the statement. */
     [P_UPDATE] =
-        "WITH di AS (DELETE FROM identities WHERE doc_id = $1 AND ref_id IN " HEX_IDS(11) "),"
-        " ii AS (INSERT INTO identities(ref_id, doc_id, resource, id) SELECT t, $1, $2, $3 FROM " HEX_IDS(12) " AS l(t)),"
-        " dr AS (DELETE FROM refs WHERE doc_id = $1 AND target IN " HEX_IDS(13) "),"
-        " ir AS (INSERT INTO refs(target, doc_id, resource) SELECT t, $1, $2 FROM " HEX_IDS(14) " AS l(t)"
+        "WITH di AS (DELETE FROM identities WHERE ref_id = ANY(" HEX_IDS(11) ") AND doc_id = $1),"
+        " ii AS (INSERT INTO identities(ref_id, doc_id, resource, id) SELECT t, $1, $2, $3 FROM unnest(" HEX_IDS(12) ") AS t),"
+        " dr AS (DELETE FROM refs WHERE target = ANY(" HEX_IDS(13) ") AND doc_id = $1),"
+        " ir AS (INSERT INTO refs(target, doc_id, resource) SELECT t, $1, $2 FROM unnest(" HEX_IDS(14) ") AS t"
         "   ON CONFLICT DO NOTHING),"
-        " dq AS (DELETE FROM qvals WHERE doc_id = $1 AND (field, value) IN " QV_PAIRS(15) "),"
-        " iq AS (INSERT INTO qvals(field, value, doc_id) SELECT f, v, $1 FROM " QV_PAIRS(16) " AS l(f, v)"
-        "   ON CONFLICT DO NOTHING)"
+        " dq AS (DELETE FROM qvals WHERE kv = ANY(" KV_LIST(15) ") AND doc_id = $1),"
+        " iq AS (INSERT INTO qvals(kv, doc_id) SELECT k, $1 FROM unnest(" KV_LIST(16) ") AS k ON CONFLICT DO NOTHING)"
         " UPDATE documents SET ref_id = $4, alias_id = $5, body = $6, refs = $7, etag = $8, change_version = $8,"
         "   last_modified = $9, qv = $10 WHERE resource = $2 AND doc_id = $1",
     [P_DELETE] =
-        "WITH di AS (DELETE FROM identities WHERE doc_id = $1 AND ref_id IN " HEX_IDS(3) "),"
-        " dr AS (DELETE FROM refs WHERE doc_id = $1 AND target IN " HEX_IDS(4) "),"
-        " dq AS (DELETE FROM qvals WHERE doc_id = $1 AND (field, value) IN " QV_PAIRS(5) "),"
+        "WITH di AS (DELETE FROM identities WHERE ref_id = ANY(" HEX_IDS(3) ") AND doc_id = $1),"
+        " dr AS (DELETE FROM refs WHERE target = ANY(" HEX_IDS(4) ") AND doc_id = $1),"
+        " dq AS (DELETE FROM qvals WHERE kv = ANY(" KV_LIST(5) ") AND doc_id = $1),"
         " t AS (INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES($6, $2, $7, $8, $9))"
         " DELETE FROM documents WHERE resource = $2 AND doc_id = $1",
     [P_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
@@ -238,12 +237,19 @@ static bool prepare_all(PGconn *c, char *err, size_t errlen)
     return true;
 }
 
+/* The writer plans each statement once (re-planning per execution costs
+ * more than running it), and every one of its statements is a key lookup:
+ * without seq scans, a generic plan made while the tables were still
+ * empty stays an index plan when they hold millions of rows. */
+#define WRITER_SETTINGS                                                                                                \
+    "SET lock_timeout = '" WRITER_LOCK_TIMEOUT "'; SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET enable_bitmapscan = off"
+
 /* Writer session set-up (also after a reconnect): statements, the lock
  * timeout, and the single-writer advisory lock. */
 static bool writer_session(pg *s, bool wait_for_lock, char *err, size_t errlen)
 {
     if (!prepare_all(s->w, err, errlen) ||
-        !exec_sql(s->w, "SET lock_timeout = '" WRITER_LOCK_TIMEOUT "'", err, errlen))
+        !exec_sql(s->w, WRITER_SETTINGS, err, errlen))
         return false;
     char lock[96];
     snprintf(lock, sizeof lock, "SELECT %s(%lld)", wait_for_lock ? "pg_advisory_lock" : "pg_try_advisory_lock",
@@ -380,7 +386,7 @@ static bool migrate_2_3(pg *s, const store_opts *o, char *err, size_t errlen)
         "  FROM identities_v2 i JOIN documents_v2 d ON d.doc_id = i.doc_id;"
         "INSERT INTO refs(target, doc_id, resource) SELECT r.target, r.doc_id, d.resource"
         "  FROM refs_v2 r JOIN documents_v2 d ON d.doc_id = r.doc_id;"
-        "INSERT INTO qvals(field, value, doc_id) SELECT field, value, doc_id FROM qvals_v2;"
+        "INSERT INTO qvals(kv, doc_id) SELECT field || E'\\t' || value, doc_id FROM qvals_v2;"
         "INSERT INTO meta(key, value) VALUES"
         "  ('next_doc', (SELECT coalesce(max(doc_id), 0) + 1 FROM documents_v2)::text),"
         "  ('next_cv', (SELECT greatest(coalesce((SELECT max(change_version) FROM documents_v2), 0),"
@@ -477,9 +483,8 @@ static err_t pg_open(const char *url, const store_opts *opts, void **out, char *
         !writer_session(s, false, err, errlen) || !read_counters(s, err, errlen))
         goto fail;
     s->readers = xcalloc((size_t)s->nreaders, sizeof(pgreader));
-    for (int i = 0; i < s->nreaders; i++) {
-        if (!(s->readers[i].c = connect_to(s->read_url, err, errlen)) || !prepare_all(s->readers[i].c, err, errlen)) goto fail;
-    }
+    /* One reader now, to report a wrong read_database at start-up. */
+    if (!(s->readers[0].c = connect_to(s->read_url, err, errlen)) || !prepare_all(s->readers[0].c, err, errlen)) goto fail;
     *out = s;
     return ERR_OK;
 fail:
@@ -784,18 +789,17 @@ static bool qrow_in(const qrow *x, const qrow *set, int n)
 
 #define MAX_QROWS 512
 
-/* JSON pairs of the rows of a that are not in b (b may be empty). */
+/* A JSON array of the "key\tvalue" strings of the rows of a that are not
+ * in b (b may be empty). */
 static void qv_json(buf *out, const qrow *a, int na, const qrow *b, int nb)
 {
     buf_putc(out, '[');
     int k = 0;
     for (int i = 0; i < na; i++) {
         if (qrow_in(&a[i], b, nb)) continue;
-        buf_puts(out, k++ ? ",[" : "[");
-        buf_json_strn(out, a[i].k, (size_t)a[i].kl);
-        buf_putc(out, ',');
-        buf_json_strn(out, a[i].v, (size_t)a[i].vl);
-        buf_putc(out, ']');
+        if (k++) buf_putc(out, ',');
+        /* the row runs from its key to the end of its value, tab included */
+        buf_json_strn(out, a[i].k, (size_t)(a[i].v + a[i].vl - a[i].k));
     }
     buf_putc(out, ']');
 }
@@ -984,21 +988,30 @@ static err_t w_client_put(void *impl, const char *key, const char *hash, const c
 
 /* ---- readers ---- */
 
+/* Reader connections open on demand (an idle instance holds one), so that
+ * many instances can share a server's connection limit. */
 static pgreader *acquire(pg *s)
 {
     pthread_mutex_lock(&s->rmu);
     for (;;) {
-        for (int i = 0; i < s->nreaders; i++)
-            if (!s->readers[i].busy) {
-                s->readers[i].busy = true;
-                pthread_mutex_unlock(&s->rmu);
-                if (PQstatus(s->readers[i].c) != CONNECTION_OK) {
-                    char err[256];
-                    PQreset(s->readers[i].c);
-                    if (PQstatus(s->readers[i].c) == CONNECTION_OK) prepare_all(s->readers[i].c, err, sizeof err);
-                }
-                return &s->readers[i];
+        int pick = -1;
+        for (int i = 0; i < s->nreaders && (pick < 0 || !s->readers[pick].c); i++)
+            if (!s->readers[i].busy) pick = i;
+        if (pick >= 0) {
+            pgreader *r = &s->readers[pick];
+            r->busy = true;
+            pthread_mutex_unlock(&s->rmu);
+            char err[512];
+            if (!r->c) {
+                r->c = connect_to(s->read_url, err, sizeof err);
+                if (!r->c) log_error("store(pg): %s", err);
+                else if (!prepare_all(r->c, err, sizeof err)) log_error("store(pg): %s", err);
+            } else if (PQstatus(r->c) != CONNECTION_OK) {
+                PQreset(r->c);
+                if (PQstatus(r->c) == CONNECTION_OK) prepare_all(r->c, err, sizeof err);
             }
+            return r;
+        }
         pthread_cond_wait(&s->rcv, &s->rmu);
     }
 }
@@ -1056,9 +1069,8 @@ static void where_sql(buf *b, const store_query *q, arena *a, const char **vals,
     for (int i = 0; i < q->nfilters; i++) {
         const store_filter *f = &q->filters[i];
         if (f->index_key) {
-            vals[n++] = f->index_key;
-            vals[n++] = f->index_value;
-            buf_printf(b, " AND doc_id IN (SELECT doc_id FROM qvals WHERE field = $%d AND value = $%d)", n - 1, n);
+            vals[n++] = arena_printf(a, "%s\t%s", f->index_key, f->index_value);
+            buf_printf(b, " AND doc_id IN (SELECT doc_id FROM qvals WHERE kv = $%d)", n);
             continue;
         }
         switch (f->kind) {

@@ -98,7 +98,8 @@ static void terminate_writer(PGconn *c)
 {
     /* The writer holds edhub's advisory lock (key 0x6564687562). */
     char *n = scalar(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
-                        " AND classid = 101 AND objid = 1684567394 AND granted");
+                        " AND classid = 101 AND objid = 1684567394 AND granted"
+                        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
     cr_assert_str_eq(n, "1", "exactly one writer holds the lock");
     free(n);
 }
