@@ -294,7 +294,9 @@ static void submit_write(request *r, write_op op, const route *rt, auth_client *
     r->state = ST_SUSPENDED;
     r->suspended = true;
     MHD_suspend_connection(r->conn);
-    if (store_submit(r->srv->s, engine_write_job, write_done, &r->w) != ERR_OK) {
+    const uuid_t16 *keys;
+    int nkeys = engine_keys(w, &keys);
+    if (store_submit_keyed(r->srv->s, engine_write_job, write_done, &r->w, keys, nkeys) != ERR_OK) {
         r->state = ST_READING;
         r->suspended = false;
         MHD_resume_connection(r->conn);

@@ -639,6 +639,19 @@ static err_t do_delete(store_txn *t, wreq *w)
     return ERR_OK;
 }
 
+int engine_keys(wreq *w, const uuid_t16 **keys)
+{
+    *keys = NULL;
+    if (w->op != OP_UPSERT) return 0;
+    uuid_t16 *k = arena_alloc(w->a, sizeof *k * (size_t)(w->info.nrefs + 2));
+    int n = 0;
+    k[n++] = w->info.refid;
+    if (w->info.has_alias) k[n++] = w->info.alias;
+    for (int i = 0; i < w->info.nrefs; i++) k[n++] = w->info.refs[i].refid;
+    *keys = k;
+    return n;
+}
+
 err_t engine_write_job(store_txn *t, void *ctx)
 {
     wreq *w = ctx;

@@ -52,6 +52,9 @@ typedef struct wreq {
 bool engine_prepare(wreq *w, const char *body, size_t len);
 /* The store job for w (store_job_fn). */
 err_t engine_write_job(store_txn *t, void *ctx);
+/* The referential ids a prepared upsert will look up (its own identity,
+ * alias and references), allocated in w->a, for store_submit_keyed. */
+int engine_keys(wreq *w, const uuid_t16 **keys);
 /* Releases what prepare allocated outside the arena. */
 void engine_release(wreq *w);
 

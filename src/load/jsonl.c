@@ -147,7 +147,9 @@ err_t load_jsonl(const model *m, store *s, const char *path, const char *owner, 
         while (t.inflight >= MAX_INFLIGHT) pthread_cond_wait(&t.cv, &t.mu);
         t.inflight++;
         pthread_mutex_unlock(&t.mu);
-        if (store_submit(s, engine_write_job, done, it) != ERR_OK) {
+        const uuid_t16 *keys;
+        int nkeys = engine_keys(&it->w, &keys);
+        if (store_submit_keyed(s, engine_write_job, done, it, keys, nkeys) != ERR_OK) {
             pthread_mutex_lock(&t.mu);
             t.inflight--;
             pthread_mutex_unlock(&t.mu);

@@ -14,6 +14,8 @@ typedef struct job {
     store_job_fn fn;
     store_done_fn done;
     void *ctx;
+    const uuid_t16 *keys; /* ids the job will look up (owned by the caller) */
+    int nkeys;
     err_t result;
     struct job *next;
 } job;
@@ -35,17 +37,40 @@ struct store {
     bool stopping;
 };
 
-/* Attempts at a batch that hit a transient failure (deadlock, lock
- * timeout, serialization failure, a connection lost before COMMIT), with
- * a doubling pause: 50 ms ... 1.6 s, about 3 s in all. */
-#define BATCH_ATTEMPTS 7
+/* Attempts at a batch: the first one may be optimistic (see store_int.h);
+ * the second runs safely at once; after that a transient failure
+ * (deadlock, lock timeout, serialization failure, a connection lost
+ * before COMMIT) waits 50 ms, doubling up to 1.6 s: about 3 s in all. */
+#define BATCH_ATTEMPTS 8
+
+/* Tells the backend every id the batch's jobs will look up. */
+static err_t prefetch(store *s, job *batch)
+{
+    int n = 0;
+    for (job *j = batch; j; j = j->next) n += j->nkeys;
+    if (!n || !s->be->prefetch) return ERR_OK;
+    uuid_t16 *all = xmalloc(sizeof *all * (size_t)n);
+    int k = 0;
+    for (job *j = batch; j; j = j->next) {
+        if (!j->nkeys) continue;
+        memcpy(all + k, j->keys, sizeof *all * (size_t)j->nkeys);
+        k += j->nkeys;
+    }
+    err_t e = s->be->prefetch(s->impl, n, all);
+    free(all);
+    return e;
+}
 
 /* One attempt: ERR_RETRY when the whole batch must be run again. */
-static err_t try_batch(store *s, job *batch)
+static err_t try_batch(store *s, job *batch, bool safe)
 {
     const store_backend *be = s->be;
-    err_t e = be->begin(s->impl);
+    err_t e = be->begin(s->impl, safe);
     if (e) return e == ERR_RETRY ? ERR_RETRY : ERR_STORAGE;
+    if ((e = prefetch(s, batch))) {
+        if (be->abort) be->abort(s->impl);
+        return e == ERR_RETRY ? ERR_RETRY : ERR_STORAGE;
+    }
     for (job *j = batch; j; j = j->next) {
         if (be->savepoint(s->impl) != ERR_OK) {
             j->result = ERR_STORAGE;
@@ -56,10 +81,18 @@ static err_t try_batch(store *s, job *batch)
             if (be->abort) be->abort(s->impl);
             return ERR_RETRY;
         }
-        if (j->result != ERR_OK) be->rollback_to(s->impl);
-        else if (be->release(s->impl) != ERR_OK) j->result = ERR_STORAGE;
+        if (j->result != ERR_OK) {
+            if (be->rollback_to(s->impl) == ERR_RETRY) {
+                if (be->abort) be->abort(s->impl);
+                return ERR_RETRY;
+            }
+        } else if (be->release(s->impl) != ERR_OK) {
+            j->result = ERR_STORAGE;
+        }
     }
-    if (be->commit(s->impl) != ERR_OK) {
+    e = be->commit(s->impl);
+    if (e == ERR_RETRY) return ERR_RETRY; /* rolled back; nothing was committed */
+    if (e != ERR_OK) {
         for (job *j = batch; j; j = j->next)
             if (j->result == ERR_OK) j->result = ERR_STORAGE;
     }
@@ -70,13 +103,13 @@ static void run_batch(store *s, job *batch)
 {
     err_t e = ERR_RETRY;
     for (int attempt = 0; attempt < BATCH_ATTEMPTS && e == ERR_RETRY; attempt++) {
-        if (attempt) {
-            struct timespec ts = {0, 50000000L << (attempt - 1)};
+        if (attempt > 1) {
+            struct timespec ts = {0, 50000000L << (attempt - 2)};
             ts.tv_sec = ts.tv_nsec / 1000000000L, ts.tv_nsec %= 1000000000L;
             log_info("store: transient failure; running the batch again (attempt %d of %d)", attempt + 1, BATCH_ATTEMPTS);
             nanosleep(&ts, NULL);
         }
-        e = try_batch(s, batch);
+        e = try_batch(s, batch, attempt > 0);
     }
     if (e != ERR_OK)
         for (job *j = batch; j; j = j->next) j->result = ERR_STORAGE;
@@ -162,10 +195,17 @@ void store_close(store *s)
 
 err_t store_submit(store *s, store_job_fn fn, store_done_fn done, void *ctx)
 {
+    return store_submit_keyed(s, fn, done, ctx, NULL, 0);
+}
+
+err_t store_submit_keyed(store *s, store_job_fn fn, store_done_fn done, void *ctx, const uuid_t16 *keys, int nkeys)
+{
     job *j = xcalloc(1, sizeof *j);
     j->fn = fn;
     j->done = done;
     j->ctx = ctx;
+    j->keys = keys;
+    j->nkeys = keys ? nkeys : 0;
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
         pthread_mutex_unlock(&s->mu);

@@ -76,6 +76,10 @@ typedef void (*store_done_fn)(void *ctx, err_t result);
 /* Queues a job; done(ctx, result) runs on the writer thread once the batch
  * holding the job is committed (or the job failed). */
 err_t store_submit(store *s, store_job_fn fn, store_done_fn done, void *ctx);
+/* The same, naming the referential ids the job will look up, so that the
+ * backend can look up a whole batch's ids at once. keys must stay valid
+ * until done runs. */
+err_t store_submit_keyed(store *s, store_job_fn fn, store_done_fn done, void *ctx, const uuid_t16 *keys, int nkeys);
 /* Runs a job and waits for its durable completion. */
 err_t store_run(store *s, store_job_fn fn, void *ctx);
 

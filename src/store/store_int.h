@@ -14,8 +14,13 @@ typedef struct store_backend {
     void (*close)(void *impl);
 
     /* Writer side: called only on the writer thread. A batch is begin,
-     * then per job savepoint + (release | rollback_to), then commit. */
-    err_t (*begin)(void *impl);
+     * then per job savepoint + (release | rollback_to), then commit. A
+     * backend may run a batch optimistically unless safe is set; it then
+     * answers ERR_RETRY (from a job's call, rollback_to or commit) when the
+     * batch must be rolled back and run again in safe mode. */
+    err_t (*begin)(void *impl, bool safe);
+    /* optional: the referential ids the batch's jobs will look up */
+    err_t (*prefetch)(void *impl, int n, const uuid_t16 *ids);
     err_t (*savepoint)(void *impl);
     err_t (*release)(void *impl);
     err_t (*rollback_to)(void *impl);   /* undoes the job, releases the savepoint */

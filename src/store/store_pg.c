@@ -113,20 +113,50 @@ static const char *pg_sql[P_COUNT] = {
 typedef struct pgreader {
     PGconn *c;
     bool busy;
+    uint8_t *prepared; /* per partition: its read-by-id statement is prepared here */
 } pgreader;
 
-/* Savepoint of the current job: created lazily with the job's first write
- * (in the same round trip), released lazily with the next job's first
- * write or by COMMIT. A job that writes nothing costs no savepoint. */
+/* A resource's own partition: reads name it directly, which spares the
+ * planner the partition pruning on every request. */
+typedef struct part {
+    char *resource, *table;
+} part;
+
+/* Safe mode: the savepoint of the current job is created lazily with the
+ * job's first write (in the same round trip) and released lazily with the
+ * next job's first write or by COMMIT; a job that writes nothing costs no
+ * savepoint. */
 enum { SP_NONE, SP_PENDING, SP_ACTIVE };
+
+/* What the writer knows about referential ids during a batch: found (with
+ * the document) or known absent. Filled by the batch's prefetch and by
+ * lookups, kept exact by the writer's own inserts, updates and deletes
+ * (it is the only writer), emptied at each batch and after a rollback. */
+typedef struct centry {
+    uuid_t16 key;
+    bool used, found;
+    int64_t doc_id;
+    char id[37];
+    const char *resource;
+} centry;
 
 typedef struct pg {
     char *url, *read_url;
     PGconn *w;                   /* the writer connection */
     int64_t next_cv, batch_cv;   /* writer-only counters ... */
     int64_t next_doc, batch_doc; /* ... saved in meta at each commit */
-    int sp;                      /* SP_* of the current job */
+    bool safe;                   /* this batch checks every write at once (see pg_begin) */
+    int pending;                 /* commands queued in the pipeline, results not read */
+    int unchecked;               /* writes queued without their result checked (optimistic) */
+    int first_failed;            /* index of the first failed command of the last w_sync */
+    bool job_wrote;              /* the current job queued a write */
+    int sp;                      /* SP_* of the current job (safe mode) */
     bool release_pending;        /* the previous job's savepoint is still open */
+    centry *cache;               /* open addressing, capacity ccap (a power of two) */
+    int ccap, cn;
+    arena ca;                    /* the cache's strings */
+    part *parts; /* sorted by resource */
+    int nparts;
     int nreaders;
     pgreader *readers;
     pthread_mutex_t rmu;
@@ -265,11 +295,18 @@ static void pg_close(void *impl)
 {
     pg *s = impl;
     if (!s) return;
-    for (int i = 0; s->readers && i < s->nreaders; i++) PQfinish(s->readers[i].c);
+    for (int i = 0; s->readers && i < s->nreaders; i++) {
+        PQfinish(s->readers[i].c);
+        free(s->readers[i].prepared);
+    }
+    for (int i = 0; i < s->nparts; i++) free(s->parts[i].resource), free(s->parts[i].table);
+    free(s->parts);
     PQfinish(s->w);
     free(s->readers);
     free(s->url);
     free(s->read_url);
+    free(s->cache);
+    arena_free(&s->ca);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     free(s);
@@ -457,6 +494,47 @@ fail:
     return false;
 }
 
+static int cmp_part(const void *a, const void *b)
+{
+    return strcmp(((const part *)a)->resource, ((const part *)b)->resource);
+}
+
+/* The partitions that exist for the listed resources. */
+static bool load_partitions(pg *s, const store_opts *o, char *err, size_t errlen)
+{
+    if (!o || !o->resources) return true;
+    PGresult *r = PQexec(s->w, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                               " WHERE i.inhparent = 'documents'::regclass");
+    if (!ok_result(r)) {
+        snprintf(err, errlen, "cannot list partitions: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return false;
+    }
+    int n = 0;
+    while (o->resources[n]) n++;
+    s->parts = xcalloc((size_t)n + 1, sizeof *s->parts);
+    for (int i = 0; i < n; i++) {
+        char name[80];
+        if (!partition_name(o->resources[i], name, sizeof name)) continue;
+        for (int k = 0; k < PQntuples(r); k++)
+            if (!strcmp(PQgetvalue(r, k, 0), name)) {
+                s->parts[s->nparts].resource = xstrdup(o->resources[i]);
+                s->parts[s->nparts++].table = xstrdup(name);
+                break;
+            }
+    }
+    PQclear(r);
+    qsort(s->parts, (size_t)s->nparts, sizeof *s->parts, cmp_part);
+    return true;
+}
+
+static int find_part(const pg *s, const char *resource)
+{
+    part key = {(char *)resource, NULL};
+    const part *p = s->nparts ? bsearch(&key, s->parts, (size_t)s->nparts, sizeof key, cmp_part) : NULL;
+    return p ? (int)(p - s->parts) : -1;
+}
+
 static bool read_counters(pg *s, char *err, size_t errlen)
 {
     PGresult *r = PQexec(s->w, "SELECT key, value FROM meta WHERE key IN ('next_cv', 'next_doc')");
@@ -479,10 +557,12 @@ static err_t pg_open(const char *url, const store_opts *opts, void **out, char *
     s->nreaders = opts && opts->readers > 0 ? opts->readers : 8;
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
-    if (!(s->w = connect_to(url, err, errlen)) || !prepare_schema(s, opts, err, errlen) ||
+    arena_init(&s->ca, 1 << 14);
+    if (!(s->w = connect_to(url, err, errlen)) || !prepare_schema(s, opts, err, errlen) || !load_partitions(s, opts, err, errlen) ||
         !writer_session(s, false, err, errlen) || !read_counters(s, err, errlen))
         goto fail;
     s->readers = xcalloc((size_t)s->nreaders, sizeof(pgreader));
+    for (int i = 0; i < s->nreaders; i++) s->readers[i].prepared = xcalloc((size_t)s->nparts + 1, 1);
     /* One reader now, to report a wrong read_database at start-up. */
     if (!(s->readers[0].c = connect_to(s->read_url, err, errlen)) || !prepare_all(s->readers[0].c, err, errlen)) goto fail;
     *out = s;
@@ -492,34 +572,211 @@ fail:
     return ERR_STORAGE;
 }
 
+/* ---- the writer's identity cache ---- */
+
+static uint64_t key_hash(const uuid_t16 *k)
+{
+    uint64_t h;
+    memcpy(&h, k->b, 8); /* referential ids are SHA-1 based: already uniform */
+    return h;
+}
+
+static void cache_clear(pg *s)
+{
+    if (s->cache) memset(s->cache, 0, sizeof *s->cache * (size_t)s->ccap);
+    s->cn = 0;
+    arena_free(&s->ca);
+    arena_init(&s->ca, 1 << 14);
+}
+
+static centry *cache_find(pg *s, const uuid_t16 *k)
+{
+    if (!s->cache) return NULL;
+    for (uint64_t i = key_hash(k) & (uint64_t)(s->ccap - 1), n = 0; n < (uint64_t)s->ccap;
+         i = (i + 1) & (uint64_t)(s->ccap - 1), n++) {
+        if (!s->cache[i].used) return NULL;
+        if (!memcmp(s->cache[i].key.b, k->b, 16)) return &s->cache[i];
+    }
+    return NULL;
+}
+
+static void cache_put(pg *s, const uuid_t16 *k, bool found, int64_t doc_id, const char *id, const char *resource)
+{
+    if (2 * (s->cn + 1) > s->ccap) { /* grow: rehash into twice the room */
+        int ocap = s->ccap;
+        centry *old = s->cache;
+        s->ccap = ocap ? ocap * 2 : 1024;
+        s->cache = xcalloc((size_t)s->ccap, sizeof *s->cache);
+        s->cn = 0;
+        for (int i = 0; i < ocap; i++)
+            if (old[i].used) {
+                centry *e = &s->cache[key_hash(&old[i].key) & (uint64_t)(s->ccap - 1)];
+                while (e->used) e = e == &s->cache[s->ccap - 1] ? s->cache : e + 1;
+                *e = old[i];
+                s->cn++;
+            }
+        free(old);
+    }
+    centry *e = cache_find(s, k);
+    if (!e) {
+        e = &s->cache[key_hash(k) & (uint64_t)(s->ccap - 1)];
+        while (e->used) e = e == &s->cache[s->ccap - 1] ? s->cache : e + 1;
+        e->used = true;
+        e->key = *k;
+        s->cn++;
+    }
+    e->found = found;
+    e->doc_id = doc_id;
+    snprintf(e->id, sizeof e->id, "%s", id ? id : "");
+    e->resource = resource ? arena_strdup(&s->ca, resource) : NULL;
+}
+
+/* ---- the writer's pipeline ----
+ * During a batch the writer connection stays in libpq pipeline mode:
+ * commands are queued (w_send) and their results read together (w_sync),
+ * one round trip however many are queued.
+ *
+ * A batch first runs optimistically: writes are only queued, each job's
+ * lookups are answered from the cache (one prefetch for the whole batch),
+ * and no savepoint is made, so a batch of new documents costs a couple of
+ * round trips in all. If anything then fails in a way that needs one job
+ * undone alone (a queued write failed, or a job failed after writing),
+ * store.c rolls the batch back and runs it again in safe mode, where each
+ * job has its savepoint and each write is checked at once. */
+
+static bool w_send_sql(pg *s, const char *sql)
+{
+    s->pending++;
+    return PQsendQueryParams(s->w, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+static bool w_send(pg *s, int stmt, const params *p)
+{
+    char name[8];
+    s->pending++;
+    return PQsendQueryPrepared(s->w, stmt_name(stmt, name), p->n, p->v, p->len, p->fmt, 0) == 1;
+}
+
+/* Reads the results of every queued command; keeps the last one's in
+ * *last when asked (the caller clears it). Returns the first failure:
+ * ERR_IDENTITY_CONFLICT, ERR_RETRY (transient, or an optimistic write that
+ * failed), or ERR_STORAGE; s->first_failed says which command. */
+static err_t w_sync(pg *s, PGresult **last, const char *what)
+{
+    PGconn *c = s->w;
+    if (last) *last = NULL;
+    int n = s->pending, unchecked = s->unchecked;
+    s->pending = 0;
+    s->unchecked = 0;
+    s->first_failed = -1;
+    if (!PQpipelineSync(c)) return ERR_RETRY;
+    err_t e = ERR_OK;
+    int cmd = 0;
+    for (int guard = 0; guard < 4 * n + 8; guard++) {
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            if (cmd < n) cmd++;
+            else if (PQstatus(c) != CONNECTION_OK) break;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (ok_result(r)) {
+            if (last && cmd == n - 1) {
+                PQclear(*last);
+                *last = r;
+            } else {
+                PQclear(r);
+            }
+        } else if (st == PGRES_PIPELINE_ABORTED) {
+            PQclear(r);
+        } else {
+            if (!e) {
+                s->first_failed = cmd;
+                e = classify(c, r);
+                if (e == ERR_RETRY || (cmd < unchecked && e == ERR_IDENTITY_CONFLICT))
+                    log_info("store(pg): %s: %s(running the batch again)", what, PQresultErrorMessage(r));
+                else if (e != ERR_IDENTITY_CONFLICT)
+                    log_error("store(pg): %s: %s", what, PQresultErrorMessage(r));
+            }
+            PQclear(r);
+        }
+        if (PQstatus(c) != CONNECTION_OK) {
+            if (!e) e = ERR_RETRY;
+            break;
+        }
+    }
+    if (!e && PQstatus(c) != CONNECTION_OK) e = ERR_RETRY;
+    /* A queued write of an earlier job failed: only a safe re-run can say
+     * which job it was. */
+    if (e && s->first_failed >= 0 && s->first_failed < unchecked) e = ERR_RETRY;
+    if (e && last) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return e;
+}
+
+/* Runs one query and returns its result (caller clears), after the
+ * commands queued before it. */
+static err_t w_query(pg *s, int stmt, const params *p, PGresult **out, const char *what)
+{
+    if (!w_send(s, stmt, p)) {
+        w_sync(s, NULL, what);
+        return ERR_RETRY;
+    }
+    err_t e = w_sync(s, out, what);
+    return e == ERR_IDENTITY_CONFLICT ? ERR_STORAGE : e;
+}
+
+static void w_leave_pipeline(pg *s)
+{
+    if (PQpipelineStatus(s->w) != PQ_PIPELINE_OFF && !PQexitPipelineMode(s->w) && PQstatus(s->w) == CONNECTION_OK)
+        log_error("store(pg): cannot leave pipeline mode: %s", PQerrorMessage(s->w));
+}
+
 /* ---- batch control (writer thread) ---- */
 
-static err_t pg_begin(void *impl)
+static err_t pg_begin(void *impl, bool safe)
 {
     pg *s = impl;
     if (PQstatus(s->w) != CONNECTION_OK) {
-        /* The server restarted or failed over: reconnect (the URL may list
-         * several hosts with target_session_attrs=read-write), set the
-         * session up again and wait for the writer lock. */
-        PQreset(s->w);
-        char err[256];
-        if (PQstatus(s->w) != CONNECTION_OK || !writer_session(s, true, err, sizeof err)) {
-            log_error("store(pg): reconnect failed: %s", PQerrorMessage(s->w));
+        /* The server restarted or failed over: connect again (the URL may
+         * list several hosts with target_session_attrs=read-write), set the
+         * session up and wait for the writer lock. */
+        char err[512];
+        PGconn *c = connect_to(s->url, err, sizeof err);
+        if (!c) {
+            log_error("store(pg): reconnect failed: %s", err);
+            return ERR_RETRY;
+        }
+        PQfinish(s->w);
+        s->w = c;
+        if (!writer_session(s, true, err, sizeof err)) {
+            log_error("store(pg): reconnect failed: %s", err);
             return ERR_RETRY;
         }
         log_info("store(pg): writer reconnected");
     }
     s->batch_cv = s->next_cv;
     s->batch_doc = s->next_doc;
+    s->safe = safe;
     s->sp = SP_NONE;
     s->release_pending = false;
-    if (exec_sql(s->w, "BEGIN", NULL, 0)) return ERR_OK;
-    return PQstatus(s->w) != CONNECTION_OK ? ERR_RETRY : ERR_STORAGE;
+    s->pending = s->unchecked = 0;
+    cache_clear(s);
+    if (!PQenterPipelineMode(s->w)) return ERR_RETRY;
+    return w_send_sql(s, "BEGIN") ? ERR_OK : ERR_RETRY; /* answered with the first sync */
 }
 
 static err_t pg_savepoint(void *impl)
 {
-    ((pg *)impl)->sp = SP_PENDING;
+    pg *s = impl;
+    s->job_wrote = false;
+    if (s->safe) s->sp = SP_PENDING;
     return ERR_OK;
 }
 
@@ -531,111 +788,94 @@ static err_t pg_release(void *impl)
     return ERR_OK;
 }
 
+/* Undoes the current job. Optimistic mode has no savepoint: a job that
+ * wrote something asks for a safe re-run of the batch (ERR_RETRY). */
 static err_t pg_rollback_to(void *impl)
 {
     pg *s = impl;
+    if (!s->safe) return s->job_wrote ? ERR_RETRY : ERR_OK;
     err_t e = ERR_OK;
-    if (s->sp == SP_ACTIVE && !exec_sql(s->w, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job", NULL, 0)) e = ERR_STORAGE;
+    if (s->sp == SP_ACTIVE) {
+        w_send_sql(s, "ROLLBACK TO SAVEPOINT job");
+        w_send_sql(s, "RELEASE SAVEPOINT job");
+        e = w_sync(s, NULL, "rollback to savepoint") ? ERR_STORAGE : ERR_OK;
+        cache_clear(s); /* the job's own changes are gone */
+    }
     s->sp = SP_NONE;
     return e;
 }
 
-/* Gives the whole batch up (a job asked for a retry). */
+/* Gives the whole batch up (before a re-run, or after a failed COMMIT). */
 static void pg_abort(void *impl)
 {
     pg *s = impl;
-    if (PQstatus(s->w) == CONNECTION_OK) exec_sql(s->w, "ROLLBACK", NULL, 0);
+    if (PQstatus(s->w) == CONNECTION_OK) {
+        if (PQpipelineStatus(s->w) == PQ_PIPELINE_OFF) PQenterPipelineMode(s->w);
+        w_send_sql(s, "ROLLBACK");
+        w_sync(s, NULL, "rollback");
+    }
+    w_leave_pipeline(s);
+    s->pending = s->unchecked = 0;
     s->next_cv = s->batch_cv;
     s->next_doc = s->batch_doc;
+    cache_clear(s);
 }
 
 static err_t pg_commit(void *impl)
 {
     pg *s = impl;
-    char err[256], sql[256];
-    if (s->next_cv != s->batch_cv || s->next_doc != s->batch_doc)
+    if (s->next_cv != s->batch_cv || s->next_doc != s->batch_doc) {
+        char sql[256];
         snprintf(sql, sizeof sql,
                  "UPDATE meta SET value = CASE key WHEN 'next_cv' THEN '%lld' ELSE '%lld' END"
-                 " WHERE key IN ('next_cv', 'next_doc'); COMMIT",
+                 " WHERE key IN ('next_cv', 'next_doc')",
                  (long long)s->next_cv, (long long)s->next_doc);
-    else snprintf(sql, sizeof sql, "COMMIT");
-    if (exec_sql(s->w, sql, err, sizeof err)) return ERR_OK;
+        w_send_sql(s, sql);
+    }
+    /* Every queued write is checked before COMMIT is sent: up to here a
+     * lost connection or a failed write can still be retried safely. */
+    err_t e = w_sync(s, NULL, "batch");
+    if (e) {
+        pg_abort(s);
+        return e == ERR_RETRY ? ERR_RETRY : ERR_STORAGE;
+    }
+    w_send_sql(s, "COMMIT");
+    e = w_sync(s, NULL, "COMMIT");
+    if (!e) {
+        w_leave_pipeline(s);
+        return ERR_OK;
+    }
     /* Not retried: if the connection broke during COMMIT the outcome is
      * unknown, and the clients must be told so. */
-    log_error("store(pg): COMMIT failed: %s", err);
+    log_error("store(pg): COMMIT failed: %s", PQerrorMessage(s->w));
     pg_abort(s);
     return ERR_STORAGE;
 }
 
 /* ---- writer statements ---- */
 
-/* Runs write statements in one round trip (libpq pipeline mode), preceded
- * by the pending RELEASE of the previous job's savepoint and the SAVEPOINT
- * of this job. Each call is {statement, params}. */
 typedef struct pcall { int stmt; params *p; } pcall;
 
+/* Queues a job's write statements. Optimistic mode: only queued (checked
+ * at the next sync). Safe mode: with the pending RELEASE and this job's
+ * SAVEPOINT, checked at once. */
 static err_t w_write(pg *s, const pcall *calls, int n, const char *what)
 {
-    PGconn *c = s->w;
-    if (!PQenterPipelineMode(c)) return pg_fail(c, NULL, what);
-    int sent = 0;
-    bool ok = true;
-    if (s->release_pending) ok &= PQsendQueryParams(c, "RELEASE SAVEPOINT job", 0, NULL, NULL, NULL, NULL, 0), sent++;
-    bool new_sp = s->sp == SP_PENDING;
-    if (new_sp) ok &= PQsendQueryParams(c, "SAVEPOINT job", 0, NULL, NULL, NULL, NULL, 0), sent++;
-    int first_call = sent;
-    for (int i = 0; i < n; i++, sent++) {
-        char name[8];
-        ok &= PQsendQueryPrepared(c, stmt_name(calls[i].stmt, name), calls[i].p->n, calls[i].p->v, calls[i].p->len,
-                                  calls[i].p->fmt, 0);
+    s->job_wrote = true;
+    if (!s->safe) {
+        bool ok = true;
+        for (int i = 0; i < n; i++) ok &= w_send(s, calls[i].stmt, calls[i].p);
+        s->unchecked = s->pending;
+        return ok ? ERR_OK : ERR_RETRY;
     }
-    ok &= PQpipelineSync(c);
-    err_t e = ok ? ERR_OK : ERR_RETRY;
-    bool sp_made = false, released = false;
-    /* Results: each command's result(s) then NULL; at last PIPELINE_SYNC.
-     * Bounded by the number of commands sent. */
-    int cmd = 0;
-    for (int guard = 0; guard < 4 * (sent + 2); guard++) {
-        PGresult *r = PQgetResult(c);
-        if (!r) {
-            if (cmd >= sent) {
-                if (PQstatus(c) != CONNECTION_OK) break;
-                continue;
-            }
-            cmd++;
-            continue;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
-        }
-        if (ok_result(r)) {
-            if (s->release_pending && cmd == 0) released = true;
-            if (new_sp && cmd == first_call - 1) sp_made = true;
-            PQclear(r);
-        } else if (st == PGRES_PIPELINE_ABORTED) {
-            PQclear(r);
-        } else {
-            if (!e) {
-                e = classify(c, r);
-                if (e == ERR_RETRY) log_info("store(pg): %s: %s(will retry)", what, PQresultErrorMessage(r));
-                else if (e != ERR_IDENTITY_CONFLICT)
-                    log_error("store(pg): %s: %s", cmd >= first_call ? what : "savepoint", PQresultErrorMessage(r));
-            }
-            PQclear(r);
-        }
-        if (PQstatus(c) != CONNECTION_OK) {
-            if (!e) e = ERR_RETRY;
-            break;
-        }
-    }
-    if (!PQexitPipelineMode(c) && PQstatus(c) == CONNECTION_OK) {
-        log_error("store(pg): cannot leave pipeline mode: %s", PQerrorMessage(c));
-        if (!e) e = ERR_STORAGE;
-    }
-    if (released) s->release_pending = false;
-    if (sp_made) s->sp = SP_ACTIVE;
+    bool release = s->release_pending, new_sp = s->sp == SP_PENDING;
+    if (release) w_send_sql(s, "RELEASE SAVEPOINT job");
+    if (new_sp) w_send_sql(s, "SAVEPOINT job");
+    int first_call = (release ? 1 : 0) + (new_sp ? 1 : 0);
+    for (int i = 0; i < n; i++) w_send(s, calls[i].stmt, calls[i].p);
+    err_t e = w_sync(s, NULL, what);
+    if (release && (!e || s->first_failed > 0)) s->release_pending = false;
+    if (new_sp && (!e || s->first_failed >= first_call)) s->sp = SP_ACTIVE;
     return e;
 }
 
@@ -675,24 +915,6 @@ static void read_doc(PGresult *r, int row, arena *a, store_doc *d)
     }
 }
 
-static err_t w_find_identity(void *impl, const uuid_t16 *refid, arena *a, store_hit *out)
-{
-    pg *s = impl;
-    params p = {0};
-    p_blob(&p, refid->b, 16);
-    PGresult *r = run(s->w, P_FIND_IDENTITY, &p);
-    if (!ok_result(r)) return pg_fail(s->w, r, "find identity");
-    err_t e = ERR_NOT_FOUND;
-    if (PQntuples(r) == 1) {
-        out->doc_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        snprintf(out->id, sizeof out->id, "%s", PQgetvalue(r, 0, 1));
-        out->resource = arena_strdup(a, PQgetvalue(r, 0, 2));
-        e = ERR_OK;
-    }
-    PQclear(r);
-    return e;
-}
-
 /* Appends ids (16 bytes each) as comma-separated hex. */
 static void hex_list(buf *b, const uint8_t *ids, int n)
 {
@@ -706,38 +928,70 @@ static void hex_list(buf *b, const uint8_t *ids, int n)
     }
 }
 
-static err_t w_find_identities(void *impl, int n, const uuid_t16 *refids, arena *a, store_hit *hits, bool *found)
+/* Looks up the ids the cache does not know, in one query, and caches the
+ * answers (found or absent). */
+static err_t lookup_missing(pg *s, int n, const uuid_t16 *ids)
 {
-    pg *s = impl;
     buf list;
     buf_init(&list, 0);
-    hex_list(&list, refids[0].b, n);
+    int miss = 0;
+    for (int i = 0; i < n; i++)
+        if (!cache_find(s, &ids[i])) hex_list(&list, ids[i].b, 1), miss++;
+    if (!miss) {
+        buf_free(&list);
+        return ERR_OK;
+    }
     params p = {0};
     p_text(&p, list.data);
-    PGresult *r = run(s->w, P_FIND_IDENTITIES, &p);
+    PGresult *r;
+    err_t e = w_query(s, P_FIND_IDENTITIES, &p, &r, "find identities");
     buf_free(&list);
-    if (!ok_result(r)) return pg_fail(s->w, r, "find identities");
-    for (int i = 0; i < n; i++) found[i] = false;
+    if (e) return e;
     for (int row = 0; row < PQntuples(r); row++) {
         uuid_t16 id;
         hex_to_bytes(PQgetvalue(r, row, 0), id.b, 16);
-        for (int i = 0; i < n; i++) {
-            if (found[i] || memcmp(refids[i].b, id.b, 16)) continue;
-            found[i] = true;
-            hits[i].doc_id = strtoll(PQgetvalue(r, row, 1), NULL, 10);
-            snprintf(hits[i].id, sizeof hits[i].id, "%s", PQgetvalue(r, row, 2));
-            hits[i].resource = arena_strdup(a, PQgetvalue(r, row, 3));
-        }
+        cache_put(s, &id, true, strtoll(PQgetvalue(r, row, 1), NULL, 10), PQgetvalue(r, row, 2), PQgetvalue(r, row, 3));
     }
     PQclear(r);
+    for (int i = 0; i < n; i++)
+        if (!cache_find(s, &ids[i])) cache_put(s, &ids[i], false, 0, NULL, NULL);
     return ERR_OK;
 }
 
-static err_t one_doc(PGconn *c, int stmt, params *p, arena *a, store_doc *out, const char *what)
+static err_t w_prefetch(void *impl, int n, const uuid_t16 *ids)
 {
-    PGresult *r = run(c, stmt, p);
-    if (!ok_result(r)) return pg_fail(c, r, what);
-    err_t e = ERR_NOT_FOUND;
+    return n > 0 ? lookup_missing(impl, n, ids) : ERR_OK;
+}
+
+static err_t w_find_identities(void *impl, int n, const uuid_t16 *refids, arena *a, store_hit *hits, bool *found)
+{
+    pg *s = impl;
+    err_t e = lookup_missing(s, n, refids);
+    if (e) return e;
+    for (int i = 0; i < n; i++) {
+        const centry *c = cache_find(s, &refids[i]);
+        found[i] = c && c->found;
+        if (!found[i]) continue;
+        hits[i].doc_id = c->doc_id;
+        memcpy(hits[i].id, c->id, sizeof hits[i].id);
+        hits[i].resource = arena_strdup(a, c->resource);
+    }
+    return ERR_OK;
+}
+
+static err_t w_find_identity(void *impl, const uuid_t16 *refid, arena *a, store_hit *out)
+{
+    bool found = false;
+    err_t e = w_find_identities(impl, 1, refid, a, out, &found);
+    return e ? e : found ? ERR_OK : ERR_NOT_FOUND;
+}
+
+static err_t w_one_doc(pg *s, int stmt, const params *p, arena *a, store_doc *out, const char *what)
+{
+    PGresult *r;
+    err_t e = w_query(s, stmt, p, &r, what);
+    if (e) return e;
+    e = ERR_NOT_FOUND;
     if (PQntuples(r) == 1) {
         read_doc(r, 0, a, out);
         e = ERR_OK;
@@ -751,7 +1005,7 @@ static err_t w_get(void *impl, const char *resource, int64_t doc_id, arena *a, s
     params p = {0};
     p_text(&p, resource);
     p_int(&p, doc_id);
-    return one_doc(((pg *)impl)->w, P_GET, &p, a, out, "get");
+    return w_one_doc(impl, P_GET, &p, a, out, "get");
 }
 
 static err_t w_get_by_id(void *impl, const char *resource, const char *id, arena *a, store_doc *out)
@@ -759,7 +1013,7 @@ static err_t w_get_by_id(void *impl, const char *resource, const char *id, arena
     params p = {0};
     p_text(&p, id);
     p_text(&p, resource);
-    return one_doc(((pg *)impl)->w, P_GET_BY_ID, &p, a, out, "get by id");
+    return w_one_doc(impl, P_GET_BY_ID, &p, a, out, "get by id");
 }
 
 /* Query-index rows "key\tvalue\n"... as a JSON array of [key, value]
@@ -818,9 +1072,27 @@ static void ids_minus(buf *out, const uint8_t *a, int na, const uint8_t *b, int 
         if (!id_in(a + 16 * i, b, nb)) hex_list(out, a + 16 * i, 1);
 }
 
+/* ERR_IDENTITY_CONFLICT when one of the ids (other than those of doc_id
+ * itself) belongs to a document: checked before writing, so that an
+ * optimistic batch does not have to be re-run for it. */
+static err_t taken(pg *s, const uuid_t16 *ids, int n, int64_t doc_id)
+{
+    err_t e = lookup_missing(s, n, ids);
+    if (e) return e;
+    for (int i = 0; i < n; i++) {
+        const centry *c = cache_find(s, &ids[i]);
+        if (c && c->found && c->doc_id != doc_id) return ERR_IDENTITY_CONFLICT;
+    }
+    return ERR_OK;
+}
+
 static err_t w_insert(void *impl, const store_put *put, store_doc *out)
 {
     pg *s = impl;
+    uuid_t16 keys[2] = {*put->refid};
+    if (put->alias) keys[1] = *put->alias;
+    err_t e = taken(s, keys, put->alias ? 2 : 1, -1);
+    if (e) return e;
     uuid_t16 id;
     uuid_v4(&id);
     uuid_format(&id, out->id);
@@ -848,10 +1120,12 @@ static err_t w_insert(void *impl, const store_put *put, store_doc *out)
     p_text(&p, refs.data);
     p_text(&p, qv.data);
     pcall c = {P_INSERT, &p};
-    err_t e = w_write(s, &c, 1, "insert document");
+    e = w_write(s, &c, 1, "insert document");
     buf_free(&refs);
     buf_free(&qv);
     if (e) return e;
+    cache_put(s, put->refid, true, doc_id, out->id, put->resource);
+    if (put->alias) cache_put(s, put->alias, true, doc_id, out->id, put->resource);
     out->doc_id = doc_id;
     out->etag = cv;
     out->resource = put->resource;
@@ -870,6 +1144,12 @@ static err_t w_update(void *impl, const store_doc *old, const store_put *put, co
     if (old->has_alias) memcpy(oldids + 16, old->alias.b, 16), nold++;
     memcpy(newids, put->refid->b, 16), nnew++;
     if (put->alias) memcpy(newids + 16, put->alias->b, 16), nnew++;
+    if (key_changed) {
+        uuid_t16 keys[2];
+        memcpy(keys, newids, 16 * (size_t)nnew);
+        err_t e = taken(s, keys, nnew, old->doc_id);
+        if (e) return e;
+    }
     buf idel, iins, rdel, rins, qdel, qins;
     buf_init(&idel, 0), buf_init(&iins, 0), buf_init(&rdel, 0), buf_init(&rins, 0), buf_init(&qdel, 0), buf_init(&qins, 0);
     ids_minus(&idel, oldids, nold, newids, nnew);
@@ -916,6 +1196,8 @@ static err_t w_update(void *impl, const store_doc *old, const store_put *put, co
     err_t e = w_write(s, calls, ncalls, "update document");
     buf_free(&idel), buf_free(&iins), buf_free(&rdel), buf_free(&rins), buf_free(&qdel), buf_free(&qins);
     if (e) return e;
+    for (int i = 0; i < nold; i++) cache_put(s, (const uuid_t16 *)(oldids + 16 * i), false, 0, NULL, NULL);
+    for (int i = 0; i < nnew; i++) cache_put(s, (const uuid_t16 *)(newids + 16 * i), true, old->doc_id, old->id, old->resource);
     out->etag = cv;
     out->body = put->body;
     out->refid = *put->refid;
@@ -948,7 +1230,10 @@ static err_t w_remove(void *impl, const store_doc *old, const char *key_json)
     pcall c = {P_DELETE, &p};
     err_t e = w_write(s, &c, 1, "delete document");
     buf_free(&ids), buf_free(&refs), buf_free(&qv);
-    return e;
+    if (e) return e;
+    cache_put(s, &old->refid, false, 0, NULL, NULL);
+    if (old->has_alias) cache_put(s, &old->alias, false, 0, NULL, NULL);
+    return ERR_OK;
 }
 
 static err_t w_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n)
@@ -957,8 +1242,9 @@ static err_t w_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, s
     params p = {0};
     p_blob(&p, refid->b, 16);
     p_int(&p, max);
-    PGresult *r = run(s->w, P_REFERRERS, &p);
-    if (!ok_result(r)) return pg_fail(s->w, r, "referrers");
+    PGresult *r;
+    err_t e = w_query(s, P_REFERRERS, &p, &r, "referrers");
+    if (e) return e;
     int rows = PQntuples(r);
     store_hit *v = arena_alloc(a, sizeof *v * (size_t)(rows + 1));
     for (int i = 0; i < rows; i++) {
@@ -988,6 +1274,19 @@ static err_t w_client_put(void *impl, const char *key, const char *hash, const c
 
 /* ---- readers ---- */
 
+static err_t one_doc(PGconn *c, int stmt, params *p, arena *a, store_doc *out, const char *what)
+{
+    PGresult *r = run(c, stmt, p);
+    if (!ok_result(r)) return pg_fail(c, r, what);
+    err_t e = ERR_NOT_FOUND;
+    if (PQntuples(r) == 1) {
+        read_doc(r, 0, a, out);
+        e = ERR_OK;
+    }
+    PQclear(r);
+    return e;
+}
+
 /* Reader connections open on demand (an idle instance holds one), so that
  * many instances can share a server's connection limit. */
 static pgreader *acquire(pg *s)
@@ -1008,6 +1307,7 @@ static pgreader *acquire(pg *s)
                 else if (!prepare_all(r->c, err, sizeof err)) log_error("store(pg): %s", err);
             } else if (PQstatus(r->c) != CONNECTION_OK) {
                 PQreset(r->c);
+                memset(r->prepared, 0, (size_t)s->nparts + 1);
                 if (PQstatus(r->c) == CONNECTION_OK) prepare_all(r->c, err, sizeof err);
             }
             return r;
@@ -1031,7 +1331,31 @@ static err_t r_read_by_id(void *impl, const char *resource, const char *id, aren
     params p = {0};
     p_text(&p, id);
     p_text(&p, resource);
-    err_t e = one_doc(r->c, P_GET_BY_ID, &p, a, out, "get by id");
+    int k = find_part(s, resource);
+    err_t e;
+    if (k >= 0) {
+        char name[16], sql[256];
+        snprintf(name, sizeof name, "g%d", k);
+        if (!r->prepared[k]) {
+            snprintf(sql, sizeof sql, "SELECT " DOC_COLS " FROM %s WHERE id = $1", s->parts[k].table);
+            PGresult *pr = PQprepare(r->c, name, sql, 0, NULL);
+            r->prepared[k] = ok_result(pr);
+            PQclear(pr);
+        }
+        if (r->prepared[k]) {
+            PGresult *res = PQexecPrepared(r->c, name, 1, p.v, p.len, p.fmt, 0);
+            if (!ok_result(res)) {
+                e = pg_fail(r->c, res, "get by id");
+            } else {
+                e = PQntuples(res) == 1 ? ERR_OK : ERR_NOT_FOUND;
+                if (!e) read_doc(res, 0, a, out);
+                PQclear(res);
+            }
+            release(s, r);
+            return e;
+        }
+    }
+    e = one_doc(r->c, P_GET_BY_ID, &p, a, out, "get by id");
     release(s, r);
     return e;
 }
@@ -1112,6 +1436,8 @@ static err_t r_query(void *impl, const store_query *q, store_row_fn fn, void *ct
     arena_init(&a, 1 << 14);
     buf sql;
     buf_init(&sql, 0);
+    int k = find_part(s, q->resource);
+    const char *table = k >= 0 ? s->parts[k].table : "documents";
     const char *vals[MAX_PARAMS];
     int nv = 0;
     err_t e = ERR_OK;
@@ -1121,7 +1447,7 @@ static err_t r_query(void *impl, const store_query *q, store_row_fn fn, void *ct
         goto out;
     }
     if (q->count && total) {
-        buf_puts(&sql, "SELECT count(*) FROM documents");
+        buf_printf(&sql, "SELECT count(*) FROM %s", table);
         where_sql(&sql, q, &a, vals, &nv);
         res = PQexecParams(r->c, sql.data, nv, NULL, vals, NULL, NULL, 0);
         if (!ok_result(res)) {
@@ -1134,7 +1460,7 @@ static err_t r_query(void *impl, const store_query *q, store_row_fn fn, void *ct
         res = NULL;
         buf_reset(&sql);
     }
-    buf_puts(&sql, "SELECT " DOC_COLS " FROM documents");
+    buf_printf(&sql, "SELECT " DOC_COLS " FROM %s", table);
     where_sql(&sql, q, &a, vals, &nv);
     vals[nv++] = arena_printf(&a, "%lld", (long long)q->after);
     buf_printf(&sql, " AND doc_id > $%d", nv);
@@ -1265,6 +1591,7 @@ const store_backend store_pg_backend = {
     .schema_version = PG_SCHEMA_VERSION,
     .find_identity = w_find_identity,
     .find_identities = w_find_identities,
+    .prefetch = w_prefetch,
     .get = w_get,
     .get_by_id = w_get_by_id,
     .insert = w_insert,

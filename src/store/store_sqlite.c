@@ -919,9 +919,10 @@ static bool sq_healthy(sq *s)
 
 /* ---- batch control (writer thread) ---- */
 
-static err_t sq_begin(void *impl)
+static err_t sq_begin(void *impl, bool safe)
 {
     sq *s = impl;
+    (void)safe; /* every write is checked at once here: always safe */
     s->batch_cv = s->next_cv;
     return step_done(s->w.st[W_BEGIN]) == SQLITE_DONE ? ERR_OK : sql_err(&s->w, "BEGIN");
 }
