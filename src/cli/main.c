@@ -225,6 +225,23 @@ static store *open_store(const opts *o, int readers, const model *m, bool migrat
     return s;
 }
 
+/* Opens the existing instance in o->data with its model; false (after
+ * saying why) when there is none or it cannot be opened. */
+static bool open_instance(const opts *o, int readers, bool migrate, model **m, store **s)
+{
+    char dbpath[PATH_MAX];
+    if (!instance_location(o->data, dbpath, sizeof dbpath)) {
+        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o->data, o->data);
+        return false;
+    }
+    if (!(*m = load_model(o))) return false;
+    if (!(*s = open_store(o, readers, *m, migrate))) {
+        model_free(*m);
+        return false;
+    }
+    return true;
+}
+
 static int cmd_init(int argc, char **argv)
 {
     opts o = {0};
@@ -324,18 +341,9 @@ static int cmd_load(int argc, char **argv)
         fprintf(stderr, "edhub: name at least one FILE.jsonl to load\n\n%s", usage_load);
         return 2;
     }
-    char dbpath[PATH_MAX];
-    if (!instance_location(o.data, dbpath, sizeof dbpath)) {
-        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
-        return 1;
-    }
-    model *m = load_model(&o);
-    if (!m) return 1;
-    store *s = open_store(&o, 2, m, false);
-    if (!s) {
-        model_free(m);
-        return 1;
-    }
+    model *m;
+    store *s;
+    if (!open_instance(&o, 2, false, &m, &s)) return 1;
     char errpath[PATH_MAX];
     snprintf(errpath, sizeof errpath, "%s/load-errors.jsonl", o.data);
     FILE *errs = fopen(errpath, "w");
@@ -367,18 +375,9 @@ static int cmd_migrate(int argc, char **argv)
     opts o = {0};
     int rc = parse_opts(argc, argv, &o, usage_migrate);
     if (rc) return rc == 1 ? 0 : rc;
-    char dbpath[PATH_MAX];
-    if (!instance_location(o.data, dbpath, sizeof dbpath)) {
-        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
-        return 1;
-    }
-    model *m = load_model(&o);
-    if (!m) return 1;
-    store *s = open_store(&o, 1, m, true);
-    if (!s) {
-        model_free(m);
-        return 1;
-    }
+    model *m;
+    store *s;
+    if (!open_instance(&o, 1, true, &m, &s)) return 1;
     printf("edhub: %s is at storage schema version %d (current)\n", o.data, store_schema_version(s));
     store_close(s);
     model_free(m);
@@ -410,19 +409,10 @@ static int cmd_serve(int argc, char **argv)
         snprintf(addr, sizeof addr, "%.*s", (int)(colon - o.listen), o.listen);
         port = (int)p;
     }
-    char dbpath[PATH_MAX];
-    if (!instance_location(o.data, dbpath, sizeof dbpath)) {
-        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
-        return 1;
-    }
-    model *m = load_model(&o);
-    if (!m) return 1;
     int threads = o.threads ? o.threads : 4;
-    store *s = open_store(&o, threads * 2 + 2, m, false);
-    if (!s) {
-        model_free(m);
-        return 1;
-    }
+    model *m;
+    store *s;
+    if (!open_instance(&o, threads * 2 + 2, false, &m, &s)) return 1;
     auth *au = auth_new(s, 1800);
     api_config cfg = {.listen_addr = addr, .port = port, .threads = threads};
     char public_url[512] = "";

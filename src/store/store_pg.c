@@ -343,19 +343,25 @@ static bool partition_name(const char *resource, char *out, size_t n)
     return true;
 }
 
+/* The names of documents' partitions (caller clears), or NULL. */
+static PGresult *list_partitions(pg *s, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(s->w, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                               " WHERE i.inhparent = 'documents'::regclass");
+    if (ok_result(r)) return r;
+    snprintf(err, errlen, "cannot list partitions: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}
+
 /* Gives every listed resource its own partition. A resource whose rows
  * already sit in documents_other (written before its partition existed)
  * is moved there only when migrating, since that rewrites its rows. */
 static bool ensure_partitions(pg *s, const store_opts *o, char *err, size_t errlen)
 {
     if (!o || !o->resources) return true;
-    PGresult *r = PQexec(s->w, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                               " WHERE i.inhparent = 'documents'::regclass");
-    if (!ok_result(r)) {
-        snprintf(err, errlen, "cannot list partitions: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return false;
-    }
+    PGresult *r = list_partitions(s, err, errlen);
+    if (!r) return false;
     buf ddl;
     buf_init(&ddl, 0);
     int waiting = 0;
@@ -503,13 +509,8 @@ static int cmp_part(const void *a, const void *b)
 static bool load_partitions(pg *s, const store_opts *o, char *err, size_t errlen)
 {
     if (!o || !o->resources) return true;
-    PGresult *r = PQexec(s->w, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                               " WHERE i.inhparent = 'documents'::regclass");
-    if (!ok_result(r)) {
-        snprintf(err, errlen, "cannot list partitions: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return false;
-    }
+    PGresult *r = list_partitions(s, err, errlen);
+    if (!r) return false;
     int n = 0;
     while (o->resources[n]) n++;
     s->parts = xcalloc((size_t)n + 1, sizeof *s->parts);
