@@ -283,6 +283,8 @@ def fms(x):
 def ratio(a, b, nd=2):
     if a is None or b in (None, 0):
         return "n/a"
+    if nd == 2 and abs(a / b) < 0.1:
+        nd = 3  # small ratios (e.g. edhub / COPY) keep two significant digits
     return f"{a / b:.{nd}f}"
 
 
@@ -692,7 +694,7 @@ class Report:
         def ratio_s(v, ceil, name):
             if v is None or not ceil:
                 return "—"
-            return f"{ratio(v, ceil, 2 if v / ceil >= 0.1 else 3)} of {name}"
+            return f"{ratio(v, ceil)} of {name}"
 
         for c in (16, 64):
             a, b = g(sq, "w4", c), g(pg, "w4", c)
@@ -745,10 +747,14 @@ class Report:
         db_ = [d.get("rps") for d in g(b, "deciles") or []]
 
         def minmax(v):
-            v = [x for x in v if isinstance(x, (int, float))]
-            return f"{fnum(min(v))} – {fnum(max(v))}; last/first 10% = {ratio(v[-1], v[0])}" if len(v) >= 2 else "n/a"
+            # the 1st tenth includes start-up, the last ends with the final commit burst: use tenths 2..9
+            if len(v) < 9 or not isinstance(v[1], (int, float)) or not isinstance(v[8], (int, float)):
+                return "n/a"
+            m = [x for x in v[1:9] if isinstance(x, (int, float))]
+            return f"{fnum(min(m))} – {fnum(max(m))}; 80–90% / 10–20% = {ratio(v[8], v[1])}"
 
-        self.w(f"| bulk load: slowest – fastest 10% of the load, records/s | {minmax(da)} | {minmax(db_)} | — | | |")
+        self.w(f"| bulk load: slowest – fastest tenth (2nd to 9th) of the load, records/s; decay ratio | {minmax(da)} | "
+               f"{minmax(db_)} | — | | |")
         ua = (g(a, "cpu_us") or 0) + (g(a, "db_us") or 0) if a else None
         ub = (g(b, "cpu_us") or 0) + (g(b, "db_us") or 0) if b else None
         self.w(f"| bulk load: CPU µs per record (edhub load + PostgreSQL) | {cell(ua, lambda x: fnum(x, 1))} | "
@@ -1202,14 +1208,19 @@ class Report:
                    f"Offset paging: `offset=0&limit={ps}` vs `offset={info.get('deep_offset')}&limit={ps}`. "
                    f"Cursor paging: `partitions?number=10`, then `pageToken=<token[0]>&pageSize={ps}` vs "
                    f"`pageToken=<token[8]>&pageSize={ps}` (token 8 of 10 = start of the last 20%). "
-                   "Sequential requests on one keep-alive connection after warm-up.")
+                   "Sequential requests on one keep-alive connection after warm-up."
+                   + (f" One timed request per URL first sizes the sample count to a budget of "
+                      f"{info['page_budget_s']} s per measurement and run (at least 3 samples; 1 warm-up instead "
+                      "of 3 when slow); its time is in the table." if info.get("page_budget_s") else ""))
         det.append("")
-        det.append("| request | samples/run | p50 | p95 | p99 | max | items on page | body bytes | statuses |")
-        det.append("|---|---|---|---|---|---|---|---|---|")
+        det.append("| request | first request s | samples/run | p50 | p95 | p99 | max | items on page | body bytes | statuses |")
+        det.append("|---|---|---|---|---|---|---|---|---|---|")
         for k in ("offset_first", "offset_deep", "cursor_first", "cursor_deep", "partitions"):
             s = pages[k]
             if s:
-                det.append(f"| {k.replace('_', ' ')} | {s['lat_n']} | {fms(s['p50'])} | {fms(s['p95'])} | "
+                fs = info.get("first_s_" + k)
+                det.append(f"| {k.replace('_', ' ')} | {fnum(fs, 3) if isinstance(fs, (int, float)) else ''} | "
+                           f"{s['lat_n']} | {fms(s['p50'])} | {fms(s['p95'])} | "
                            f"{fms(s['p99'])} | {fms(s['max'])} | {info.get('items_' + k, '')} | {fnum(s['body'])} | "
                            f"{json.dumps(s['statuses'])} |")
         det.append("")

@@ -18,6 +18,8 @@
 #   BENCH_LAT_N=N          timed requests per op and run in the single-client workload (1000; quick 200)
 #   BENCH_SSA_STUDENTS=N   students pre-created for the SSA workload (default 50000; quick 10000)
 #   BENCH_PAGE_K=N         timed requests per paging measurement and run (default 20; quick 10)
+#   BENCH_PAGE_BUDGET=S    time budget per paging measurement and run: slower requests get fewer
+#                          samples (at least 3) (default 60; quick 20)
 #   BENCH_LOAD_TIMEOUT=S   bound for one `edhub load` run (default 21600)
 #   BENCH_SKIP_BUILD=1     do not run make (use the existing ./edhub)
 #   BENCH_SKIP_BULK=1      skip the bulk load (W8), the COPY ceiling and deep paging (W6)
@@ -39,9 +41,9 @@ export BENCH_LUA_DIR="$BENCH_DIR/lua"
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-  d_runs=1 d_dur=3 d_bulk=200000 d_lat=200 d_stu=10000 d_pk=10 mode=quick
+  d_runs=1 d_dur=3 d_bulk=200000 d_lat=200 d_stu=10000 d_pk=10 d_pb=20 mode=quick
 else
-  d_runs=3 d_dur=10 d_bulk=10000000 d_lat=1000 d_stu=50000 d_pk=20 mode=full
+  d_runs=3 d_dur=10 d_bulk=10000000 d_lat=1000 d_stu=50000 d_pk=20 d_pb=60 mode=full
 fi
 RUNS=${BENCH_RUNS:-$d_runs}
 DUR=${BENCH_DURATION:-$d_dur}
@@ -51,6 +53,7 @@ PAGE_SIZE=${BENCH_PAGE_SIZE:-100}
 LAT_N=${BENCH_LAT_N:-$d_lat}
 NSTU=${BENCH_SSA_STUDENTS:-$d_stu}
 PAGE_K=${BENCH_PAGE_K:-$d_pk}
+PAGE_BUDGET=${BENCH_PAGE_BUDGET:-$d_pb}
 LOAD_TIMEOUT=${BENCH_LOAD_TIMEOUT:-21600}
 BACKENDS=${BENCH_BACKENDS:-sqlite pg}
 PGBIN=${BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
@@ -69,7 +72,7 @@ MIN_FREE=$(( ${BENCH_MIN_FREE_GB:-5} * 1024 * 1024 * 1024 ))
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for v in RUNS DUR BULK_N BULK_DAYS PAGE_SIZE LAT_N NSTU PAGE_K LOAD_TIMEOUT; do
+for v in RUNS DUR BULK_N BULK_DAYS PAGE_SIZE LAT_N NSTU PAGE_K PAGE_BUDGET LOAD_TIMEOUT; do
   [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive integer (got '${!v}')"
 done
 seen=" "
@@ -319,7 +322,7 @@ rec workload=meta mode="$mode" runs="$RUNS" backends="$BACKENDS" date="$(date -u
   libs="libmicrohttpd $(pkg-config --modversion libmicrohttpd), SQLite $(pkg-config --modversion sqlite3), json-c $(pkg-config --modversion json-c 2>/dev/null), libpq $(pkg-config --modversion libpq 2>/dev/null)" \
   postgres="$pgver" \
   wrk="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" loadavg="$(loadavg)" bulk_n="$BULK_N" page_size="$PAGE_SIZE" \
-  invocation="$( [ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 ')make bench   # = bash bench/run.sh; BACKENDS='$BACKENDS' RUNS=$RUNS DURATION=${DUR}s BULK_N=$BULK_N BULK_DAYS=$BULK_DAYS PAGE_SIZE=$PAGE_SIZE LAT_N=$LAT_N SSA_STUDENTS=$NSTU PAGE_K=$PAGE_K"
+  invocation="$( [ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 ')make bench   # = bash bench/run.sh; BACKENDS='$BACKENDS' RUNS=$RUNS DURATION=${DUR}s BULK_N=$BULK_N BULK_DAYS=$BULK_DAYS PAGE_SIZE=$PAGE_SIZE LAT_N=$LAT_N SSA_STUDENTS=$NSTU PAGE_K=$PAGE_K PAGE_BUDGET=${PAGE_BUDGET}s"
 
 # ------------------------------------------------------------------ helpers for workloads
 show_cmd() { # shell-quoted command line with the token and temp paths replaced by placeholders
@@ -343,7 +346,13 @@ show_cmd() { # shell-quoted command line with the token and temp paths replaced 
 # CPU, background CPU, kernel-thread CPU
 SAMPLE=()
 pg_on() { [ "$BK" = pg ] || [ -n "${DB_CPU_PG:-}" ]; }
-pg_nchildren() { awk -v pm="$PGPID" '{ line = $0; sub(/^[^)]*\) /, "", line); split(line, f, " "); if (f[2] == pm) n++ } END { print n + 0 }' /proc/[0-9]*/stat 2>/dev/null; }
+pg_nchildren() { # client backends (connections over our unix socket) of our PostgreSQL server
+  local p n=0
+  for p in $(awk -v pm="$PGPID" '{ line = $0; pid = $1; sub(/^[^)]*\) /, "", line); split(line, f, " "); if (f[2] == pm) print pid }' /proc/[0-9]*/stat 2>/dev/null); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '\[local\]' && n=$((n + 1))
+  done
+  echo $n
+}
 pg_wal_lsn() { PGQ_TIMEOUT=30 pgq postgres -c "SELECT pg_current_wal_lsn()" 2>/dev/null; }
 sample_start() {
   S_NCH=0 S_LSN=""
@@ -772,7 +781,7 @@ bk_w6() { # deep paging over the bulk-loaded attendance events
   log "[$BK] W6 deep paging over studentSchoolAttendanceEvents (page size $PAGE_SIZE)"
   tc=$(curl -s -m 600 -D - -o /dev/null -H "$AUTH" "$BASE$R?offset=0&limit=1&totalCount=true" |
     grep -i '^total-count:' | tr -dc '0-9')
-  created=$(cat "$WORK/w8_load_events.$BK.json" 2>/dev/null | $LIB get done 0)
+  created=$(cat "$WORK/w8_load_events.$BK.json" 2>/dev/null | $LIB get "done" 0)
   if [ -n "$tc" ]; then total=$tc; src="Total-Count header"; else
     total=$created; src="loaded by this run (W8); no Total-Count header"; fi
   [ "${total:-0}" -gt 0 ] || { check "deep paging has data" false "no attendance events loaded"; return 0; }
@@ -788,23 +797,31 @@ bk_w6() { # deep paging over the bulk-loaded attendance events
   local U_CF="$R?pageToken=$($LIB quote "$tok0")&pageSize=$PAGE_SIZE"
   local U_CD="$R?pageToken=$($LIB quote "$tok8")&pageSize=$PAGE_SIZE"
   local U_PA="$R/partitions?number=10"
-  for pair in "offset_first:$U_OF" "offset_deep:$U_OD" "cursor_first:$U_CF" "cursor_deep:$U_CD"; do
+  # one timed request per URL first: it checks the page and sizes the sample count, so that a slow
+  # request (offset paging at 8M rows) gets fewer samples instead of an unbounded run
+  local -A KN WN
+  for pair in "offset_first:$U_OF" "offset_deep:$U_OD" "cursor_first:$U_CF" "cursor_deep:$U_CD" "partitions:$U_PA"; do
     name=${pair%%:*}; u=${pair#*:}
-    curl -s -m 600 -H "$AUTH" -o "$WORK/page_$name.$BK.json" "$BASE$u"
-    items+=("items_$name=$($LIB count "$WORK/page_$name.$BK.json")")
+    tt=$(curl -s -m 600 -H "$AUTH" -o "$WORK/page_$name.$BK.json" -w '%{time_total}' "$BASE$u")
+    [ "$name" != partitions ] && items+=("items_$name=$($LIB count "$WORK/page_$name.$BK.json")")
+    read -r KN[$name] WN[$name] < <(python3 -c "t=float('${tt:-0}' or 0); b=$PAGE_BUDGET; k=$PAGE_K
+n = k if t * (k + 3) <= b else max(3, min(k, int(b / max(t, 1e-6))))
+print(n, 3 if t * (n + 3) <= b else 1)")
+    items+=("first_s_$name=${tt:-null}" "k_$name=${KN[$name]}")
   done
   npt=$(curl -s -m 600 -D - -o /dev/null -H "$AUTH" "$BASE$R?pageSize=$PAGE_SIZE" | grep -ci '^next-page-token:')
   rec workload=w6_info resource=studentSchoolAttendanceEvents page_size="$PAGE_SIZE" total="$total" total_source="$src" \
-    deep_offset="$deep_off" "${items[@]}" next_page_token="$([ "$npt" -gt 0 ] && echo true || echo false)"
+    deep_offset="$deep_off" page_budget_s="$PAGE_BUDGET" "${items[@]}" next_page_token="$([ "$npt" -gt 0 ] && echo true || echo false)"
   log "  [$BK] total=$total ($src) deep_offset=$deep_off ${items[*]} next-page-token=$npt"
+  local T=$((PAGE_BUDGET * 3 + 600))
   for r in $(seq 1 "$RUNS"); do
-    run_hc w6_offset_first "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_OF" -H "$AUTH" -e 200 -t 120 || return 1
-    run_hc w6_offset_deep "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_OD" -H "$AUTH" -e 200 -t 120 || return 1
+    run_hc w6_offset_first "$r" -c 1 -n "${KN[offset_first]}" -w "${WN[offset_first]}" -u "$U_OF" -H "$AUTH" -e 200 -t 300 -T $T || return 1
+    run_hc w6_offset_deep "$r" -c 1 -n "${KN[offset_deep]}" -w "${WN[offset_deep]}" -u "$U_OD" -H "$AUTH" -e 200 -t 300 -T $T || return 1
     if [ -n "$tok0" ] && [ -n "$tok8" ]; then
-      run_hc w6_cursor_first "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_CF" -H "$AUTH" -e 200 -t 120 || return 1
-      run_hc w6_cursor_deep "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_CD" -H "$AUTH" -e 200 -t 120 || return 1
+      run_hc w6_cursor_first "$r" -c 1 -n "${KN[cursor_first]}" -w "${WN[cursor_first]}" -u "$U_CF" -H "$AUTH" -e 200 -t 300 -T $T || return 1
+      run_hc w6_cursor_deep "$r" -c 1 -n "${KN[cursor_deep]}" -w "${WN[cursor_deep]}" -u "$U_CD" -H "$AUTH" -e 200 -t 300 -T $T || return 1
     fi
-    run_hc w6_partitions "$r" -c 1 -n "$PAGE_K" -w 3 -u "$U_PA" -H "$AUTH" -e 200 -t 300 || return 1
+    run_hc w6_partitions "$r" -c 1 -n "${KN[partitions]}" -w "${WN[partitions]}" -u "$U_PA" -H "$AUTH" -e 200 -t 300 -T $T || return 1
   done
 }
 

@@ -1338,13 +1338,13 @@ static err_t r_read_by_id(void *impl, const char *resource, const char *id, aren
         char name[16], sql[256];
         snprintf(name, sizeof name, "g%d", k);
         if (!r->prepared[k]) {
-            snprintf(sql, sizeof sql, "SELECT " DOC_COLS " FROM %s WHERE id = $1", s->parts[k].table);
+            snprintf(sql, sizeof sql, "SELECT " DOC_COLS " FROM %s WHERE resource = $2 AND id = $1", s->parts[k].table);
             PGresult *pr = PQprepare(r->c, name, sql, 0, NULL);
             r->prepared[k] = ok_result(pr);
             PQclear(pr);
         }
         if (r->prepared[k]) {
-            PGresult *res = PQexecPrepared(r->c, name, 1, p.v, p.len, p.fmt, 0);
+            PGresult *res = PQexecPrepared(r->c, name, 2, p.v, p.len, p.fmt, 0);
             if (!ok_result(res)) {
                 e = pg_fail(r->c, res, "get by id");
             } else {
