@@ -1497,15 +1497,21 @@ out:
     return e;
 }
 
+/* Bounds at every count/n-th document of the resource, found in one pass
+ * over its primary key (an OFFSET query per bound would walk the index
+ * again for each). */
 static err_t r_partitions(void *impl, const char *resource, int n, int64_t *bounds, int *got)
 {
     pg *s = impl;
     pgreader *r = acquire(s);
     err_t e = ERR_OK;
     *got = 0;
+    int k = find_part(s, resource);
+    const char *table = k >= 0 ? s->parts[k].table : "documents";
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*), coalesce(max(doc_id), 0) FROM %s WHERE resource = $1", table);
     const char *v1[1] = {resource};
-    PGresult *res = PQexecParams(r->c, "SELECT count(*), coalesce(max(doc_id),0) FROM documents WHERE resource = $1", 1,
-                                 NULL, v1, NULL, NULL, 0);
+    PGresult *res = PQexecParams(r->c, sql, 1, NULL, v1, NULL, NULL, 0);
     if (!ok_result(res)) {
         e = pg_fail(r->c, res, "partitions");
         goto out;
@@ -1514,17 +1520,26 @@ static err_t r_partitions(void *impl, const char *resource, int n, int64_t *boun
     PQclear(res);
     if (count == 0) goto out;
     if (n > count) n = (int)count;
-    bounds[0] = 0;
-    int k = 1;
-    for (int i = 1; i < n; i++) {
-        char off[24];
-        snprintf(off, sizeof off, "%lld", (long long)(count * i / n - 1));
-        const char *v2[2] = {resource, off};
-        res = PQexecParams(r->c, "SELECT doc_id FROM documents WHERE resource = $1 ORDER BY doc_id LIMIT 1 OFFSET $2", 2, NULL,
-                           v2, NULL, NULL, 0);
-        if (ok_result(res) && PQntuples(res) == 1) bounds[k++] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
+    buf rows;
+    buf_init(&rows, 0);
+    buf_putc(&rows, '{');
+    for (int i = 1; i < n; i++) buf_printf(&rows, "%s%lld", i > 1 ? "," : "", (long long)(count * i / n));
+    buf_putc(&rows, '}');
+    snprintf(sql, sizeof sql,
+             "SELECT doc_id FROM (SELECT doc_id, row_number() OVER (ORDER BY doc_id) AS rn FROM %s WHERE resource = $1) AS t"
+             " WHERE rn = ANY($2::bigint[]) ORDER BY doc_id",
+             table);
+    const char *v2[2] = {resource, rows.data};
+    res = n > 1 ? PQexecParams(r->c, sql, 2, NULL, v2, NULL, NULL, 0) : NULL;
+    buf_free(&rows);
+    if (n > 1 && !ok_result(res)) {
+        e = pg_fail(r->c, res, "partitions");
+        goto out;
     }
+    bounds[0] = 0;
+    k = 1;
+    for (int i = 0; res && i < PQntuples(res) && k < n; i++) bounds[k++] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
     bounds[k] = maxid;
     *got = k;
 out:
