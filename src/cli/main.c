@@ -2,6 +2,7 @@
 #include "../api/api.h"
 #include "../auth/auth.h"
 #include "../base/arena.h"
+#include "../base/conf.h"
 #include "../base/log.h"
 #include "../base/uuid.h"
 #include "../load/jsonl.h"
@@ -164,27 +165,9 @@ static model *load_model(const opts *o)
 /* The value of "name = value" in DIR/edhub.conf, if set. */
 static bool conf_value(const char *dir, const char *name, char *out, size_t n)
 {
-    char conf[PATH_MAX], line[1024];
+    char conf[PATH_MAX];
     snprintf(conf, sizeof conf, "%s/" CONF_FILE, dir);
-    FILE *f = fopen(conf, "r");
-    if (!f) return false;
-    bool found = false;
-    size_t nl = strlen(name);
-    while (!found && fgets(line, sizeof line, f)) {
-        char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
-        if (strncmp(p, name, nl) != 0 || (p[nl] != ' ' && p[nl] != '\t' && p[nl] != '=')) continue;
-        p += nl;
-        while (*p == ' ' || *p == '\t' || *p == '=') p++;
-        size_t l = strcspn(p, "\r\n");
-        while (l && (p[l - 1] == ' ' || p[l - 1] == '\t')) l--;
-        if (l && l < n) {
-            snprintf(out, n, "%.*s", (int)l, p);
-            found = true;
-        }
-    }
-    fclose(f);
-    return found;
+    return conf_get(conf, name, out, n);
 }
 
 /* Where an instance's data lives: DIR/edhub.conf may name a database

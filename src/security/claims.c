@@ -44,6 +44,10 @@ struct claims {
     decision *table;                  /* [node][set][action] */
 };
 
+/* Arrays of the metadata file: anything else counts as empty (the file may
+ * come from an operator: it must not crash the loader). */
+static size_t arr_len(json_object *a) { return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0; }
+
 static const char *const action_names[SEC_ACTIONS] = {"Create", "Read", "Update", "Delete", "ReadChanges"};
 
 static const struct {
@@ -128,7 +132,7 @@ bool claims_set_reserved(const claims *c, int set) { return set >= 0 && set < c-
 static bool strategies_of(json_object *arr, uint32_t *out, char *err, size_t errlen, const char *where)
 {
     *out = 0;
-    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+    for (size_t i = 0; arr && i < arr_len(arr); i++) {
         const char *n = jsonx_str(json_object_array_get_idx(arr, i), "name");
         uint32_t bit = claims_strategy_bit(n);
         if (!bit) {
@@ -163,7 +167,7 @@ static bool load_node(claims *c, json_object *o, int parent, char *err, size_t e
     n->key = claim_key(name);
     n->parent = parent;
     json_object *acts = jsonx_get(jsonx_get(o, "defaultAuthorization"), "actions");
-    for (size_t i = 0; acts && i < json_object_array_length(acts); i++) {
+    for (size_t i = 0; i < arr_len(acts); i++) {
         json_object *a = json_object_array_get_idx(acts, i);
         int ai = claims_action_index(jsonx_str(a, "name"));
         if (ai < 0) {
@@ -173,7 +177,7 @@ static bool load_node(claims *c, json_object *o, int parent, char *err, size_t e
         if (!strategies_of(jsonx_get(a, "authorizationStrategies"), &c->nodes[me].deflt[ai], err, errlen, name)) return false;
     }
     json_object *sets = jsonx_get(o, "claimSets");
-    for (size_t i = 0; sets && i < json_object_array_length(sets); i++) {
+    for (size_t i = 0; i < arr_len(sets); i++) {
         json_object *g = json_object_array_get_idx(sets, i);
         int si = set_index(c, jsonx_str(g, "name"));
         if (si < 0) {
@@ -195,7 +199,7 @@ static bool load_node(claims *c, json_object *o, int parent, char *err, size_t e
         memset(gr, 0, sizeof *gr);
         gr->set = si;
         json_object *ga = jsonx_get(g, "actions");
-        for (size_t k = 0; ga && k < json_object_array_length(ga); k++) {
+        for (size_t k = 0; k < arr_len(ga); k++) {
             json_object *a = json_object_array_get_idx(ga, k);
             int ai = claims_action_index(jsonx_str(a, "name"));
             if (ai < 0) {
@@ -209,7 +213,7 @@ static bool load_node(claims *c, json_object *o, int parent, char *err, size_t e
         }
     }
     json_object *kids = jsonx_get(o, "claims");
-    for (size_t i = 0; kids && i < json_object_array_length(kids); i++)
+    for (size_t i = 0; i < arr_len(kids); i++)
         if (!load_node(c, json_object_array_get_idx(kids, i), me, err, errlen, depth + 1)) return false;
     return true;
 }
@@ -244,10 +248,9 @@ static decision decide(const claims *c, int claim, int set, int act)
     return s ? (decision){DECIDE_GRANTED, s} : (decision){DECIDE_NO_STRATEGY, 0};
 }
 
-static bool load_names(claims *c, const char *path, char *err, size_t errlen)
+static void apply_names(claims *c, json_object *m)
 {
-    json_object *m = jsonx_parse_file(path, err, errlen);
-    if (!m) return false;
+    if (!json_object_is_type(m, json_type_object)) return;
     json_object_object_foreach(m, k, v)
     {
         int si = set_index(c, k);
@@ -257,14 +260,10 @@ static bool load_names(claims *c, const char *path, char *err, size_t errlen)
             c->sets[si].name = xstrdup(json_object_get_string(v));
         }
     }
-    json_object_put(m);
-    return true;
 }
 
-claims *claims_load(const char *path, const char *names_path, char *err, size_t errlen)
+static claims *from_json(json_object *root, json_object *names, const char *path, char *err, size_t errlen)
 {
-    json_object *root = jsonx_parse_file(path, err, errlen);
-    if (!root) return NULL;
     claims *c = xcalloc(1, sizeof *c);
     json_object *sets = jsonx_get(root, "claimSets"), *hier = jsonx_get(root, "claimsHierarchy");
     if (!sets || !hier || !json_object_is_type(sets, json_type_array) || !json_object_is_type(hier, json_type_array)) {
@@ -285,8 +284,8 @@ claims *claims_load(const char *path, const char *names_path, char *err, size_t 
         c->sets[i].reserved = jsonx_bool(s, "isSystemReserved");
         c->nsets = i + 1;
     }
-    if (names_path && !load_names(c, names_path, err, errlen)) goto fail;
-    for (size_t i = 0; i < json_object_array_length(hier); i++)
+    if (names) apply_names(c, names);
+    for (size_t i = 0; i < arr_len(hier); i++)
         if (!load_node(c, json_object_array_get_idx(hier, i), -1, err, errlen, 0)) goto fail;
     c->by_key = xmalloc(sizeof *c->by_key * (size_t)(c->nnodes + 1));
     for (int i = 0; i < c->nnodes; i++) c->by_key[i] = i;
@@ -300,12 +299,38 @@ claims *claims_load(const char *path, const char *names_path, char *err, size_t 
     for (int n = 0; n < c->nnodes; n++)
         for (int s = 0; s < c->nsets; s++)
             for (int a = 0; a < SEC_ACTIONS; a++) c->table[((size_t)n * (size_t)c->nsets + (size_t)s) * SEC_ACTIONS + (size_t)a] = decide(c, n, s, a);
-    json_object_put(root);
     return c;
 fail:
-    json_object_put(root);
     claims_free(c);
     return NULL;
+}
+
+claims *claims_parse(const char *text, size_t len, const char *names_text, char *err, size_t errlen)
+{
+    json_object *root = jsonx_parse(text, len, err, errlen, NULL, 0), *names = NULL;
+    if (!root) return NULL;
+    if (names_text && !(names = jsonx_parse(names_text, strlen(names_text), err, errlen, NULL, 0))) {
+        json_object_put(root);
+        return NULL;
+    }
+    claims *c = from_json(root, names, "claims", err, errlen);
+    json_object_put(root);
+    json_object_put(names);
+    return c;
+}
+
+claims *claims_load(const char *path, const char *names_path, char *err, size_t errlen)
+{
+    json_object *root = jsonx_parse_file(path, err, errlen), *names = NULL;
+    if (!root) return NULL;
+    if (names_path && !(names = jsonx_parse_file(names_path, err, errlen))) {
+        json_object_put(root);
+        return NULL;
+    }
+    claims *c = from_json(root, names, path, err, errlen);
+    json_object_put(root);
+    json_object_put(names);
+    return c;
 }
 
 void claims_free(claims *c)

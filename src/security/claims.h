@@ -46,6 +46,8 @@ typedef struct claims claims;
  * names then find the set. Rejects unknown actions or strategies,
  * duplicate claims and duplicate claim sets, with a reason in err. */
 claims *claims_load(const char *path, const char *names_path, char *err, size_t errlen);
+/* The same from text (untrusted: parsed strictly). */
+claims *claims_parse(const char *text, size_t len, const char *names_text, char *err, size_t errlen);
 void claims_free(claims *c);
 
 /* The index of a claim set by either of its names, or -1. */
