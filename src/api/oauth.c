@@ -1,11 +1,23 @@
 /* POST /oauth/token: client credentials from a Basic header, a form body or
  * a JSON body (api-behavior §2.3). */
 #include "api_int.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "../base/jsonx.h"
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+/* The client's IP address, as text ("" when unknown). */
+static void peer_address(request *r, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa) return;
+    if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
+}
 
 static void token_error(request *r, int status, const char *code, const char *desc)
 {
@@ -124,17 +136,27 @@ void handle_token(request *r)
         token_error(r, 401, "invalid_request", "Client credentials are required.");
         return;
     }
-    char tok[65];
-    int expires = 0;
-    err_t e = auth_issue_token(r->srv->au, id, secret, tok, &expires);
+    char tok[65], addr[INET6_ADDRSTRLEN] = "";
+    int expires = 0, retry_after = 0;
+    peer_address(r, addr, sizeof addr);
+    err_t e = auth_issue_token(r->srv->au, id, secret, addr, tok, &expires, &retry_after);
     json_object_put(jb);
     if (e == ERR_NOT_FOUND) {
         token_error(r, 401, "invalid_client", "The client key or secret is not valid.");
         return;
     }
-    if (e == ERR_UNAVAILABLE) {
+    if (e == ERR_LIMIT) {
         req_simple_problem(r, 429, "urn:ed-fi:api:security:authentication:too-many-tokens", "Too Many Tokens",
                            "The client has too many live tokens; reuse a token until it expires.", NULL);
+        return;
+    }
+    if (e == ERR_THROTTLED) {
+        /* edhub's own: ODS has no throttling (security.md §6). */
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        req_simple_problem(r, 429, "urn:ed-fi:api:security:authentication:too-many-attempts", "Too Many Attempts",
+                           "Too many failed token requests for this client or from this address; retry later.", NULL);
+        req_header(r, "Retry-After", arena_strdup(&r->a, ra));
         return;
     }
     if (e) {

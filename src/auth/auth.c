@@ -11,6 +11,20 @@
 #include <time.h>
 
 #define MAX_TOKENS 100000
+/* Failed token requests counted per client key and per source address over
+ * a window; past the limit, requests are refused (429) until the window
+ * ends, without spending a PBKDF2 verification (ASVS: at most 100 failed
+ * attempts per hour per account; each verification costs ~0.2 s of CPU). */
+#define FAIL_WINDOW 900
+#define FAIL_MAX_KEY 20
+#define FAIL_MAX_ADDR 100
+#define FAIL_SLOTS 4096
+#define FAIL_PROBES 8
+/* A verified (key, SHA-256 of secret, stored hash) is remembered this long,
+ * so that a client fetching tokens does not pay PBKDF2 each time; a new
+ * stored hash (reset) or a revocation forgets it. */
+#define OK_TTL 900
+#define OK_SLOTS 1024
 
 static void b64(const unsigned char *in, int n, char *out, size_t outlen)
 {
@@ -56,19 +70,38 @@ typedef struct token {
     time_t expires;
 } token;
 
+typedef struct failrec {
+    char who[140]; /* "k:" + client key, or "a:" + address */
+    time_t start;
+    int count;
+} failrec;
+
+typedef struct okrec {
+    char key[128];
+    unsigned char digest[32];
+    char stored[192];
+    time_t until;
+} okrec;
+
 struct auth {
     store *s;
     int ttl;
+    int max_per_client;   /* live tokens per client key (ODS default 15; < 1 = no cap) */
     pthread_mutex_t mu;
     token *tokens;        /* open-addressing table keyed by token text */
     size_t cap, count;
+    failrec *fails;       /* FAIL_SLOTS, hashed by who */
+    okrec *oks;           /* OK_SLOTS, hashed by key */
 };
 
-auth *auth_new(store *s, int ttl)
+auth *auth_new(store *s, int ttl, int max_tokens_per_client)
 {
     auth *a = xcalloc(1, sizeof *a);
     a->s = s;
     a->ttl = ttl > 0 ? ttl : 1800;
+    a->max_per_client = max_tokens_per_client;
+    a->fails = xcalloc(FAIL_SLOTS, sizeof *a->fails);
+    a->oks = xcalloc(OK_SLOTS, sizeof *a->oks);
     a->cap = 1024;
     a->tokens = xcalloc(a->cap, sizeof(token));
     pthread_mutex_init(&a->mu, NULL);
@@ -79,7 +112,10 @@ void auth_free(auth *a)
 {
     if (!a) return;
     pthread_mutex_destroy(&a->mu);
+    OPENSSL_cleanse(a->oks, sizeof *a->oks * OK_SLOTS);
     free(a->tokens);
+    free(a->fails);
+    free(a->oks);
     free(a);
 }
 
@@ -109,12 +145,106 @@ static void sweep(auth *a, size_t newcap)
     free(old);
 }
 
-err_t auth_issue_token(auth *a, const char *key, const char *secret, char out[65], int *expires_in)
+/* The failure record of who (created when make), under the lock. Full
+ * neighbourhoods recycle their oldest record. */
+static failrec *fail_slot(auth *a, const char *who, bool make, time_t now)
 {
+    size_t h = hash_str(who);
+    failrec *oldest = NULL;
+    for (size_t i = 0; i < FAIL_PROBES; i++) {
+        failrec *f = &a->fails[(h + i) & (FAIL_SLOTS - 1)];
+        bool live = f->who[0] && f->start + FAIL_WINDOW > now;
+        if (live && !strcmp(f->who, who)) return f;
+        if (!live) {
+            if (!make) continue;
+            snprintf(f->who, sizeof f->who, "%s", who);
+            f->start = now;
+            f->count = 0;
+            return f;
+        }
+        if (!oldest || f->start < oldest->start) oldest = f;
+    }
+    if (!make || !oldest) return NULL;
+    snprintf(oldest->who, sizeof oldest->who, "%s", who);
+    oldest->start = now;
+    oldest->count = 0;
+    return oldest;
+}
+
+/* Seconds until who may try again, or 0. */
+static int blocked_for(auth *a, const char *who, int max, time_t now)
+{
+    failrec *f = fail_slot(a, who, false, now);
+    return f && f->count >= max ? (int)(f->start + FAIL_WINDOW - now) : 0;
+}
+
+static okrec *ok_slot(auth *a, const char *key) { return &a->oks[hash_str(key) & (OK_SLOTS - 1)]; }
+
+static void digest(const char *secret, unsigned char out[32])
+{
+    unsigned int n = 32;
+    EVP_Digest(secret, strlen(secret), out, &n, EVP_sha256(), NULL);
+}
+
+err_t auth_issue_token(auth *a, const char *key, const char *secret, const char *addr, char out[65], int *expires_in,
+                       int *retry_after)
+{
+    char kwho[140], awho[140];
+    snprintf(kwho, sizeof kwho, "k:%s", key);
+    snprintf(awho, sizeof awho, "a:%s", addr && *addr ? addr : "?");
+    time_t now = time(NULL);
+    *retry_after = 0;
+    pthread_mutex_lock(&a->mu);
+    int wait_key = blocked_for(a, kwho, FAIL_MAX_KEY, now), wait_addr = blocked_for(a, awho, FAIL_MAX_ADDR, now);
+    pthread_mutex_unlock(&a->mu);
+    if (wait_key || wait_addr) {
+        *retry_after = wait_key > wait_addr ? wait_key : wait_addr;
+        log_info("auth: token request for key '%s' from %s refused: too many failed attempts", key, awho + 2);
+        return ERR_THROTTLED;
+    }
     char stored[256];
     err_t e = store_client_secret(a->s, key, stored, sizeof stored);
-    if (e) return e == ERR_NOT_FOUND ? ERR_NOT_FOUND : e;
-    if (!auth_verify_secret(secret, stored)) return ERR_NOT_FOUND;
+    if (e && e != ERR_NOT_FOUND) return e;
+    bool ok = false;
+    unsigned char d[32];
+    digest(secret, d);
+    if (!e) {
+        pthread_mutex_lock(&a->mu);
+        okrec *o = ok_slot(a, key);
+        ok = o->until > now && !strcmp(o->key, key) && !strcmp(o->stored, stored) && !CRYPTO_memcmp(o->digest, d, 32);
+        pthread_mutex_unlock(&a->mu);
+        if (!ok && auth_verify_secret(secret, stored)) {
+            ok = true;
+            pthread_mutex_lock(&a->mu);
+            okrec *w = ok_slot(a, key);
+            snprintf(w->key, sizeof w->key, "%s", key);
+            snprintf(w->stored, sizeof w->stored, "%s", stored);
+            memcpy(w->digest, d, 32);
+            w->until = now + OK_TTL;
+            pthread_mutex_unlock(&a->mu);
+        }
+    }
+    OPENSSL_cleanse(d, sizeof d);
+    pthread_mutex_lock(&a->mu);
+    if (!ok) {
+        failrec *fk = fail_slot(a, kwho, true, now), *fa = fail_slot(a, awho, true, now);
+        if (fk) fk->count++;
+        if (fa) fa->count++;
+        pthread_mutex_unlock(&a->mu);
+        log_info("auth: failed token request for key '%s' from %s", key, awho + 2);
+        return ERR_NOT_FOUND;
+    }
+    failrec *fk = fail_slot(a, kwho, false, now);
+    if (fk) fk->count = 0;
+    if (a->max_per_client > 0) {
+        int live = 0;
+        for (size_t i = 0; i < a->cap; i++)
+            live += a->tokens[i].token[0] && a->tokens[i].expires > now && !strcmp(a->tokens[i].key, key);
+        if (live >= a->max_per_client) {
+            pthread_mutex_unlock(&a->mu);
+            return ERR_LIMIT;
+        }
+    }
     unsigned char raw[32];
     random_bytes(raw, sizeof raw);
     static const char hex[] = "0123456789abcdef";
@@ -123,21 +253,30 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, char out[65
         out[2 * i + 1] = hex[raw[i] & 15];
     }
     out[64] = 0;
-    pthread_mutex_lock(&a->mu);
     if ((a->count + 1) * 2 > a->cap) sweep(a, (a->count + 1) * 4 > a->cap ? a->cap * 2 : a->cap);
     if (a->count >= MAX_TOKENS) {
         pthread_mutex_unlock(&a->mu);
-        return ERR_UNAVAILABLE;
+        return ERR_LIMIT;
     }
     size_t j = hash_str(out) & (a->cap - 1);
     while (a->tokens[j].token[0]) j = (j + 1) & (a->cap - 1);
     memcpy(a->tokens[j].token, out, 65);
     snprintf(a->tokens[j].key, sizeof a->tokens[j].key, "%s", key);
-    a->tokens[j].expires = time(NULL) + a->ttl;
+    a->tokens[j].expires = now + a->ttl;
     a->count++;
     pthread_mutex_unlock(&a->mu);
     *expires_in = a->ttl;
     return ERR_OK;
+}
+
+void auth_revoke_client(auth *a, const char *key)
+{
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->cap; i++)
+        if (a->tokens[i].token[0] && !strcmp(a->tokens[i].key, key)) a->tokens[i].expires = 0;
+    okrec *o = ok_slot(a, key);
+    if (!strcmp(o->key, key)) OPENSSL_cleanse(o, sizeof *o);
+    pthread_mutex_unlock(&a->mu);
 }
 
 bool auth_check_token(auth *a, const char *tok, auth_client *out)

@@ -21,11 +21,21 @@ typedef struct auth_client {
     char key[128];       /* client key */
 } auth_client;
 
-auth *auth_new(store *s, int token_ttl_seconds);
+/* Live tokens per client key, as ODS's BearerTokenPerClientLimit. */
+#define AUTH_MAX_TOKENS_PER_CLIENT 15
+
+/* max_tokens_per_client < 1: no cap. */
+auth *auth_new(store *s, int token_ttl_seconds, int max_tokens_per_client);
 void auth_free(auth *a);
 
-/* Issues a token for key/secret; ERR_NOT_FOUND for bad credentials. */
-err_t auth_issue_token(auth *a, const char *key, const char *secret, char token[65], int *expires_in);
+/* Issues a token for key/secret asked from address addr: ERR_NOT_FOUND for
+ * bad credentials, ERR_LIMIT when the client holds its maximum of live
+ * tokens, ERR_THROTTLED (*retry_after seconds) after too many failures for
+ * the key or from the address. */
+err_t auth_issue_token(auth *a, const char *key, const char *secret, const char *addr, char token[65], int *expires_in,
+                       int *retry_after);
+/* Ends every live token of a client at once (disable, reset, delete). */
+void auth_revoke_client(auth *a, const char *key);
 /* Resolves a bearer token to its client; false when unknown or expired. */
 bool auth_check_token(auth *a, const char *token, auth_client *out);
 

@@ -16,6 +16,8 @@ const char *err_name(err_t e)
     case ERR_CONFIG: return "configuration error";
     case ERR_UNAVAILABLE: return "unavailable";
     case ERR_RETRY: return "retry";
+    case ERR_LIMIT: return "limit";
+    case ERR_THROTTLED: return "throttled";
     }
     return "unknown error";
 }

@@ -17,6 +17,8 @@ typedef enum {
     ERR_CONFIG,         /* bad configuration or command line */
     ERR_UNAVAILABLE,    /* shutting down (503) */
     ERR_RETRY,          /* transient storage failure (deadlock, lock timeout, lost connection): run again */
+    ERR_LIMIT,          /* a quota is reached, e.g. live tokens per client (429) */
+    ERR_THROTTLED,      /* too many failed attempts: retry later (429 with Retry-After) */
 } err_t;
 
 const char *err_name(err_t e);

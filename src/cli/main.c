@@ -396,7 +396,7 @@ static int cmd_serve(int argc, char **argv)
     model *m;
     store *s;
     if (!open_instance(&o, threads * 2 + 2, false, &m, &s)) return 1;
-    auth *au = auth_new(s, 1800);
+    auth *au = auth_new(s, 1800, AUTH_MAX_TOKENS_PER_CLIENT);
     api_config cfg = {.listen_addr = addr, .port = port, .threads = threads};
     char public_url[512] = "";
     if (o.public_url) {

@@ -238,5 +238,48 @@ class BearerAuthentication(h.EdhubTestCase):
         self.assertStatus(self.anon.get('/', auth=False), 200)
 
 
+
+class TokenLimits(unittest.TestCase):
+    """The live-token cap (ODS BearerTokenPerClientLimit = 15) and edhub's
+    throttling of failed token requests, each on a server of its own so
+    that other tests' tokens do not count."""
+
+    def setUp(self):
+        self.srv = h.Server('tokenlimits').start()
+
+    def tearDown(self):
+        self.assertEqual(self.srv.stop(), 0, self.srv.logs(40))
+        self.srv.cleanup()
+
+    def request(self, secret):
+        c = h.Client(self.srv)
+        return c.request('POST', '/oauth/token', 'grant_type=client_credentials', content_type=FORM,
+                         headers={'Authorization': basic(self.srv.key, secret)}, auth=False)
+
+    def test_sixteenth_live_token_is_429_too_many_tokens(self):
+        for i in range(15):
+            r = self.request(self.srv.secret)
+            self.assertEqual(r.status, 200, 'token %d: %r' % (i, r))
+        r = self.request(self.srv.secret)
+        self.assertEqual(r.status, 429, repr(r))
+        self.assertEqual(r.json.get('type'), 'urn:ed-fi:api:security:authentication:too-many-tokens', repr(r))
+        self.assertEqual(r.json.get('title'), 'Too Many Tokens', repr(r))
+
+    def test_failed_attempts_are_throttled_with_retry_after(self):
+        for i in range(20):
+            r = self.request('wrong-secret-%d' % i)
+            self.assertEqual(r.status, 401, repr(r))
+        r = self.request(self.srv.secret)
+        self.assertEqual(r.status, 429, 'the right secret waits too: %r' % r)
+        self.assertEqual(r.json.get('type'), 'urn:ed-fi:api:security:authentication:too-many-attempts', repr(r))
+        retry = int(r.headers.get('Retry-After', '0'))
+        self.assertTrue(0 < retry <= 900, repr(r.headers))
+        with open(self.srv.err_path) as f:
+            log = f.read()
+        self.assertIn('failed token request', log)
+        for i in range(20):
+            self.assertNotIn('wrong-secret-%d' % i, log, 'secrets never reach the log')
+
+
 if __name__ == '__main__':
     unittest.main()

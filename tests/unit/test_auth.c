@@ -104,7 +104,7 @@ static void setup(void)
     char *h = auth_hash_secret("secret-1", ITER);
     cr_assert_eq(store_client_put(S, "client-1", h, "Client One"), ERR_OK);
     free(h);
-    AU = auth_new(S, 60);
+    AU = auth_new(S, 60, 0); /* no cap: the cap has its own tests */
 }
 
 static void teardown(void)
@@ -127,7 +127,8 @@ Test(token, issue_and_check)
 {
     char tok[65];
     int exp = 0;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", tok, &exp), ERR_OK);
+    int ra = 0;
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
     cr_assert_eq(exp, 60);
     cr_assert_eq(strlen(tok), 64);
     for (int i = 0; i < 64; i++) cr_assert(strchr("0123456789abcdef", tok[i]), "hex token: %s", tok);
@@ -136,7 +137,7 @@ Test(token, issue_and_check)
     cr_assert(auth_check_token(AU, tok, &c));
     cr_assert_str_eq(c.key, "client-1");
     char tok2[65];
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", tok2, &exp), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok2, &exp, &ra), ERR_OK);
     cr_assert_str_neq(tok, tok2, "every token is new");
     cr_assert(auth_check_token(AU, tok, &c), "earlier tokens stay valid");
 }
@@ -145,9 +146,10 @@ Test(token, bad_credentials)
 {
     char tok[65];
     int exp = 0;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-2", tok, &exp), ERR_NOT_FOUND);
-    cr_assert_eq(auth_issue_token(AU, "client-2", "secret-1", tok, &exp), ERR_NOT_FOUND);
-    cr_assert_eq(auth_issue_token(AU, "", "", tok, &exp), ERR_NOT_FOUND);
+    int ra = 0;
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-2", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
+    cr_assert_eq(auth_issue_token(AU, "client-2", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
+    cr_assert_eq(auth_issue_token(AU, "", "", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
 }
 
 Test(token, unknown_tokens_rejected)
@@ -161,7 +163,8 @@ Test(token, unknown_tokens_rejected)
     cr_assert_not(auth_check_token(AU, fake, &c));
     char tok[65];
     int exp;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", tok, &exp), ERR_OK);
+    int ra = 0;
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
     char longer[70];
     snprintf(longer, sizeof longer, "%sx", tok);
     cr_assert_not(auth_check_token(AU, longer, &c));
@@ -173,18 +176,19 @@ Test(token, many_tokens_survive_table_growth)
 {
     enum { N = 1500 };
     static char toks[N][65];
-    int exp;
-    for (int i = 0; i < N; i++) cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", toks[i], &exp), ERR_OK);
+    int exp, ra;
+    for (int i = 0; i < N; i++) cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", toks[i], &exp, &ra), ERR_OK);
     auth_client c;
     for (int i = 0; i < N; i++) cr_assert(auth_check_token(AU, toks[i], &c), "token %d lost", i);
 }
 
 Test(token, expiry)
 {
-    auth *shortlived = auth_new(S, 1);
+    auth *shortlived = auth_new(S, 1, 0);
     char tok[65];
     int exp;
-    cr_assert_eq(auth_issue_token(shortlived, "client-1", "secret-1", tok, &exp), ERR_OK);
+    int ra = 0;
+    cr_assert_eq(auth_issue_token(shortlived, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
     cr_assert_eq(exp, 1);
     auth_client c;
     cr_assert(auth_check_token(shortlived, tok, &c));
@@ -195,10 +199,11 @@ Test(token, expiry)
 
 Test(token, default_ttl)
 {
-    auth *d = auth_new(S, 0);
+    auth *d = auth_new(S, 0, 0);
     char tok[65];
     int exp = 0;
-    cr_assert_eq(auth_issue_token(d, "client-1", "secret-1", tok, &exp), ERR_OK);
+    int ra = 0;
+    cr_assert_eq(auth_issue_token(d, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
     cr_assert_eq(exp, 1800);
     auth_free(d);
 }
@@ -208,4 +213,70 @@ Test(token, authorize_grants_full_access)
     auth_client c = {"client-1"};
     cr_assert(auth_authorize(&c, ACT_CREATE, NULL));
     cr_assert(auth_authorize(&c, ACT_DELETE, NULL));
+}
+
+Test(token, live_tokens_per_client_are_capped)
+{
+    auth *capped = auth_new(S, 60, AUTH_MAX_TOKENS_PER_CLIENT);
+    char tok[65];
+    int exp, ra;
+    for (int i = 0; i < AUTH_MAX_TOKENS_PER_CLIENT; i++)
+        cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK, "token %d", i);
+    cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_LIMIT,
+                 "the 16th live token is refused (429 too-many-tokens)");
+    auth_revoke_client(capped, "client-1");
+    cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK,
+                 "revoked tokens no longer count");
+    auth_free(capped);
+}
+
+Test(token, revocation_ends_live_tokens_at_once)
+{
+    char t1[65], t2[65];
+    int exp, ra;
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", t1, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", t2, &exp, &ra), ERR_OK);
+    auth_client c;
+    auth_revoke_client(AU, "client-1");
+    cr_assert_not(auth_check_token(AU, t1, &c));
+    cr_assert_not(auth_check_token(AU, t2, &c));
+}
+
+Test(token, repeated_failures_are_throttled_per_key)
+{
+    char tok[65];
+    int exp, ra = 0;
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(auth_issue_token(AU, "client-1", "wrong", "10.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.0.0.2", tok, &exp, &ra), ERR_THROTTLED,
+                 "even the right secret, from another address, waits");
+    cr_assert_gt(ra, 0);
+    cr_assert_leq(ra, 900);
+}
+
+Test(token, repeated_failures_are_throttled_per_address)
+{
+    char tok[65], key[32];
+    int exp, ra = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "guess-%d", i);
+        cr_assert_eq(auth_issue_token(AU, key, "x", "10.9.9.9", tok, &exp, &ra), ERR_NOT_FOUND);
+    }
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.9", tok, &exp, &ra), ERR_THROTTLED,
+                 "an address that guessed 100 times waits");
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.10", tok, &exp, &ra), ERR_OK,
+                 "other addresses are not affected");
+}
+
+Test(token, a_reset_secret_is_not_served_from_the_verification_cache)
+{
+    char tok[65];
+    int exp, ra;
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    char *h = auth_hash_secret("secret-NEW", ITER);
+    cr_assert_eq(store_client_put(S, "client-1", h, "Client One"), ERR_OK);
+    free(h);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND,
+                 "the old secret fails at once after a reset");
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-NEW", "127.0.0.1", tok, &exp, &ra), ERR_OK);
 }
