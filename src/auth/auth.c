@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,34 +27,46 @@
 #define OK_TTL 900
 #define OK_SLOTS 1024
 
-static void b64(const unsigned char *in, int n, char *out, size_t outlen)
+/* Stored secrets use Ed-Fi ODS's packed format (security.md §1.10), so
+ * that hashes can move between edhub and an EdFi_Admin database: base64 of
+ * 0x00 | algorithm code (first 4 bytes of SHA-256 of its name) | iterations
+ * (int32 LE) | salt length (int32 LE) | salt | 32-byte PBKDF2 key. */
+static const unsigned char ALG_SHA256[4] = {0x48, 0x1e, 0x66, 0x85}; /* "PBKDF2-HMACSHA256" */
+static const unsigned char ALG_SHA1[4] = {0xa2, 0x8b, 0xb9, 0xb8};   /* "PBKDF2-HMACSHA1" (older ODS) */
+#define MAX_ITERATIONS 10000000
+
+static void put_le32(unsigned char *p, uint32_t v)
 {
-    if ((size_t)(4 * ((n + 2) / 3) + 1) > outlen) {
-        out[0] = 0;
-        return;
-    }
-    EVP_EncodeBlock((unsigned char *)out, in, n);
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 char *auth_hash_secret(const char *secret, int iterations)
 {
-    unsigned char salt[16], dk[32];
-    random_bytes(salt, sizeof salt);
-    if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, sizeof salt, iterations, EVP_sha256(), sizeof dk, dk))
+    unsigned char blob[13 + 16 + 32];
+    blob[0] = 0;
+    memcpy(blob + 1, ALG_SHA256, 4);
+    put_le32(blob + 5, (uint32_t)iterations);
+    put_le32(blob + 9, 16);
+    random_bytes(blob + 13, 16);
+    if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), blob + 13, 16, iterations, EVP_sha256(), 32, blob + 29))
         return NULL;
-    char s64[32], d64[64];
-    b64(salt, sizeof salt, s64, sizeof s64);
-    b64(dk, sizeof dk, d64, sizeof d64);
-    char *out = xmalloc(160);
-    snprintf(out, 160, "pbkdf2-sha256$%d$%s$%s", iterations, s64, d64);
+    char *out = xmalloc(4 * ((sizeof blob + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, blob, sizeof blob);
+    OPENSSL_cleanse(blob, sizeof blob);
     return out;
 }
 
-bool auth_verify_secret(const char *secret, const char *stored)
+/* edhub 0.1's own format: "pbkdf2-sha256$iter$salt_b64$key_b64". */
+static bool verify_legacy(const char *secret, const char *stored)
 {
     int iter = 0;
     char s64[64] = {0}, d64[128] = {0};
-    if (sscanf(stored, "pbkdf2-sha256$%d$%63[^$]$%127s", &iter, s64, d64) != 3 || iter < 1 || iter > 10000000)
+    if (sscanf(stored, "pbkdf2-sha256$%d$%63[^$]$%127s", &iter, s64, d64) != 3 || iter < 1 || iter > MAX_ITERATIONS)
         return false;
     unsigned char salt[64], want[96], got[32];
     int sl = EVP_DecodeBlock(salt, (const unsigned char *)s64, (int)strlen(s64));
@@ -62,6 +75,25 @@ bool auth_verify_secret(const char *secret, const char *stored)
     /* Base64 decoding pads; the salt and key lengths are fixed. */
     if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), salt, 16, iter, EVP_sha256(), sizeof got, got)) return false;
     return CRYPTO_memcmp(got, want, sizeof got) == 0;
+}
+
+bool auth_verify_secret(const char *secret, const char *stored)
+{
+    if (!strncmp(stored, "pbkdf2-sha256$", 14)) return verify_legacy(secret, stored);
+    size_t n = strlen(stored);
+    if (n < 4 || n % 4 || n > 400) return false;
+    unsigned char blob[304];
+    int len = EVP_DecodeBlock(blob, (const unsigned char *)stored, (int)n);
+    if (len < 0) return false;
+    len -= stored[n - 1] == '=' ? (stored[n - 2] == '=' ? 2 : 1) : 0; /* EVP_DecodeBlock counts the padding */
+    if (len < 13 + 32 || blob[0] != 0) return false;
+    const EVP_MD *md = !memcmp(blob + 1, ALG_SHA256, 4) ? EVP_sha256() : !memcmp(blob + 1, ALG_SHA1, 4) ? EVP_sha1() : NULL;
+    uint32_t iter = get_le32(blob + 5), salt_len = get_le32(blob + 9);
+    if (!md || iter < 1 || iter > MAX_ITERATIONS || salt_len < 8 || salt_len > 64 || (uint32_t)len != 13 + salt_len + 32)
+        return false;
+    unsigned char got[32];
+    if (!PKCS5_PBKDF2_HMAC(secret, (int)strlen(secret), blob + 13, (int)salt_len, (int)iter, md, 32, got)) return false;
+    return CRYPTO_memcmp(got, blob + 13 + salt_len, 32) == 0;
 }
 
 typedef struct token {
@@ -79,7 +111,7 @@ typedef struct failrec {
 typedef struct okrec {
     char key[128];
     unsigned char digest[32];
-    char stored[192];
+    char stored[256];
     time_t until;
 } okrec;
 

@@ -11,9 +11,12 @@
 
 #define AUTH_PBKDF2_ITERATIONS 600000
 
-/* Slow salted hash of a secret: "pbkdf2-sha256$iter$salt_b64$hash_b64". */
+/* Slow salted hash of a secret (PBKDF2-HMAC-SHA256, 16-byte salt) in Ed-Fi
+ * ODS's packed base64 format. */
 char *auth_hash_secret(const char *secret, int iterations);
-/* Constant-time verification against a stored hash. */
+/* Constant-time verification against a stored hash: the ODS packed format
+ * (PBKDF2-HMAC-SHA256, or the SHA1 hashes of older ODS versions), or
+ * edhub 0.1's "pbkdf2-sha256$iter$salt$key". */
 bool auth_verify_secret(const char *secret, const char *stored);
 
 typedef struct auth auth;

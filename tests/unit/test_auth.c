@@ -3,6 +3,7 @@
 #include "auth/auth.h"
 #include "base/arena.h"
 #include <criterion/criterion.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +15,51 @@ TestSuite(hash, .fini = unit_leak_check);
 
 #define ITER 1000
 
-Test(hash, format)
+/* Decodes a stored hash (ODS packed format) into blob; returns its length. */
+static int unpack(const char *stored, unsigned char *blob)
+{
+    size_t n = strlen(stored);
+    int len = EVP_DecodeBlock(blob, (const unsigned char *)stored, (int)n);
+    return len - (stored[n - 1] == '=' ? (stored[n - 2] == '=' ? 2 : 1) : 0);
+}
+
+static char *pack(const unsigned char *blob, int len)
+{
+    char *out = malloc(4 * ((size_t)(len + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, blob, len);
+    return out;
+}
+
+Test(hash, format_is_the_ods_packed_hash)
 {
     char *h = auth_hash_secret("s3cret", ITER);
     cr_assert_not_null(h);
-    cr_assert_eq(strncmp(h, "pbkdf2-sha256$1000$", 19), 0, "%s", h);
-    /* salt: 16 bytes -> 24 base64 chars; key: 32 bytes -> 44 chars */
-    const char *salt = h + 19;
-    const char *dollar = strchr(salt, '$');
-    cr_assert_not_null(dollar);
-    cr_assert_eq(dollar - salt, 24, "%s", h);
-    cr_assert_eq(strlen(dollar + 1), 44, "%s", h);
+    unsigned char b[128];
+    cr_assert_eq(unpack(h, b), 13 + 16 + 32, "%s", h);
+    cr_assert_eq(b[0], 0, "format byte");
+    cr_assert(b[1] == 0x48 && b[2] == 0x1e && b[3] == 0x66 && b[4] == 0x85, "algorithm code of PBKDF2-HMACSHA256");
+    cr_assert_eq(b[5] | b[6] << 8 | b[7] << 16 | b[8] << 24, ITER, "iterations, little-endian");
+    cr_assert_eq(b[9] | b[10] << 8 | b[11] << 16 | b[12] << 24, 16, "salt length");
     free(h);
+}
+
+/* Vectors computed from the documented layout (security.md §1.10) with an
+ * independent PBKDF2 (Python hashlib): salt bytes 00..0f. */
+Test(hash, verifies_ods_sha256_and_sha1_hashes)
+{
+    const char *sha256_600k = "AEgeZoXAJwkAEAAAAAABAgMEBQYHCAkKCwwNDg/eN3KxSZrMjY4Ky+W/Xl0K8KQiSVm6YKN5rGlYhF9hZA==";
+    const char *sha1_10k = "AKKLubgQJwAAEAAAAAABAgMEBQYHCAkKCwwNDg+csZ24UepbAFWHSd7qY8W0PE9wjsbUwVyV4VMxRWMYsQ==";
+    cr_assert(auth_verify_secret("E1iEFusaNf81xzCxwHfbolkC", sha256_600k));
+    cr_assert_not(auth_verify_secret("E1iEFusaNf81xzCxwHfbolkD", sha256_600k));
+    cr_assert(auth_verify_secret("E1iEFusaNf81xzCxwHfbolkC", sha1_10k));
+    cr_assert_not(auth_verify_secret("e1iEFusaNf81xzCxwHfbolkC", sha1_10k));
+}
+
+Test(hash, verifies_edhub_0_1_hashes)
+{
+    const char *legacy = "pbkdf2-sha256$1000$ZGVmZ2hpamtsbW5vcHFycw==$hhDOenqBPzFAv4CYTAKIDPvVXTvtgJ/JGphmLdB2+Zo=";
+    cr_assert(auth_verify_secret("legacy-pw", legacy));
+    cr_assert_not(auth_verify_secret("legacy-pW", legacy));
 }
 
 Test(hash, verify_right_and_wrong)
@@ -60,32 +94,49 @@ Test(hash, empty_secret)
 Test(hash, iteration_count_is_part_of_the_hash)
 {
     char *h = auth_hash_secret("pw", ITER);
-    char changed[256];
-    snprintf(changed, sizeof changed, "pbkdf2-sha256$1001$%s", h + 19);
+    unsigned char b[128];
+    int len = unpack(h, b);
+    b[5] ^= 1; /* 1000 -> 1001 */
+    char *changed = pack(b, len);
     cr_assert_not(auth_verify_secret("pw", changed));
+    free(changed);
     free(h);
+}
+
+/* Builds a packed hash from h with one byte range replaced. */
+static char *tamper(const char *h, int at, const void *bytes, int n, int newlen)
+{
+    unsigned char b[128];
+    int len = unpack(h, b);
+    memcpy(b + at, bytes, (size_t)n);
+    return pack(b, newlen > 0 ? newlen : len);
 }
 
 Test(hash, malformed_stored_hashes_rejected)
 {
     char *h = auth_hash_secret("pw", ITER);
-    const char *salt = h + 19;
-    const char *key = strchr(salt, '$') + 1;
-    char bad[12][256];
-    int n = 0;
-    snprintf(bad[n++], 256, "%s", "");
-    snprintf(bad[n++], 256, "%s", "pw");
-    snprintf(bad[n++], 256, "%s", "pbkdf2-sha256$");
-    snprintf(bad[n++], 256, "md5$1000$%s", salt);                             /* other scheme */
-    snprintf(bad[n++], 256, "pbkdf2-sha256$0$%s", salt);                      /* zero iterations */
-    snprintf(bad[n++], 256, "pbkdf2-sha256$-5$%s", salt);
-    snprintf(bad[n++], 256, "pbkdf2-sha256$abc$%s", salt);
-    snprintf(bad[n++], 256, "pbkdf2-sha256$1000$%.24s", salt);                /* no key */
-    snprintf(bad[n++], 256, "pbkdf2-sha256$1000$!!!!$%s", key);               /* salt not base64 */
-    snprintf(bad[n++], 256, "pbkdf2-sha256$1000$%.25s%.8s", salt, key);       /* key too short */
-    snprintf(bad[n++], 256, "pbkdf2-sha256$1000$AAAA$%s", key);               /* salt too short */
-    snprintf(bad[n++], 256, "pbkdf2-sha256$99999999$%s", salt);               /* absurd cost */
-    for (int i = 0; i < n; i++) cr_assert_not(auth_verify_secret("pw", bad[i]), "accepted '%s'", bad[i]);
+    cr_assert(auth_verify_secret("pw", h));
+    unsigned char one = 1, bad_alg[4] = {1, 2, 3, 4}, zero_it[4] = {0}, neg_it[4] = {0xff, 0xff, 0xff, 0xff},
+                  huge_it[4] = {0, 0, 0, 0x7f}, big_salt[4] = {0x40, 0, 0, 0}, small_salt[4] = {4, 0, 0, 0};
+    char *bad[] = {
+        tamper(h, 0, &one, 1, 0),          /* format byte */
+        tamper(h, 1, bad_alg, 4, 0),       /* unknown algorithm */
+        tamper(h, 5, zero_it, 4, 0),       /* zero iterations */
+        tamper(h, 5, neg_it, 4, 0),        /* negative */
+        tamper(h, 5, huge_it, 4, 0),       /* absurd cost */
+        tamper(h, 9, big_salt, 4, 0),      /* salt length past the end */
+        tamper(h, 9, small_salt, 4, 0),    /* salt length that does not add up */
+        tamper(h, 0, &one, 0, 40),         /* truncated */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_not(auth_verify_secret("pw", bad[i]), "accepted variant %zu '%s'", i, bad[i]);
+        free(bad[i]);
+    }
+    const char *strings[] = {"", "pw", "AAAA", "!!!!", "pbkdf2-sha256$", "pbkdf2-sha256$0$AAAA$AAAA",
+                             "pbkdf2-sha256$99999999$ZGVmZ2hpamtsbW5vcHFycw==$hhDOenqBPzFAv4CYTAKIDPvVXTvtgJ/JGphmLdB2+Zo=",
+                             "pbkdf2-sha256$1000$AAAA$hhDOenqBPzFAv4CYTAKIDPvVXTvtgJ/JGphmLdB2+Zo="};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        cr_assert_not(auth_verify_secret("pw", strings[i]), "accepted '%s'", strings[i]);
     free(h);
 }
 
