@@ -10,8 +10,9 @@ Inputs (both under the shared folder, default <repo>/../shared):
       DS 5.2 ApiSchema (tables, columns with source_path and SQL type, and
       per child table identity_metadata.semantic_identity_bindings).
 
-The reconstructed file lacks three things newer ApiSchema files carry. This tool
-adds them to every resource schema and writes the result:
+The reconstructed file lacks things newer ApiSchema files carry. This tool adds
+them and writes the result (the tpdm authoritative ApiSchema under
+edfi/api-schema/extensions/ is read only to check the EdOrg hierarchy):
 
   decimalPropertyValidationInfos
       [{"decimalPlaces": S, "path": "$.x", "totalDigits": P}, ...] for every
@@ -33,6 +34,34 @@ adds them to every resource schema and writes the result:
       jsonSchemaForInsert gets the type's range, unless it already has an
       equal or tighter bound (e.g. school years keep 1900..2100).  Int64 is
       left alone.
+  securableElements (every resource schema)
+      MetaEd/DMS format {"Contact": [paths], "EducationOrganization":
+      [{"jsonPath", "metaEdName"}], "Namespace": [paths], "Staff": [paths],
+      "Student": [paths]}, following MetaEd's *SecurableElementEnhancer rules.
+      Every path is followed through the references (referenceJsonPaths ->
+      identityJsonPath of the referenced resource) to the scalar it comes from;
+      role names on the way are read from the relational manifest (a reference
+      column base name is roleName + entity name, e.g. CourseCourse).
+        EducationOrganization: identity paths ending on the id of
+          EducationOrganization or a subclass with no role name anywhere on the
+          way (an EdOrg's own id included); metaEdName is that id property
+          (SchoolId, EducationOrganizationId, ...); sorted by metaEdName, ties in
+          identity declaration order.  Then MetaEd's core configuration:
+          DisciplineAction + ResponsibilitySchool, StudentAssessment +
+          ReportedSchool, OrganizationDepartment replaced by
+          ParentEducationOrganization (metaEdName = that property), and for
+          ProgramEvaluation(Element/Objective) and EvaluationRubricDimension the
+          identity EdOrg ids reached through the role name "Program"
+          (metaEdName = the top-level reference's entity name).
+        Student/Staff/Contact: identity paths ending on that person's unique id
+          (role names ignored); the person resource itself lists its own id.
+        Namespace: root-scope (non-collection) paths whose source is a property
+          named Namespace that is required or identity where it is declared
+          (own property or via any reference); descriptors get ["$.namespace"].
+  educationOrganizationHierarchy (project level)
+      {EdOrgType: {ParentType: "$.path.to.parentId"}} for EducationOrganization
+      and its subclasses, from each EdOrg resource's references to other EdOrgs;
+      must equal the hierarchy in the TPDM authoritative ApiSchema.
 
 Every emitted path is checked to resolve to a scalar leaf of the resource's
 jsonSchemaForInsert; the tool exits 1 (and writes nothing) if any does not, or
@@ -49,6 +78,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared")
 INPUT_REL = "edfi/api-schema/ds-5.2-reconstructed/ds-5.2-api-schema-reconstructed.json"
 MANIFEST_REL = "edfi/api-schema/ds-5.2-derived/ds-5.2-relational-model.manifest.json"
+TPDM_REL = "edfi/api-schema/extensions/tpdm-api-schema-authoritative.json"
 OUTPUT_REL = "model/ds-5.2/ApiSchema.json"
 PROJECT = "ed-fi"
 
@@ -347,6 +377,259 @@ def derive_int_ranges(name, tables, schema, problems):
 
 
 # --------------------------------------------------------------------------
+# securable elements and the EducationOrganization hierarchy
+# --------------------------------------------------------------------------
+
+EDORG_BASE = "EducationOrganization"
+PERSON_TYPES = ("Contact", "Staff", "Student")
+# MetaEd's edfiApiSchema configuration for the Ed-Fi core (it replaced the older
+# *HardcodedSecurityDiminisher classes; the resulting elements are the same).
+# (resource, mode, property, identity property the chain must reach)
+EDORG_CONFIGURED = (
+    ("DisciplineAction", "append", "ResponsibilitySchool", "SchoolId"),       # DS >= 4.0.0-a
+    ("StudentAssessment", "append", "ReportedSchool", "SchoolId"),            # DS >= 4.0.0
+    ("OrganizationDepartment", "replace", "ParentEducationOrganization",
+     "EducationOrganizationId"),                                               # DS >= 3.3.0-a
+)
+# DS >= 5.0.0: identity EdOrg ids reached through a reference role-named "Program"
+PROGRAM_ROLE_RESOURCES = ("ProgramEvaluation", "ProgramEvaluationElement",
+                          "ProgramEvaluationObjective", "EvaluationRubricDimension")
+PROGRAM_ROLE = "Program"
+
+
+def locale_key(name):
+    """Approximates JavaScript localeCompare for ASCII identifiers."""
+    return (name.lower(), name.swapcase())
+
+
+class Chains:
+    """Follows a document path through references to the scalar it comes from.
+
+    resolve(resourceName, path) -> (leafResourceName, leafPropertyName, roleNames)
+    where roleNames lists the role name of every reference on the way ('' = none).
+    Role names are read from the relational manifest: a reference's column base
+    name is roleName + referenced entity name (CourseTranscript's Course reference
+    is 'CourseCourse', i.e. role name 'Course')."""
+
+    def __init__(self, ps, by_endpoint):
+        self.rs = ps["resourceSchemas"]
+        self.abstract = ps.get("abstractResources", {})
+        self.endpoint = dict(ps["resourceNameMapping"])
+        self.by_endpoint = by_endpoint
+        self.memo = {}
+        self.subclasses = {}
+        for ep, r in self.rs.items():
+            sup = r.get("superclassResourceName")
+            if r.get("isSubclass") and sup:
+                self.subclasses.setdefault(sup, []).append(r["resourceName"])
+        self.fk_base = {}  # endpoint -> {reference object path: column base name}
+        for ep, man in by_endpoint.items():
+            bases = {}
+            for t in man["tables"]:
+                for c in t["columns"]:
+                    if c["kind"] == "DocumentFk" and c.get("source_path") and c["name"].endswith("_DocumentId"):
+                        bases[c["source_path"]] = c["name"][: -len("_DocumentId")]
+            self.fk_base[ep] = bases
+
+    @staticmethod
+    def meta_name(resource_name):
+        # the SchoolYearType resource is MetaEd's SchoolYear enumeration
+        return "SchoolYear" if resource_name == "SchoolYearType" else resource_name
+
+    def role_of(self, ep, obj_path, target, key):
+        """Role name of a reference, or None if it cannot be read.  The manifest's
+        column base name is preferred; long names there are shortened with a hash,
+        and then the documentPathsMapping key (roleName + name, collapsed when the
+        two are equal) is used instead."""
+        base = self.fk_base.get(ep, {}).get(obj_path)
+        meta = self.meta_name(target)
+        if base is not None and base.endswith(meta):
+            return base[: -len(meta)]
+        last = key.rsplit(".", 1)[-1]
+        if "." not in key and last.endswith(meta):
+            return last[: -len(meta)]
+        return None
+
+    def resolve(self, resource_name, path):
+        key = (resource_name, path)
+        if key not in self.memo:
+            self.memo[key] = self._resolve(resource_name, path)
+        return self.memo[key]
+
+    def _resolve(self, resource_name, path):
+        if resource_name in self.abstract:
+            if re.fullmatch(r"\$\.[A-Za-z0-9_]+", path):
+                return resource_name, path[2].upper() + path[3:], []
+            for sub in sorted(self.subclasses.get(resource_name, [])):
+                if path in self.rs[self.endpoint[sub]]["identityJsonPaths"]:
+                    return self.resolve(sub, path)
+            raise DeriveError("abstract %s: no subclass has identity path %s" % (resource_name, path))
+        ep = self.endpoint[resource_name]
+        res = self.rs[ep]
+        for k, e in res.get("documentPathsMapping", {}).items():
+            if e.get("isReference") and not e.get("isDescriptor"):
+                for m in e.get("referenceJsonPaths", []):
+                    if m["referenceJsonPath"] == path:
+                        obj = path[: path.rindex(".")]
+                        role = self.role_of(ep, obj, e["resourceName"], k)
+                        leaf, prop, roles = self.resolve(e["resourceName"], m["identityJsonPath"])
+                        return leaf, prop, [role] + roles
+            elif e.get("path") == path:
+                return resource_name, k, []
+        raise DeriveError("%s: path %s not in documentPathsMapping" % (ep, path))
+
+    def is_required_or_identity(self, resource_name, path):
+        res = self.rs[self.endpoint[resource_name]]
+        if path in res["identityJsonPaths"]:
+            return True
+        m = re.fullmatch(r"\$\.([A-Za-z0-9_]+)", path)
+        return bool(m) and m.group(1) in res["jsonSchemaForInsert"].get("required", [])
+
+
+def edorg_types(ps):
+    """EducationOrganization and its subclasses (MetaEd resource names)."""
+    rs = ps["resourceSchemas"]
+    subs = sorted(r["resourceName"] for r in rs.values() if r.get("superclassResourceName") == EDORG_BASE)
+    if EDORG_BASE not in ps.get("abstractResources", {}) or not subs:
+        raise DeriveError("EducationOrganization hierarchy not found in the ApiSchema")
+    return [EDORG_BASE] + subs
+
+
+def ordered_identity_paths(resource):
+    """Identity paths in MetaEd identityFullnames order (declaration order, which
+    jsonSchemaForInsert.required keeps), each property's paths in path order."""
+    req = resource["jsonSchemaForInsert"].get("required", [])
+    def key(p):
+        top = p.split(".")[1].split("[")[0]
+        return (req.index(top) if top in req else len(req), top, p)
+    return sorted(resource["identityJsonPaths"], key=key)
+
+
+def document_paths(resource):
+    """Every scalar path of the document that documentPathsMapping names."""
+    out = []
+    for e in resource.get("documentPathsMapping", {}).values():
+        if e.get("isReference") and not e.get("isDescriptor"):
+            out.extend(m["referenceJsonPath"] for m in e.get("referenceJsonPaths", []))
+        elif e.get("path"):
+            out.append(e["path"])
+    return sorted(set(out))
+
+
+def derive_securable_elements(resource, chains, edorgs, problems):
+    name = resource["resourceName"]
+    empty = {"Contact": [], "EducationOrganization": [], "Namespace": [], "Staff": [], "Student": []}
+    if resource.get("isDescriptor"):
+        empty["Namespace"] = ["$.namespace"]
+        return empty
+    if resource.get("isSchoolYearEnumeration"):
+        return empty
+    se = empty
+    ident = ordered_identity_paths(resource)
+    resolved = {p: chains.resolve(name, p) for p in ident}
+
+    # EducationOrganization: identity paths whose chain ends on an EdOrg id with no
+    # role name anywhere on the way; metaEdName is that id property's name.
+    edorg, seen = [], set()
+    for p in ident:
+        leaf, prop, roles = resolved[p]
+        if leaf in edorgs and None in roles:
+            problems.append("%s: role names on the way to %s are unknown" % (name, p))
+        if leaf in edorgs and not any(roles) and p not in seen:
+            seen.add(p)
+            edorg.append({"jsonPath": p, "metaEdName": prop})
+    edorg.sort(key=lambda x: locale_key(x["metaEdName"]))
+
+    if name in PROGRAM_ROLE_RESOURCES:
+        extra, seen2 = [], set()
+        for p in ident:
+            leaf, prop, roles = resolved[p]
+            if leaf in edorgs and PROGRAM_ROLE in roles and p not in seen2:
+                seen2.add(p)
+                entry = next(e for e in resource["documentPathsMapping"].values()
+                             if e.get("isReference") and any(m["referenceJsonPath"] == p
+                                                              for m in e.get("referenceJsonPaths", [])))
+                extra.append({"jsonPath": p, "metaEdName": entry["resourceName"]})
+        if not extra:
+            problems.append("%s: no identity EdOrg path through role name %s" % (name, PROGRAM_ROLE))
+        edorg.extend(sorted(extra, key=lambda x: locale_key(x["metaEdName"])))
+
+    for res_name, mode, prop_path, required_id in EDORG_CONFIGURED:
+        if res_name != name:
+            continue
+        entry = resource["documentPathsMapping"].get(prop_path)
+        if entry is None or not entry.get("isReference"):
+            problems.append("%s: configured securable property %s not found" % (name, prop_path))
+            continue
+        match = None
+        for m in entry["referenceJsonPaths"]:
+            leaf, prop, _ = chains.resolve(name, m["referenceJsonPath"])
+            if prop == required_id:
+                match = m["referenceJsonPath"]
+                break
+        if match is None:
+            problems.append("%s: %s does not reach %s" % (name, prop_path, required_id))
+            continue
+        if mode == "replace":
+            edorg = []
+        edorg.append({"jsonPath": match, "metaEdName": prop_path})
+    se["EducationOrganization"] = edorg
+
+    # Student / Staff / Contact: identity paths whose chain ends on that person's
+    # id (role names do not matter), and every identity path of the person itself.
+    for person in PERSON_TYPES:
+        paths = set()
+        for p in ident:
+            leaf, prop, roles = resolved[p]
+            if leaf == person or name == person:
+                paths.add(p)
+        se[person] = sorted(paths)
+
+    # Namespace: root-scope paths (not inside a collection) whose source is a
+    # property named Namespace, not role-named, required or part of the identity
+    # on the entity that declares it (own property or reached through a reference).
+    ns = set()
+    for p in document_paths(resource):
+        if "[*]" in p:
+            continue
+        leaf, prop, roles = chains.resolve(name, p)
+        if prop != "Namespace":
+            continue
+        leaf_ep = chains.endpoint.get(leaf)
+        if leaf_ep is None or chains.rs[leaf_ep].get("isDescriptor"):
+            continue
+        if chains.is_required_or_identity(leaf, "$.namespace"):
+            ns.add(p)
+    se["Namespace"] = sorted(ns)
+    return se
+
+
+def derive_hierarchy(ps, edorgs, problems):
+    """educationOrganizationHierarchy: for each EdOrg type, its EdOrg references
+    (parent type -> path of the parent's id), as in current MetaEd ApiSchema files."""
+    rs = ps["resourceSchemas"]
+    endpoint = ps["resourceNameMapping"]
+    out = {}
+    for t in sorted(edorgs):
+        parents = {}
+        if t in ps.get("abstractResources", {}):
+            out[t] = parents
+            continue
+        for k, e in rs[endpoint[t]]["documentPathsMapping"].items():
+            if not e.get("isReference") or e.get("isDescriptor") or e["resourceName"] not in edorgs:
+                continue
+            members = e["referenceJsonPaths"]
+            if len(members) != 1 or "[*]" in members[0]["referenceJsonPath"]:
+                problems.append("%s: EdOrg reference %s is not a single root id" % (t, k))
+                continue
+            if e["resourceName"] in parents:
+                problems.append("%s: two references to %s" % (t, e["resourceName"]))
+            parents[e["resourceName"]] = members[0]["referenceJsonPath"]
+        out[t] = dict(sorted(parents.items()))
+    return out
+
+
+# --------------------------------------------------------------------------
 # verification
 # --------------------------------------------------------------------------
 
@@ -358,6 +641,17 @@ def verify_resource(name, resource, problems):
                 problems.append("%s: decimal path %s is not a number" % (name, info["path"]))
         except DeriveError as e:
             problems.append("%s: decimal path %s: %s" % (name, info["path"], e))
+    se = resource["securableElements"]
+    paths = [e["jsonPath"] for e in se["EducationOrganization"]]
+    for kind in ("Contact", "Namespace", "Staff", "Student"):
+        paths.extend(se[kind])
+    for p in paths:
+        try:
+            leaf_node(schema, p)
+        except DeriveError as e:
+            problems.append("%s: securable path %s: %s" % (name, p, e))
+        if "[*]" in p:
+            problems.append("%s: securable path %s is inside a collection" % (name, p))
     for c in resource["arrayUniquenessConstraints"]:
         if "basePath" in c:
             problems.append("%s: top-level constraint has basePath" % name)
@@ -416,19 +710,88 @@ def spot_checks(rs, omit_reference_only=False):
     return fails
 
 
+def security_spot_checks(rs, hierarchy, tpdm):
+    """Securable elements and hierarchy facts taken from published Ed-Fi material."""
+    fails = []
+
+    def se(res):
+        return rs[res]["securableElements"]
+
+    def edorg(path, name):
+        return {"jsonPath": path, "metaEdName": name}
+
+    none = {"Contact": [], "EducationOrganization": [], "Namespace": [], "Staff": [], "Student": []}
+    want = {
+        # DMS reference/design/backend-redesign/design-docs/auth.md ("What are SecurableElements",
+        # full block) and its ProblemDetails example (EducationOrganization and Student lists).
+        "courseTranscripts": dict(none, EducationOrganization=[
+            edorg("$.studentAcademicRecordReference.educationOrganizationId", "EducationOrganizationId")],
+            Student=["$.studentAcademicRecordReference.studentUniqueId"]),
+        "studentSchoolAssociations": dict(none, EducationOrganization=[
+            edorg("$.schoolReference.schoolId", "SchoolId")], Student=["$.studentReference.studentUniqueId"]),
+    }
+    for res, w in want.items():
+        if se(res) != w:
+            fails.append("%s securableElements are %s" % (res, json.dumps(se(res), sort_keys=True)))
+    # MetaEd unit tests / configuration (EducationOrganizationSecurableElementEnhancer,
+    # Staff/Student/Contact enhancer tests, edfiApiSchema security configuration).
+    checks = [
+        ("schools", "EducationOrganization", [edorg("$.schoolId", "SchoolId")]),
+        ("localEducationAgencies", "EducationOrganization",
+         [edorg("$.localEducationAgencyId", "LocalEducationAgencyId")]),
+        ("staffs", "Staff", ["$.staffUniqueId"]),
+        ("students", "Student", ["$.studentUniqueId"]),
+        ("contacts", "Contact", ["$.contactUniqueId"]),
+        ("disciplineActions", "EducationOrganization",
+         [edorg("$.responsibilitySchoolReference.schoolId", "ResponsibilitySchool")]),
+        ("studentAssessments", "EducationOrganization",
+         [edorg("$.reportedSchoolReference.schoolId", "ReportedSchool")]),
+        ("organizationDepartments", "EducationOrganization",
+         [edorg("$.parentEducationOrganizationReference.educationOrganizationId", "ParentEducationOrganization")]),
+        ("programEvaluations", "EducationOrganization",
+         [edorg("$.programReference.educationOrganizationId", "Program")]),
+        ("programEvaluationElements", "EducationOrganization",
+         [edorg("$.programEvaluationReference.programEducationOrganizationId", "ProgramEvaluation")]),
+        # as the Sample extension's studentArtProgramAssociations: the Program reference is
+        # role-named "Program", so only the association's own EducationOrganization counts
+        ("studentProgramAssociations", "EducationOrganization",
+         [edorg("$.educationOrganizationReference.educationOrganizationId", "EducationOrganizationId")]),
+        ("gradeLevelDescriptors", "Namespace", ["$.namespace"]),
+        ("assessments", "Namespace", ["$.namespace"]),
+    ]
+    for res, kind, w in checks:
+        if se(res)[kind] != w:
+            fails.append("%s %s securable elements are %r" % (res, kind, se(res)[kind]))
+    if tpdm is not None:
+        tps = tpdm["projectSchema"]
+        if hierarchy != tps["educationOrganizationHierarchy"]:
+            fails.append("educationOrganizationHierarchy differs from the TPDM authoritative ApiSchema: %s"
+                         % json.dumps(hierarchy, sort_keys=True))
+        for name, r in tps["resourceSchemas"].items():
+            if list(r["securableElements"]) != list(none):
+                fails.append("TPDM %s securableElements key order %r" % (name, list(r["securableElements"])))
+                break
+    return fails
+
+
 # --------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------
 
-def derive(api, manifest, omit_reference_only=False):
+def derive(api, manifest, omit_reference_only=False, tpdm=None):
     ps = api["projectSchemas"][PROJECT]
     rs = ps["resourceSchemas"]
     by_endpoint = {r["resource_endpoint_name"]: r["manifest"] for r in manifest["resources"]}
+    chains = Chains(ps, by_endpoint)
+    edorgs = edorg_types(ps)
     problems = []
     notes = []
     unmapped = []
     stats = {"resources": 0, "decimal": 0, "decimalResources": 0, "auc": 0, "aucNested": 0,
-             "aucResources": 0, "aucReferenceOnly": 0, "intNodes": 0, "intBounds": 0}
+             "aucResources": 0, "aucReferenceOnly": 0, "intNodes": 0, "intBounds": 0,
+             "se": {k: 0 for k in ("Contact", "EducationOrganization", "Namespace", "Staff", "Student")},
+             "seEntries": {k: 0 for k in ("Contact", "EducationOrganization", "Namespace", "Staff", "Student")},
+             "seNone": 0}
     omitted_all = []
 
     for name in list(rs):
@@ -451,6 +814,8 @@ def derive(api, manifest, omit_reference_only=False):
 
         res = insert_sorted(res, "decimalPropertyValidationInfos", decimals)
         res = insert_sorted(res, "arrayUniquenessConstraints", constraints)
+        securable = derive_securable_elements(res, chains, edorgs, problems)
+        res = insert_sorted(res, "securableElements", securable)
         rs[name] = res
         verify_resource(name, res, problems)
 
@@ -466,6 +831,10 @@ def derive(api, manifest, omit_reference_only=False):
             and is_reference_only_item(schema, c["paths"][0][: c["paths"][0].index("[*]") + 3]))
         stats["intNodes"] += n_nodes
         stats["intBounds"] += n_bounds
+        for k, v in securable.items():
+            stats["se"][k] += bool(v)
+            stats["seEntries"][k] += len(v)
+        stats["seNone"] += not any(securable.values())
 
         # Coverage report: schema numbers without a decimal info, arrays without a constraint.
         dec_paths = {d["path"] for d in decimals}
@@ -485,7 +854,13 @@ def derive(api, manifest, omit_reference_only=False):
     for ep in sorted(set(by_endpoint) - set(rs)):
         unmapped.append("%s: in manifest but not in the ApiSchema" % ep)
 
+    hierarchy = derive_hierarchy(ps, edorgs, problems)
+    api["projectSchemas"][PROJECT] = insert_sorted(ps, "educationOrganizationHierarchy", hierarchy)
+    stats["hierarchyEdges"] = sum(len(v) for v in hierarchy.values())
+    stats["hierarchyTypes"] = len(hierarchy)
+
     fails = spot_checks(rs, omit_reference_only)
+    fails.extend(security_spot_checks(rs, hierarchy, tpdm))
     return stats, problems, notes, unmapped, omitted_all, fails
 
 
@@ -499,12 +874,15 @@ def serialize(api, indent):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        description="Add decimalPropertyValidationInfos, arrayUniquenessConstraints and Int32 ranges "
-                    "to the reconstructed DS 5.2 ApiSchema and write model/ds-5.2/ApiSchema.json.")
+        description="Add decimalPropertyValidationInfos, arrayUniquenessConstraints, Int32 ranges, "
+                    "securableElements and educationOrganizationHierarchy to the reconstructed DS 5.2 "
+                    "ApiSchema and write model/ds-5.2/ApiSchema.json.")
     ap.add_argument("--shared", default=DEFAULT_SHARED,
                     help="shared data folder (default: %(default)s)")
     ap.add_argument("--input", help="reconstructed ApiSchema (default: SHARED/%s)" % INPUT_REL)
     ap.add_argument("--manifest", help="relational manifest (default: SHARED/%s)" % MANIFEST_REL)
+    ap.add_argument("--tpdm", help="TPDM authoritative ApiSchema, used to check the EdOrg hierarchy "
+                                   "(default: SHARED/%s)" % TPDM_REL)
     ap.add_argument("--output", default=os.path.join(REPO_ROOT, OUTPUT_REL),
                     help="output file (default: %(default)s)")
     ap.add_argument("--indent", type=int, default=1,
@@ -519,14 +897,17 @@ def main(argv=None):
 
     inp = args.input or os.path.join(args.shared, INPUT_REL)
     man = args.manifest or os.path.join(args.shared, MANIFEST_REL)
+    tp = args.tpdm or os.path.join(args.shared, TPDM_REL)
     with open(inp, encoding="utf-8") as f:
         api = json.load(f)
     with open(man, encoding="utf-8") as f:
         manifest = json.load(f)
+    with open(tp, encoding="utf-8") as f:
+        tpdm = json.load(f)
 
     try:
         stats, problems, notes, unmapped, omitted, fails = derive(
-            api, manifest, args.omit_reference_only_collections)
+            api, manifest, args.omit_reference_only_collections, tpdm)
     except DeriveError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
@@ -540,6 +921,12 @@ def main(argv=None):
         print("  omitted single-reference collections: %d" % len(omitted))
     print("integer ranges:                     %d properties (%d bounds set)"
           % (stats["intNodes"], stats["intBounds"]))
+    print("securableElements (resources with a non-empty list / total entries):")
+    for k in ("EducationOrganization", "Student", "Staff", "Contact", "Namespace"):
+        print("  %-22s %3d resources, %3d entries" % (k, stats["se"][k], stats["seEntries"][k]))
+    print("  %-22s %3d resources" % ("(none at all)", stats["seNone"]))
+    print("educationOrganizationHierarchy:     %d EdOrg types, %d parent edges"
+          % (stats["hierarchyTypes"], stats["hierarchyEdges"]))
     if notes:
         print("notes: %d" % len(notes))
         for n in (notes if args.verbose else notes[:10]):
