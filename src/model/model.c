@@ -252,6 +252,60 @@ static qtype qtype_of(const char *t)
     return QT_STRING;
 }
 
+/* securableElements: {"EducationOrganization": [{"jsonPath", "metaEdName"}],
+ * "Student": ["$.path"], ...}. */
+static bool load_securable(void *a, mresource *r, json_object *se, char *err, size_t errlen)
+{
+    static const char *kinds[MSEC_KINDS] = {"EducationOrganization", "Student", "Staff", "Contact", "Namespace"};
+    size_t total = 0;
+    for (int k = 0; k < MSEC_KINDS; k++) {
+        json_object *arr = jsonx_get(se, kinds[k]);
+        if (json_object_is_type(arr, json_type_array)) total += json_object_array_length(arr);
+    }
+    r->securable = arena_alloc(a, sizeof(msecurable) * (total + 1));
+    for (int k = 0; k < MSEC_KINDS; k++) {
+        json_object *arr = jsonx_get(se, kinds[k]);
+        if (!json_object_is_type(arr, json_type_array)) continue;
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+            json_object *e = json_object_array_get_idx(arr, i);
+            const char *path = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : jsonx_str(e, "jsonPath");
+            msecurable *s = &r->securable[r->nsecurable];
+            s->kind = (msec_kind)k;
+            s->meta_name = jsonx_str(e, "metaEdName");
+            if (!path || !mpath_parse(a, path, &s->path)) {
+                snprintf(err, errlen, "%s: bad securable element path in %s", r->endpoint, kinds[k]);
+                return false;
+            }
+            r->nsecurable++;
+        }
+    }
+    return true;
+}
+
+/* educationOrganizationHierarchy: {"School": {"LocalEducationAgency": "$.path"}, ...}. */
+static bool load_hierarchy(model *m, json_object *h, char *err, size_t errlen)
+{
+    if (!json_object_is_type(h, json_type_object)) return true;
+    json_object_object_foreach(h, name, parents)
+    {
+        mresource *r = model_find_by_name(m, m->project_name, name);
+        if (!r) continue; /* abstract EducationOrganization */
+        r->is_edorg = true;
+        r->parents = arena_alloc(A(m), sizeof(mparent) * (size_t)(json_object_object_length(parents) + 1));
+        json_object_object_foreach(parents, pn, pv)
+        {
+            mparent *p = &r->parents[r->nparents];
+            p->parent_name = pn;
+            if (!json_object_is_type(pv, json_type_string) || !mpath_parse(A(m), json_object_get_string(pv), &p->path)) {
+                snprintf(err, errlen, "educationOrganizationHierarchy: bad path for %s -> %s", name, pn);
+                return false;
+            }
+            r->nparents++;
+        }
+    }
+    return true;
+}
+
 static bool load_resource(model *m, mresource *r, const char *endpoint, json_object *rs, char *err,
                           size_t errlen)
 {
@@ -328,6 +382,7 @@ static bool load_resource(model *m, mresource *r, const char *endpoint, json_obj
         n->total_digits = json_object_get_int(jsonx_get(d, "totalDigits"));
         n->decimal_places = json_object_get_int(jsonx_get(d, "decimalPlaces"));
     }
+    if (!load_securable(a, r, jsonx_get(rs, "securableElements"), err, errlen)) return false;
     json_object *uq = jsonx_get(rs, "arrayUniquenessConstraints");
     for (size_t i = 0; uq && i < json_object_array_length(uq); i++) attach_uniqueness(m, r->schema, json_object_array_get_idx(uq, i));
     if (r->is_descriptor) {
@@ -417,6 +472,7 @@ model *model_load(const char *path, char *err, size_t errlen)
             s->concrete = c;
         }
     }
+    if (!load_hierarchy(m, jsonx_get(ps, "educationOrganizationHierarchy"), err, errlen)) goto fail;
     m->by_lower = arena_alloc(A(m), sizeof(mresource *) * (size_t)(m->nres + 1));
     for (int i = 0; i < m->nres; i++) m->by_lower[i] = &m->res[i];
     qsort(m->by_lower, (size_t)m->nres, sizeof(mresource *), lower_cmp);

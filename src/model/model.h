@@ -92,6 +92,20 @@ typedef struct mquery {
 
 typedef struct mequal { mpath source, target; } mequal;
 
+/* Securable elements (authorization subjects, security.md §2.7). */
+typedef enum { MSEC_EDORG, MSEC_STUDENT, MSEC_STAFF, MSEC_CONTACT, MSEC_NAMESPACE, MSEC_KINDS } msec_kind;
+typedef struct msecurable {
+    msec_kind kind;
+    mpath path;               /* where the value is in a document */
+    const char *meta_name;    /* EdOrg elements: "SchoolId", "ReportedSchool", ... (else NULL) */
+} msecurable;
+
+/* An education organization's edge to a parent in the hierarchy. */
+typedef struct mparent {
+    const char *parent_name;  /* "LocalEducationAgency" */
+    mpath path;               /* "$.localEducationAgencyReference.localEducationAgencyId" */
+} mparent;
+
 struct mresource {
     int index;
     const char *project_name;      /* "Ed-Fi": goes into referential ids */
@@ -120,6 +134,11 @@ struct mresource {
     mquery *query;
     snode *schema;
     json_object *schema_json;      /* jsonSchemaForInsert, for OpenAPI */
+    int nsecurable;
+    msecurable *securable;
+    bool is_edorg;                 /* listed in educationOrganizationHierarchy */
+    int nparents;
+    mparent *parents;
 };
 
 struct mabstract {

@@ -519,3 +519,41 @@ Test(model, dependencies_respect_required_references)
     }
     json_object_put(d);
 }
+
+/* ---- securable elements and the EdOrg hierarchy (security.md §2.7) ---- */
+
+static const msecurable *securable(const mresource *r, msec_kind kind, int nth)
+{
+    for (int i = 0; i < r->nsecurable; i++)
+        if (r->securable[i].kind == kind && nth-- == 0) return &r->securable[i];
+    return NULL;
+}
+
+Test(model, securable_elements)
+{
+    const mresource *ssa = res("studentSchoolAssociations");
+    cr_assert_str_eq(securable(ssa, MSEC_EDORG, 0)->path.text, "$.schoolReference.schoolId");
+    cr_assert_str_eq(securable(ssa, MSEC_EDORG, 0)->meta_name, "SchoolId");
+    cr_assert_str_eq(securable(ssa, MSEC_STUDENT, 0)->path.text, "$.studentReference.studentUniqueId");
+    cr_assert_null(securable(ssa, MSEC_NAMESPACE, 0));
+    const mresource *sa = res("studentAssessments");
+    cr_assert_str_eq(securable(sa, MSEC_EDORG, 0)->path.text, "$.reportedSchoolReference.schoolId");
+    cr_assert_str_eq(securable(sa, MSEC_NAMESPACE, 0)->path.text, "$.assessmentReference.namespace");
+    cr_assert_str_eq(securable(res("students"), MSEC_STUDENT, 0)->path.text, "$.studentUniqueId");
+    cr_assert_str_eq(securable(res("gradeLevelDescriptors"), MSEC_NAMESPACE, 0)->path.text, "$.namespace");
+    cr_assert_str_eq(securable(res("studentContactAssociations"), MSEC_CONTACT, 0)->path.text,
+                     "$.contactReference.contactUniqueId");
+    cr_assert_eq(res("schoolYearTypes")->nsecurable, 0);
+}
+
+Test(model, education_organization_hierarchy)
+{
+    const mresource *school = res("schools"), *lea = res("localEducationAgencies"), *sea = res("stateEducationAgencies");
+    cr_assert(school->is_edorg && lea->is_edorg && sea->is_edorg);
+    cr_assert_not(res("students")->is_edorg);
+    cr_assert_eq(school->nparents, 1);
+    cr_assert_str_eq(school->parents[0].parent_name, "LocalEducationAgency");
+    cr_assert_str_eq(school->parents[0].path.text, "$.localEducationAgencyReference.localEducationAgencyId");
+    cr_assert_eq(lea->nparents, 3, "parent LEA, ESC and SEA");
+    cr_assert_eq(sea->nparents, 0, "a root");
+}
