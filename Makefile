@@ -111,4 +111,4 @@ bench:
 clean:
 	rm -rf build edhub
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d)
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/rel/src/cli/main.d build/san/src/cli/main.d $(wildcard build/san/unit/*.d)

@@ -77,6 +77,19 @@ static bool verify_legacy(const char *secret, const char *stored)
     return CRYPTO_memcmp(got, want, sizeof got) == 0;
 }
 
+/* Whether a stored hash is weaker than what edhub writes now (edhub 0.1's
+ * format, ODS's SHA1, fewer iterations): it is then re-hashed at the
+ * client's next successful login (security.md §1.10, auto-upgrade). */
+static bool outdated(const char *stored)
+{
+    if (!strncmp(stored, "pbkdf2-sha256$", 14)) return true;
+    unsigned char blob[304];
+    size_t n = strlen(stored);
+    if (n < 24 || n > 400) return false;
+    if (EVP_DecodeBlock(blob, (const unsigned char *)stored, (int)n) < 13) return false;
+    return memcmp(blob + 1, ALG_SHA256, 4) != 0 || get_le32(blob + 5) < AUTH_PBKDF2_ITERATIONS;
+}
+
 bool auth_verify_secret(const char *secret, const char *stored)
 {
     if (!strncmp(stored, "pbkdf2-sha256$", 14)) return verify_legacy(secret, stored);
@@ -247,6 +260,13 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
         pthread_mutex_unlock(&a->mu);
         if (!ok && auth_verify_secret(secret, stored)) {
             ok = true;
+            char *better = outdated(stored) ? auth_hash_secret(secret, AUTH_PBKDF2_ITERATIONS) : NULL;
+            if (better && store_client_rehash(a->s, key, stored, better) == ERR_OK) {
+                log_info("auth: the secret hash of client '%s' was upgraded to PBKDF2-HMAC-SHA256 x%d", key,
+                         AUTH_PBKDF2_ITERATIONS);
+                snprintf(stored, sizeof stored, "%s", better);
+            }
+            free(better);
             pthread_mutex_lock(&a->mu);
             okrec *w = ok_slot(a, key);
             snprintf(w->key, sizeof w->key, "%s", key);
@@ -257,6 +277,7 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
         }
     }
     OPENSSL_cleanse(d, sizeof d);
+    now = time(NULL); /* verification takes time: the token's life starts now */
     pthread_mutex_lock(&a->mu);
     if (!ok) {
         failrec *fk = fail_slot(a, kwho, true, now), *fa = fail_slot(a, awho, true, now);

@@ -315,6 +315,17 @@ err_t store_client_put(store *s, const char *key, const char *secret_hash, const
     client_put c = {key, secret_hash, name};
     return store_run(s, client_put_job, &c);
 }
+typedef struct client_rehash { const char *key, *old_hash, *new_hash; } client_rehash;
+static err_t client_rehash_job(store_txn *t, void *ctx)
+{
+    client_rehash *c = ctx;
+    return t->be->client_rehash(t->impl, c->key, c->old_hash, c->new_hash);
+}
+err_t store_client_rehash(store *s, const char *key, const char *old_hash, const char *new_hash)
+{
+    client_rehash c = {key, old_hash, new_hash};
+    return store_run(s, client_rehash_job, &c);
+}
 err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen)
 {
     return s->be->client_secret(s->impl, key, hash, hashlen);

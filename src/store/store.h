@@ -138,6 +138,9 @@ err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, i
 /* ---- API clients (credentials) ---- */
 err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name);
 err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen);
+/* Replaces a client's secret hash only if it is still old_hash (a concurrent
+ * reset wins): ERR_NOT_FOUND when it is not. */
+err_t store_client_rehash(store *s, const char *key, const char *old_hash, const char *new_hash);
 /* True when a reader connection can query the database. */
 bool store_healthy(store *s);
 /* Counts documents per resource into a JSON object text; caller frees. */

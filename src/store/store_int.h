@@ -37,6 +37,7 @@ typedef struct store_backend {
     err_t (*remove)(void *impl, const store_doc *old, const char *key_json);
     err_t (*referrers)(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n);
     err_t (*client_put)(void *impl, const char *key, const char *secret_hash, const char *name);
+    err_t (*client_rehash)(void *impl, const char *key, const char *old_hash, const char *new_hash);
 
     /* Readers: any thread, concurrently with the writer. */
     err_t (*read_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);

@@ -64,7 +64,7 @@ static const char *pg_small_tables_sql =
  * plans hash-join against full scans of every partition. */
 enum {
     P_FIND_IDENTITY, P_FIND_IDENTITIES, P_GET, P_GET_BY_ID, P_INSERT, P_UPDATE, P_DELETE, P_KEY_CHANGE, P_REFERRERS,
-    P_CLIENT_PUT, P_COUNT
+    P_CLIENT_PUT, P_CLIENT_REHASH, P_COUNT
 };
 
 #define DOC_COLS "doc_id, id, resource, body, etag, last_modified, ref_id, refs, qv, alias_id"
@@ -106,6 +106,7 @@ static const char *pg_sql[P_COUNT] = {
     [P_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
                      " VALUES($1, $2, $3, $4, $5, $6)",
     [P_REFERRERS] = "SELECT doc_id, resource FROM refs WHERE target = $1 LIMIT $2",
+    [P_CLIENT_REHASH] = "UPDATE clients SET secret_hash = $3 WHERE key = $1 AND secret_hash = $2",
     [P_CLIENT_PUT] = "INSERT INTO clients(key, secret_hash, name, created_at) VALUES($1, $2, $3, $4)"
                      " ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name",
 };
@@ -1273,6 +1274,24 @@ static err_t w_client_put(void *impl, const char *key, const char *hash, const c
     return w_write(s, &c, 1, "client");
 }
 
+/* Synchronous in both modes: the caller needs to know whether a row
+ * changed (the UPDATE's command tag). */
+static err_t w_client_rehash(void *impl, const char *key, const char *old_hash, const char *new_hash)
+{
+    pg *s = impl;
+    params p = {0};
+    p_text(&p, key);
+    p_text(&p, old_hash);
+    p_text(&p, new_hash);
+    PGresult *r;
+    err_t e = w_query(s, P_CLIENT_REHASH, &p, &r, "client rehash");
+    if (e) return e;
+    e = !strcmp(PQcmdTuples(r), "1") ? ERR_OK : ERR_NOT_FOUND;
+    s->job_wrote |= e == ERR_OK;
+    PQclear(r);
+    return e;
+}
+
 /* ---- readers ---- */
 
 static err_t one_doc(PGconn *c, int stmt, params *p, arena *a, store_doc *out, const char *what)
@@ -1615,6 +1634,7 @@ const store_backend store_pg_backend = {
     .remove = w_remove,
     .referrers = w_referrers,
     .client_put = w_client_put,
+    .client_rehash = w_client_rehash,
     .read_by_id = r_read_by_id,
     .query = r_query,
     .partitions = r_partitions,

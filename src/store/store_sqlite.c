@@ -864,6 +864,21 @@ static err_t sqw_client_put(sqw *t, const char *key, const char *hash, const cha
     return rc == SQLITE_DONE ? ERR_OK : sql_err(t, "insert client");
 }
 
+static err_t sqw_client_rehash(sqw *t, const char *key, const char *old_hash, const char *new_hash)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db, "UPDATE clients SET secret_hash = ?3 WHERE key = ?1 AND secret_hash = ?2", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_err(t, "prepare client rehash");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, old_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, new_hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_err(t, "client rehash");
+    return sqlite3_changes(t->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
 static err_t sq_client_secret(sq *s, const char *key, char *hash, size_t hashlen)
 {
     reader *r = acquire(s);
@@ -1006,6 +1021,10 @@ static err_t a_partitions(void *impl, const char *resource, int n, int64_t *boun
 {
     return sq_partitions(impl, resource, n, bounds, got);
 }
+static err_t a_client_rehash(void *impl, const char *key, const char *old_hash, const char *new_hash)
+{
+    return sqw_client_rehash(&((sq *)impl)->w, key, old_hash, new_hash);
+}
 static err_t a_client_secret(void *impl, const char *key, char *hash, size_t hashlen)
 {
     return sq_client_secret(impl, key, hash, hashlen);
@@ -1033,6 +1052,7 @@ const store_backend store_sqlite_backend = {
     .remove = a_remove,
     .referrers = a_referrers,
     .client_put = a_client_put,
+    .client_rehash = a_client_rehash,
     .read_by_id = a_read_by_id,
     .query = a_query,
     .partitions = a_partitions,

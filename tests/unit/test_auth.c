@@ -331,3 +331,26 @@ Test(token, a_reset_secret_is_not_served_from_the_verification_cache)
                  "the old secret fails at once after a reset");
     cr_assert_eq(auth_issue_token(AU, "client-1", "secret-NEW", "127.0.0.1", tok, &exp, &ra), ERR_OK);
 }
+
+Test(token, weaker_hashes_are_upgraded_at_login)
+{
+    /* edhub 0.1's format, then an ODS SHA1 hash: both verify, and the
+     * first successful login rewrites them as PBKDF2-HMAC-SHA256 x600k. */
+    const char *legacy = "pbkdf2-sha256$1000$ZGVmZ2hpamtsbW5vcHFycw==$hhDOenqBPzFAv4CYTAKIDPvVXTvtgJ/JGphmLdB2+Zo=";
+    const char *sha1 = "AKKLubgQJwAAEAAAAAABAgMEBQYHCAkKCwwNDg+csZ24UepbAFWHSd7qY8W0PE9wjsbUwVyV4VMxRWMYsQ==";
+    struct { const char *key, *secret, *hash; } cases[] = {{"old-1", "legacy-pw", legacy}, {"old-2", "E1iEFusaNf81xzCxwHfbolkC", sha1}};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(store_client_put(S, cases[i].key, cases[i].hash, "Old"), ERR_OK);
+        char tok[65], now[256];
+        int exp, ra;
+        cr_assert_eq(auth_issue_token(AU, cases[i].key, cases[i].secret, "127.0.0.1", tok, &exp, &ra), ERR_OK);
+        cr_assert_eq(store_client_secret(S, cases[i].key, now, sizeof now), ERR_OK);
+        cr_assert_str_neq(now, cases[i].hash, "the hash was rewritten");
+        unsigned char b[128];
+        cr_assert_eq(unpack(now, b), 13 + 16 + 32);
+        cr_assert(b[1] == 0x48 && b[2] == 0x1e, "SHA-256");
+        cr_assert_eq(b[5] | b[6] << 8 | b[7] << 16 | b[8] << 24, AUTH_PBKDF2_ITERATIONS);
+        cr_assert(auth_verify_secret(cases[i].secret, now));
+        cr_assert_eq(auth_issue_token(AU, cases[i].key, cases[i].secret, "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    }
+}
