@@ -310,7 +310,9 @@ static int cmd_init(int argc, char **argv)
     model_free(m);
     if (!status) {
         printf("edhub: instance ready in %s\n", o.data);
-        printf("client key:    %s\nclient secret: %s\n", key, secret);
+        /* A generated secret is shown once; a given one is not echoed (logs). */
+        if (o.key) printf("client key:    %s\nclient secret: (the one given with --client-secret)\n", key);
+        else printf("client key:    %s\nclient secret: %s\n", key, secret);
     }
     return status;
 }

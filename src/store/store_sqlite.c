@@ -815,7 +815,7 @@ static err_t sq_partitions(sq *s, const char *resource, int n, int64_t *bounds, 
     sqlite3_stmt *cnt = NULL, *at = NULL;
     *got = 0;
     if (sqlite3_prepare_v2(r->db, "SELECT count(*), coalesce(max(doc_id),0) FROM documents WHERE resource = ?1", -1, &cnt, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, "SELECT doc_id FROM documents WHERE resource = ?1 ORDER BY doc_id LIMIT 1 OFFSET ?2", -1, &at, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(r->db, "SELECT doc_id FROM documents WHERE resource = ?1 ORDER BY doc_id", -1, &at, NULL) != SQLITE_OK) {
         e = ERR_STORAGE;
         goto out;
     }
@@ -829,14 +829,11 @@ static err_t sq_partitions(sq *s, const char *resource, int n, int64_t *bounds, 
     if (n > total) n = (int)total;
     bounds[0] = 0;
     int k = 1;
-    for (int i = 1; i < n; i++) {
-        /* The last doc_id of partition i-1 closes it. */
-        int64_t off = total * i / n - 1;
-        sqlite3_bind_text(at, 1, resource, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(at, 2, off);
-        if (sqlite3_step(at) == SQLITE_ROW) bounds[k++] = sqlite3_column_int64(at, 0);
-        sqlite3_reset(at);
-    }
+    /* One pass over the resource's index: the (total*i/n)-th doc_id closes
+     * partition i-1 (an OFFSET query per bound would walk it n times). */
+    sqlite3_bind_text(at, 1, resource, -1, SQLITE_STATIC);
+    for (int64_t rank = 1; k < n && sqlite3_step(at) == SQLITE_ROW; rank++)
+        if (rank == total * k / n) bounds[k++] = sqlite3_column_int64(at, 0);
     bounds[k] = maxid;
     *got = k;
 out:

@@ -2,6 +2,8 @@
 
 import base64
 import json
+import os
+import subprocess
 import unittest
 
 import harness as h
@@ -279,6 +281,44 @@ class TokenLimits(unittest.TestCase):
         self.assertIn('failed token request', log)
         for i in range(20):
             self.assertNotIn('wrong-secret-%d' % i, log, 'secrets never reach the log')
+
+class SecretsAtRest(h.EdhubTestCase):
+    """The client secret is never stored or logged in clear (security.md §1.10):
+    grep the database files (SQLite) or the clients table (PostgreSQL) and the
+    server's logs for it, after tokens were issued and one request failed."""
+
+    def test_secret_absent_from_database_and_logs(self):
+        srv = self.server
+        srv.get_token()
+        self.anon.request('POST', '/oauth/token', 'grant_type=client_credentials', content_type=FORM,
+                          headers={'Authorization': basic(srv.key, srv.secret + 'x')}, auth=False)
+        secret = srv.secret.encode()
+        conf = os.path.join(srv.data, 'edhub.conf')
+        url = None
+        if os.path.exists(conf):
+            for line in open(conf):
+                if line.strip().startswith('database'):
+                    url = line.split('=', 1)[1].strip()
+        if url:
+            out = subprocess.run(['psql', url, '-Atc', 'SELECT key, secret_hash FROM clients'],
+                                 capture_output=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn(srv.key.encode(), out.stdout, 'the client row is there')
+            self.assertNotIn(secret, out.stdout)
+        else:
+            checked = 0
+            for name in os.listdir(srv.data):
+                if name.startswith('ods.sqlite'):
+                    with open(os.path.join(srv.data, name), 'rb') as f:
+                        self.assertNotIn(secret, f.read(), name)
+                    checked += 1
+            self.assertGreaterEqual(checked, 1)
+        for path in (srv.err_path, srv.out_path, os.path.join(srv.tmp, 'init.log')):
+            if os.path.exists(path):
+                with open(path, 'rb') as f:
+                    data = f.read()
+                self.assertNotIn(secret, data, path)
+                self.assertNotIn(secret + b'x', data, path)
 
 
 if __name__ == '__main__':
