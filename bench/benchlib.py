@@ -823,42 +823,28 @@ class Report:
         for bk in bks:
             x = S[bk]
             L = LABEL[bk]
+
+            def row(what, v, ceiling):
+                if v is not None and ceiling:
+                    self.w(f"| {L} | {what} | {ratio(v, ceiling, 3)} ({fnum(v)} / {fnum(ceiling)}) |")
+
             for c in (16, 64):
                 v = g(x, "w4", c, "rps")
-                if v is None:
-                    continue
                 if bk == "sqlite":
-                    if c_b:
-                        self.w(f"| {L} | POST SSA at {c} connections / ceiling B (100 rows/txn) | {ratio(v, c_b, 3)} "
-                               f"({fnum(v)} / {fnum(c_b)}) |")
-                    if c_b1:
-                        self.w(f"| {L} | POST SSA at {c} connections / ceiling B (1 row/txn) | {ratio(v, c_b1, 3)} "
-                               f"({fnum(v)} / {fnum(c_b1)}) |")
-                    if c_s:
-                        self.w(f"| {L} | POST SSA at {c} connections / ceiling B with edhub's table layout (7s) | "
-                               f"{ratio(v, c_s, 3)} ({fnum(v)} / {fnum(c_s)}) |")
+                    row(f"POST SSA at {c} connections / ceiling B (100 rows/txn)", v, c_b)
+                    row(f"POST SSA at {c} connections / ceiling B (1 row/txn)", v, c_b1)
+                    row(f"POST SSA at {c} connections / ceiling B with edhub's table layout (7s)", v, c_s)
                 elif pgb[c]:
-                    self.w(f"| {L} | POST SSA at {c} connections / pgbench single-row INSERTs at {c} clients | "
-                           f"{ratio(v, pgb[c]['tps'], 3)} ({fnum(v)} / {fnum(pgb[c]['tps'])}) |")
+                    row(f"POST SSA at {c} connections / pgbench single-row INSERTs at {c} clients", v, pgb[c]['tps'])
             v, vc = g(x, "w5", "rps"), g(x, "w5c", "rps")
-            if v is not None and c_a:
-                self.w(f"| {L} | GET-by-id / ceiling A (W2: static request, discovery body) | {ratio(v, c_a, 3)} "
-                       f"({fnum(v)} / {fnum(c_a)}) |")
-            if v is not None and vc:
-                self.w(f"| {L} | GET-by-id / ceiling A driven by the same wrk script (5c) | {ratio(v, vc, 3)} "
-                       f"({fnum(v)} / {fnum(vc)}) |")
+            row("GET-by-id / ceiling A (W2: static request, discovery body)", v, c_a)
+            row("GET-by-id / ceiling A driven by the same wrk script (5c)", v, vc)
             v = g(x, "load_ev", "rps")
-            if v is not None:
-                if bk == "sqlite":
-                    if c_s:
-                        self.w(f"| {L} | bulk load (records/s) / ceiling B with edhub's table layout (7s, 100 rows/txn) | "
-                               f"{ratio(v, c_s, 3)} ({fnum(v)} / {fnum(c_s)}) |")
-                    if c_b:
-                        self.w(f"| {L} | bulk load (records/s) / ceiling B (100 rows/txn) | {ratio(v, c_b, 3)} "
-                               f"({fnum(v)} / {fnum(c_b)}) |")
-                elif cp:
-                    self.w(f"| {L} | bulk load (records/s) / COPY of the same events (rows/s) | {ratio(v, cp['rps'], 3)} "
-                           f"({fnum(v)} / {fnum(cp['rps'])}) |")
+            if bk == "sqlite":
+                row("bulk load (records/s) / ceiling B with edhub's table layout (7s, 100 rows/txn)", v, c_s)
+                row("bulk load (records/s) / ceiling B (100 rows/txn)", v, c_b)
+            elif cp:
+                row("bulk load (records/s) / COPY of the same events (rows/s)", v, cp['rps'])
             for line in g(x, "deep", "ratio_rows") or []:
                 self.w(line.replace("| ", f"| {L} | ", 1))
         if all(S.get(b) for b in ("sqlite", "pg")):
