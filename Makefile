@@ -5,7 +5,8 @@
 SHELL := /bin/bash
 CC ?= cc
 SRC := $(shell find src -name '*.c' | sort)
-LIB_SRC := $(filter-out src/cli/main.c,$(SRC))
+LIB_SRC := $(filter-out src/cli/%,$(SRC))
+CLI_SRC := $(filter src/cli/%,$(SRC))
 LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lpq -lcrypto -lpthread -lm
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
@@ -28,7 +29,7 @@ deps:
 edhub: build/rel/edhub
 	cp $< $@.tmp && mv -f $@.tmp $@   # rename: works while an old ./edhub is running
 
-build/rel/edhub: $(REL_OBJ) build/rel/src/cli/main.o
+build/rel/edhub: $(REL_OBJ) $(CLI_SRC:%.c=build/rel/%.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 build/rel/%.o: %.c
@@ -39,7 +40,7 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-build/san/edhub: $(SAN_OBJ) build/san/src/cli/main.o
+build/san/edhub: $(SAN_OBJ) $(CLI_SRC:%.c=build/san/%.o)
 	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
 san: build/san/edhub
@@ -111,4 +112,4 @@ bench:
 clean:
 	rm -rf build edhub
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/rel/src/cli/main.d build/san/src/cli/main.d $(wildcard build/san/unit/*.d)
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLI_SRC:%.c=build/rel/%.d) $(CLI_SRC:%.c=build/san/%.d) $(wildcard build/san/unit/*.d)

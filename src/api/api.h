@@ -16,6 +16,7 @@ typedef struct api_config {
     size_t max_body;           /* bytes (default 4 MiB) */
     FILE *access_log;          /* one line per request, or NULL */
     const char *public_url;    /* base URL clients use (behind a proxy), or NULL: from Host */
+    const struct claims *claims; /* the security metadata (claim sets) */
 } api_config;
 
 typedef struct api_server api_server;

@@ -4,6 +4,7 @@
 #include "../base/arena.h"
 #include "../base/buf.h"
 #include "../engine/engine.h"
+#include "../security/authz.h"
 #include "api.h"
 #include "route.h"
 #include <arpa/inet.h>
@@ -56,6 +57,7 @@ typedef struct request {
     char correlation[24];
     struct timespec started;   /* for the access log */
     const char *client_key;    /* authenticated client, for the access log */
+    const auth_client *client; /* what its token grants (released with the request) */
 } request;
 
 void req_header(request *r, const char *name, const char *value);

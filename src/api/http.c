@@ -95,6 +95,7 @@ static request *request_new(api_server *srv, struct MHD_Connection *c, const cha
 
 static void request_free(request *r)
 {
+    auth_client_release(r->client);
     engine_release(&r->w);
     outcome_free(&r->oc);
     buf_free(&r->body);

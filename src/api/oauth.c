@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include "../base/jsonx.h"
 #include <openssl/evp.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -33,7 +35,7 @@ static void token_error(request *r, int status, const char *code, const char *de
     r->content_type = "application/json";
 }
 
-typedef struct creds { const char *grant, *id, *secret; bool bad; } creds;
+typedef struct creds { const char *grant, *id, *secret, *scope; bool bad; } creds;
 
 static void parse_form(request *r, creds *c)
 {
@@ -50,6 +52,7 @@ static void parse_form(request *r, creds *c)
         if (!strcmp(kv, "grant_type")) c->grant = v;
         else if (!strcmp(kv, "client_id")) c->id = v;
         else if (!strcmp(kv, "client_secret")) c->secret = v;
+        else if (!strcmp(kv, "scope")) c->scope = v;
     }
 }
 
@@ -87,6 +90,7 @@ void handle_token(request *r)
         c.grant = jsonx_str(jb, "grant_type");
         c.id = jsonx_str(jb, "client_id");
         c.secret = jsonx_str(jb, "client_secret");
+        c.scope = jsonx_str(jb, "scope");
     } else {
         parse_form(r, &c);
     }
@@ -136,11 +140,30 @@ void handle_token(request *r)
         token_error(r, 401, "invalid_request", "Client credentials are required.");
         return;
     }
+    /* A scope narrows the token to one of the client's education
+     * organizations; only numeric scopes exist without JWT tokens. */
+    long long scope = 0;
+    if (c.scope && *c.scope) {
+        char *end;
+        errno = 0;
+        scope = strtoll(c.scope, &end, 10);
+        if (*end || errno || scope < 1 || c.scope[0] == '+' || c.scope[0] == ' ') {
+            json_object_put(jb);
+            token_error(r, 400, "invalid_scope", "The scope must be the id of one of the client's education organizations.");
+            return;
+        }
+    }
     char tok[65], addr[INET6_ADDRSTRLEN] = "";
     int expires = 0, retry_after = 0;
     peer_address(r, addr, sizeof addr);
-    err_t e = auth_issue_token(r->srv->au, id, secret, addr, tok, &expires, &retry_after);
+    err_t e = auth_issue_token(r->srv->au, id, secret, addr, scope, tok, &expires, &retry_after);
     json_object_put(jb);
+    if (e == ERR_INVALID) {
+        char desc[160];
+        snprintf(desc, sizeof desc, "The client is not associated with the education organization %lld given as scope.", scope);
+        token_error(r, 400, "invalid_scope", desc);
+        return;
+    }
     if (e == ERR_NOT_FOUND) {
         token_error(r, 401, "invalid_client", "The client key or secret is not valid.");
         return;
@@ -163,7 +186,9 @@ void handle_token(request *r)
         token_error(r, 500, "server_error", NULL);
         return;
     }
-    buf_printf(&r->out, "{\"access_token\":\"%s\",\"expires_in\":%d,\"token_type\":\"bearer\"}", tok, expires);
+    buf_printf(&r->out, "{\"access_token\":\"%s\",\"expires_in\":%d,\"token_type\":\"bearer\"", tok, expires);
+    if (scope) buf_printf(&r->out, ",\"scope\":\"%lld\"", scope);
+    buf_putc(&r->out, '}');
     r->status = 200;
     req_header(r, "Cache-Control", "no-store");
 }
@@ -173,9 +198,10 @@ void handle_token(request *r)
 void handle_token_info(request *r)
 {
     const char *h = req_get_header(r, "Authorization");
-    auth_client c;
     const char *bearer = h && !strncasecmp(h, "Bearer ", 7) ? h + 7 : NULL;
-    if (!bearer || !auth_check_token(r->srv->au, bearer, &c)) {
+    const auth_client *c = bearer ? auth_check_token(r->srv->au, bearer) : NULL;
+    r->client = c; /* released with the request, whatever the answer */
+    if (!c) {
         req_simple_problem(r, 401, "urn:ed-fi:api:security:authentication", "Authentication Failed",
                            "The caller could not be authenticated: a valid Bearer token is required.", NULL);
         return;
@@ -206,13 +232,37 @@ void handle_token_info(request *r)
     json_object_put(jb);
     buf *o = &r->out;
     buf_puts(o, "{\"active\":true,\"client_id\":");
-    buf_json_str(o, c.key);
-    buf_puts(o, ",\"namespace_prefixes\":[],\"education_organizations\":[],\"assigned_profiles\":[],"
-                "\"claim_set\":{\"name\":\"Full Access\"},\"resources\":[");
+    buf_json_str(o, c->key);
+    buf_puts(o, ",\"namespace_prefixes\":[");
+    for (int i = 0; i < c->nnamespaces; i++) {
+        if (i) buf_putc(o, ',');
+        buf_json_str(o, c->namespaces[i]);
+    }
+    buf_puts(o, "],\"education_organizations\":[");
+    for (int i = 0; i < c->nedorgs; i++)
+        buf_printf(o, "%s{\"education_organization_id\":%lld}", i ? "," : "", (long long)c->edorgs[i]);
+    buf_puts(o, "],\"assigned_profiles\":[],\"claim_set\":{\"name\":");
+    buf_json_str(o, c->claim_set_name ? c->claim_set_name : "");
+    buf_puts(o, "},\"resources\":[");
+    /* What the claim set grants, resource by resource (before record-level checks). */
     const model *m = r->srv->m;
-    for (int i = 0; i < m->nres; i++)
-        buf_printf(o, "%s{\"resource\":\"%s\",\"operations\":[\"Create\",\"Read\",\"Update\",\"Delete\"]}", i ? "," : "",
-                   m->res[i].path);
+    const claims *cl = r->srv->cfg.claims;
+    int shown = 0;
+    for (int i = 0; cl && c->claim_set >= 0 && i < m->nres; i++) {
+        int claim = claims_resource_claim(cl, m->res[i].project_endpoint, m->res[i].name);
+        if (claim < 0) continue;
+        const char *ops[SEC_ACTIONS];
+        int n = 0;
+        for (int act = 0; act < SEC_ACTIONS; act++) {
+            uint32_t st;
+            if (claims_decide(cl, c->claim_set, claim, (sec_action)act, &st) == DECIDE_GRANTED)
+                ops[n++] = claims_action_name((sec_action)act);
+        }
+        if (!n) continue;
+        buf_printf(o, "%s{\"resource\":\"%s\",\"operations\":[", shown++ ? "," : "", m->res[i].path);
+        for (int k = 0; k < n; k++) buf_printf(o, "%s\"%s\"", k ? "," : "", ops[k]);
+        buf_puts(o, "]}");
+    }
     buf_puts(o, "],\"services\":[]}");
     r->status = 200;
 }

@@ -11,14 +11,14 @@
 
 #define MAX_QUERY_PARAMS 40
 
-static bool authenticate(request *r, auth_client *c)
+static bool authenticate(request *r)
 {
     const char *h = req_get_header(r, "Authorization");
     if (h && !strncasecmp(h, "Bearer ", 7)) {
         const char *t = h + 7;
         while (*t == ' ') t++;
-        if (auth_check_token(r->srv->au, t, c)) {
-            r->client_key = arena_strdup(&r->a, c->key);
+        if ((r->client = auth_check_token(r->srv->au, t))) {
+            r->client_key = arena_strdup(&r->a, r->client->key);
             return true;
         }
     }
@@ -54,10 +54,18 @@ static bool content_type_ok(request *r)
     return false;
 }
 
-static void forbidden(request *r)
+/* The plan for act on the request's resource; false (the refusal sent)
+ * when the claim set refuses outright. */
+static authz_plan *plan(request *r, sec_action act, bool send_refusal)
 {
-    req_simple_problem(r, 403, "urn:ed-fi:api:security:authorization", "Authorization Denied",
-                       "Access to the requested data could not be authorized.", NULL);
+    authz_plan *p = arena_alloc(&r->a, sizeof *p);
+    authz_plan_for(p, r->srv->cfg.claims, r->client, r->res, act, &r->a);
+    if (p->status && send_refusal) {
+        if (p->status == 500) log_error("authz: %s on %s: %s", claims_action_name(act), r->res->endpoint, p->detail);
+        req_simple_problem(r, p->status, p->type, p->title, p->detail, p->error);
+        return NULL;
+    }
+    return p;
 }
 
 static const char *stored_name(request *r)
@@ -93,7 +101,7 @@ static bool if_none_match_hits(const char *h, int64_t etag)
     return false;
 }
 
-static void get_item(request *r, const route *rt)
+static void get_item(request *r, const route *rt, const authz_plan *az)
 {
     store_doc d;
     err_t e = store_get_by_id(r->srv->s, stored_name(r), rt->id, &r->a, &d);
@@ -101,8 +109,15 @@ static void get_item(request *r, const route *rt)
         req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified item could not be found.", NULL);
         return;
     }
+    authz_denial dn = {0};
+    authz_reach via = {.s = r->srv->s};
+    if (!e) e = authz_check_stored(az, &d, &via, &r->a, &dn);
     if (e) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    if (dn.status) {
+        req_simple_problem(r, dn.status, dn.type, dn.title, dn.detail, dn.error);
         return;
     }
     etag_header(r, d.etag);
@@ -167,7 +182,7 @@ static bool read_params(request *r, pcollect *pc)
     return true;
 }
 
-static void get_list(request *r)
+static void get_list(request *r, const authz_plan *az)
 {
     pcollect pc = {0};
     if (!read_params(r, &pc)) return;
@@ -183,6 +198,8 @@ static void get_list(request *r)
     int64_t total = 0, last = 0;
     store_query q = lr.q;
     if (lr.cursor) q.limit = lr.q.limit + 1; /* peek one row to know if there is a next page */
+    /* Only the permitted items, counted after filtering (security.md §2.7). */
+    if (!az->f.open || az->f.ns_path || az->f.owner) q.authz = &az->f;
     buf_putc(&r->out, '[');
     err_t e = ERR_OK;
     if (q.limit > 0 || q.count) e = store_query_docs(r->srv->s, &q, list_row, &l, &total, &last);
@@ -263,7 +280,7 @@ void handle_write_done(request *r)
     else r->nheaders = 0;
 }
 
-static void submit_write(request *r, write_op op, const route *rt, auth_client *c)
+static void submit_write(request *r, write_op op, const route *rt)
 {
     wreq *w = &r->w;
     w->m = r->srv->m;
@@ -273,7 +290,7 @@ static void submit_write(request *r, write_op op, const route *rt, auth_client *
     w->id = op == OP_UPSERT ? NULL : arena_strdup(&r->a, rt->id);
     w->if_match = req_get_header(r, "If-Match");
     w->if_none_match = req_get_header(r, "If-None-Match");
-    w->owner = arena_strdup(&r->a, c->key);
+    w->owner = arena_strdup(&r->a, r->client->key);
     w->out = &r->oc;
     if (op != OP_DELETE) {
         if (!content_type_ok(r)) return;
@@ -308,8 +325,7 @@ static void submit_write(request *r, write_op op, const route *rt, auth_client *
 
 void handle_data(request *r, const route *rt)
 {
-    auth_client client;
-    if (!authenticate(r, &client)) return;
+    if (!authenticate(r)) return;
     r->res = model_find(r->srv->m, rt->project, rt->endpoint);
     if (!r->res) {
         req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified data could not be found.", NULL);
@@ -340,17 +356,25 @@ void handle_data(request *r, const route *rt)
             method_not_allowed(r, "GET", "The endpoint of the request does not support this method.");
             return;
         }
-        if (!auth_authorize(&client, ACT_READ, r->res)) return forbidden(r);
+        if (!plan(r, SEC_READ, true)) return;
         get_partitions(r);
         return;
     }
     if (rt->kind == RT_COLLECTION) {
         if (get) {
-            if (!auth_authorize(&client, ACT_READ, r->res)) return forbidden(r);
-            get_list(r);
+            authz_plan *az = plan(r, SEC_READ, true);
+            if (az) get_list(r, az);
         } else if (post) {
-            if (!auth_authorize(&client, ACT_CREATE, r->res)) return forbidden(r);
-            submit_write(r, OP_UPSERT, rt, &client);
+            /* Create or update is known only in the job: plan both, and
+             * refuse now only if neither is possible. */
+            authz_plan *c = plan(r, SEC_CREATE, false), *u = plan(r, SEC_UPDATE, false);
+            if (c->status && (u->status || c->status == 500)) {
+                req_simple_problem(r, c->status, c->type, c->title, c->detail, c->error);
+                return;
+            }
+            r->w.az_create = c;
+            r->w.az_update = u;
+            submit_write(r, OP_UPSERT, rt);
         } else if (put) {
             method_not_allowed(r, "GET, POST", "Resource collections cannot be replaced. To 'upsert' an item in the collection, use POST. To update a specific item, use PUT and include the 'id' in the route.");
         } else if (del) {
@@ -364,14 +388,14 @@ void handle_data(request *r, const route *rt)
     }
     /* item */
     if (get) {
-        if (!auth_authorize(&client, ACT_READ, r->res)) return forbidden(r);
-        get_item(r, rt);
+        authz_plan *az = plan(r, SEC_READ, true);
+        if (az) get_item(r, rt, az);
     } else if (put) {
-        if (!auth_authorize(&client, ACT_UPDATE, r->res)) return forbidden(r);
-        submit_write(r, OP_PUT, rt, &client);
+        if (!(r->w.az_update = plan(r, SEC_UPDATE, true))) return;
+        submit_write(r, OP_PUT, rt);
     } else if (del) {
-        if (!auth_authorize(&client, ACT_DELETE, r->res)) return forbidden(r);
-        submit_write(r, OP_DELETE, rt, &client);
+        if (!(r->w.az_delete = plan(r, SEC_DELETE, true))) return;
+        submit_write(r, OP_DELETE, rt);
     } else if (post) {
         method_not_allowed(r, "GET, PUT, DELETE", "Resource items can only be updated using PUT. To 'upsert' an item in the resource collection using POST, remove the 'id' from the route.");
     } else {

@@ -2,6 +2,8 @@
 #include "../base/arena.h"
 #include "../base/log.h"
 #include "../base/uuid.h"
+#include "../security/credentials.h"
+#include <stdatomic.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -109,10 +111,19 @@ bool auth_verify_secret(const char *secret, const char *stored)
     return CRYPTO_memcmp(got, blob + 13 + salt_len, 32) == 0;
 }
 
+/* A token's grant: the public part first, so a pointer converts. */
+typedef struct grant {
+    auth_client c;
+    _Atomic int refs;
+    int64_t generation;       /* the client's generation at issue */
+} grant;
+
 typedef struct token {
     char token[65];
     char key[128];
     time_t expires;
+    time_t checked;           /* when the client's state was last confirmed */
+    grant *g;
 } token;
 
 typedef struct failrec {
@@ -129,7 +140,8 @@ typedef struct okrec {
 } okrec;
 
 struct auth {
-    store *s;
+    admin_store *admin;
+    const claims *claims;
     int ttl;
     int max_per_client;   /* live tokens per client key (ODS default 15; < 1 = no cap) */
     pthread_mutex_t mu;
@@ -139,10 +151,11 @@ struct auth {
     okrec *oks;           /* OK_SLOTS, hashed by key */
 };
 
-auth *auth_new(store *s, int ttl, int max_tokens_per_client)
+auth *auth_new(admin_store *admin, const claims *cl, int ttl, int max_tokens_per_client)
 {
     auth *a = xcalloc(1, sizeof *a);
-    a->s = s;
+    a->admin = admin;
+    a->claims = cl;
     a->ttl = ttl > 0 ? ttl : 1800;
     a->max_per_client = max_tokens_per_client;
     a->fails = xcalloc(FAIL_SLOTS, sizeof *a->fails);
@@ -158,6 +171,8 @@ void auth_free(auth *a)
     if (!a) return;
     pthread_mutex_destroy(&a->mu);
     OPENSSL_cleanse(a->oks, sizeof *a->oks * OK_SLOTS);
+    for (size_t i = 0; i < a->cap; i++)
+        if (a->tokens[i].g) auth_client_release(&a->tokens[i].g->c);
     free(a->tokens);
     free(a->fails);
     free(a->oks);
@@ -181,7 +196,11 @@ static void sweep(auth *a, size_t newcap)
     a->cap = newcap;
     a->count = 0;
     for (size_t i = 0; i < oldcap; i++) {
-        if (!old[i].token[0] || old[i].expires <= now) continue;
+        if (!old[i].token[0]) continue;
+        if (old[i].expires <= now) {
+            if (old[i].g) auth_client_release(&old[i].g->c);
+            continue;
+        }
         size_t j = hash_str(old[i].token) & (a->cap - 1);
         while (a->tokens[j].token[0]) j = (j + 1) & (a->cap - 1);
         a->tokens[j] = old[i];
@@ -231,8 +250,37 @@ static void digest(const char *secret, unsigned char out[32])
     EVP_Digest(secret, strlen(secret), out, &n, EVP_sha256(), NULL);
 }
 
-err_t auth_issue_token(auth *a, const char *key, const char *secret, const char *addr, char out[65], int *expires_in,
-                       int *retry_after)
+void auth_client_release(const auth_client *c)
+{
+    if (!c) return;
+    grant *g = (grant *)c;
+    if (atomic_fetch_sub(&g->refs, 1) != 1) return;
+    free(g->c.edorgs);
+    for (int i = 0; i < g->c.nnamespaces; i++) free(g->c.namespaces[i]);
+    free(g->c.namespaces);
+    free(g);
+}
+
+/* The grant of a verified client, narrowed to scope when > 0. */
+static grant *grant_of(auth *a, const cred_client *c, int64_t scope)
+{
+    grant *g = xcalloc(1, sizeof *g);
+    atomic_init(&g->refs, 1);
+    snprintf(g->c.key, sizeof g->c.key, "%s", c->key);
+    g->c.claim_set = a->claims ? claims_set_index(a->claims, c->claim_set) : -1;
+    g->c.claim_set_name = g->c.claim_set >= 0 ? claims_set_name(a->claims, g->c.claim_set) : "";
+    g->c.edorgs = xcalloc((size_t)c->nedorgs + 1, sizeof(int64_t));
+    for (int i = 0; i < c->nedorgs; i++)
+        if (!scope || c->edorgs[i] == scope) g->c.edorgs[g->c.nedorgs++] = c->edorgs[i];
+    g->c.namespaces = xcalloc((size_t)c->nnamespaces + 1, sizeof(char *));
+    for (int i = 0; i < c->nnamespaces; i++) g->c.namespaces[g->c.nnamespaces++] = xstrdup(c->namespaces[i]);
+    g->c.scope = scope;
+    g->generation = c->generation;
+    return g;
+}
+
+err_t auth_issue_token(auth *a, const char *key, const char *secret, const char *addr, int64_t scope, char out[65],
+                       int *expires_in, int *retry_after)
 {
     char kwho[140], awho[140];
     snprintf(kwho, sizeof kwho, "k:%s", key);
@@ -247,8 +295,8 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
         log_info("auth: token request for key '%s' from %s refused: too many failed attempts", key, awho + 2);
         return ERR_THROTTLED;
     }
-    char stored[256];
-    err_t e = store_client_secret(a->s, key, stored, sizeof stored);
+    cred_client c;
+    err_t e = cred_client_load(a->admin, key, &c);
     if (e && e != ERR_NOT_FOUND) return e;
     bool ok = false;
     unsigned char d[32];
@@ -256,37 +304,55 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
     if (!e) {
         pthread_mutex_lock(&a->mu);
         okrec *o = ok_slot(a, key);
-        ok = o->until > now && !strcmp(o->key, key) && !strcmp(o->stored, stored) && !CRYPTO_memcmp(o->digest, d, 32);
+        ok = o->until > now && !strcmp(o->key, key) && !strcmp(o->stored, c.secret_hash) &&
+             !CRYPTO_memcmp(o->digest, d, 32);
         pthread_mutex_unlock(&a->mu);
-        if (!ok && auth_verify_secret(secret, stored)) {
+        if (!ok && auth_verify_secret(secret, c.secret_hash)) {
             ok = true;
-            char *better = outdated(stored) ? auth_hash_secret(secret, AUTH_PBKDF2_ITERATIONS) : NULL;
-            if (better && store_client_rehash(a->s, key, stored, better) == ERR_OK) {
+            char *better = outdated(c.secret_hash) ? auth_hash_secret(secret, AUTH_PBKDF2_ITERATIONS) : NULL;
+            if (better && cred_client_rehash(a->admin, &c, better) == ERR_OK) {
                 log_info("auth: the secret hash of client '%s' was upgraded to PBKDF2-HMAC-SHA256 x%d", key,
                          AUTH_PBKDF2_ITERATIONS);
-                snprintf(stored, sizeof stored, "%s", better);
+                free(c.secret_hash);
+                c.secret_hash = xstrdup(better);
             }
             free(better);
             pthread_mutex_lock(&a->mu);
             okrec *w = ok_slot(a, key);
             snprintf(w->key, sizeof w->key, "%s", key);
-            snprintf(w->stored, sizeof w->stored, "%s", stored);
+            snprintf(w->stored, sizeof w->stored, "%s", c.secret_hash);
             memcpy(w->digest, d, 32);
             w->until = now + OK_TTL;
             pthread_mutex_unlock(&a->mu);
         }
+        /* A disabled client fails like a wrong secret (ODS: invalid_client),
+         * after the same verification cost: no oracle for which keys exist. */
+        if (ok && !c.enabled) ok = false;
     }
     OPENSSL_cleanse(d, sizeof d);
     now = time(NULL); /* verification takes time: the token's life starts now */
-    pthread_mutex_lock(&a->mu);
     if (!ok) {
+        pthread_mutex_lock(&a->mu);
         failrec *fk = fail_slot(a, kwho, true, now), *fa = fail_slot(a, awho, true, now);
         if (fk) fk->count++;
         if (fa) fa->count++;
         pthread_mutex_unlock(&a->mu);
         log_info("auth: failed token request for key '%s' from %s", key, awho + 2);
+        cred_login_failed(a->admin, key, awho + 2);
+        cred_client_free(&c);
         return ERR_NOT_FOUND;
     }
+    if (scope) {
+        bool mine = false;
+        for (int i = 0; i < c.nedorgs; i++) mine |= c.edorgs[i] == scope;
+        if (!mine) {
+            cred_client_free(&c);
+            return ERR_INVALID;
+        }
+    }
+    grant *g = grant_of(a, &c, scope);
+    cred_client_free(&c);
+    pthread_mutex_lock(&a->mu);
     failrec *fk = fail_slot(a, kwho, false, now);
     if (fk) fk->count = 0;
     if (a->max_per_client > 0) {
@@ -295,6 +361,7 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
             live += a->tokens[i].token[0] && a->tokens[i].expires > now && !strcmp(a->tokens[i].key, key);
         if (live >= a->max_per_client) {
             pthread_mutex_unlock(&a->mu);
+            auth_client_release(&g->c);
             return ERR_LIMIT;
         }
     }
@@ -309,6 +376,7 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
     if ((a->count + 1) * 2 > a->cap) sweep(a, (a->count + 1) * 4 > a->cap ? a->cap * 2 : a->cap);
     if (a->count >= MAX_TOKENS) {
         pthread_mutex_unlock(&a->mu);
+        auth_client_release(&g->c);
         return ERR_LIMIT;
     }
     size_t j = hash_str(out) & (a->cap - 1);
@@ -316,6 +384,8 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
     memcpy(a->tokens[j].token, out, 65);
     snprintf(a->tokens[j].key, sizeof a->tokens[j].key, "%s", key);
     a->tokens[j].expires = now + a->ttl;
+    a->tokens[j].checked = now;
+    a->tokens[j].g = g;
     a->count++;
     pthread_mutex_unlock(&a->mu);
     *expires_in = a->ttl;
@@ -332,28 +402,49 @@ void auth_revoke_client(auth *a, const char *key)
     pthread_mutex_unlock(&a->mu);
 }
 
-bool auth_check_token(auth *a, const char *tok, auth_client *out)
+/* Whether the client behind a token is still as it was at issue. */
+static bool client_unchanged(auth *a, const char *key, int64_t generation)
 {
-    if (strlen(tok) != 64) return false;
-    bool ok = false;
+    cred_client c;
+    err_t e = cred_client_load(a->admin, key, &c);
+    if (e == ERR_STORAGE) return true; /* the store is down: keep serving live tokens */
+    bool same = !e && c.enabled && c.generation == generation;
+    cred_client_free(&c);
+    return same;
+}
+
+const auth_client *auth_check_token(auth *a, const char *tok)
+{
+    if (strlen(tok) != 64) return NULL;
+    grant *g = NULL;
+    char key[128] = "";
+    int64_t generation = 0;
+    bool recheck = false;
+    time_t now = time(NULL);
     pthread_mutex_lock(&a->mu);
     size_t j = hash_str(tok) & (a->cap - 1);
     for (size_t probes = 0; probes < a->cap && a->tokens[j].token[0]; probes++, j = (j + 1) & (a->cap - 1)) {
-        if (CRYPTO_memcmp(a->tokens[j].token, tok, 64) == 0) {
-            if (a->tokens[j].expires > time(NULL)) {
-                ok = true;
-                snprintf(out->key, sizeof out->key, "%s", a->tokens[j].key);
+        token *t = &a->tokens[j];
+        if (CRYPTO_memcmp(t->token, tok, 64) == 0) {
+            if (t->expires > now && t->g) {
+                g = t->g;
+                atomic_fetch_add(&g->refs, 1);
+                if (now - t->checked >= AUTH_RECHECK_SECONDS) {
+                    recheck = true;
+                    t->checked = now; /* one re-read per token per interval */
+                    snprintf(key, sizeof key, "%s", t->key);
+                    generation = g->generation;
+                }
             }
             break;
         }
     }
     pthread_mutex_unlock(&a->mu);
-    return ok;
-}
-
-bool auth_authorize(const auth_client *c, auth_action act, const mresource *r)
-{
-    /* Every client of this version has full access. */
-    (void)c, (void)act, (void)r;
-    return true;
+    if (g && recheck && !client_unchanged(a, key, generation)) {
+        log_info("auth: client '%s' was changed, disabled or deleted: its live tokens end", key);
+        auth_revoke_client(a, key);
+        auth_client_release(&g->c);
+        return NULL;
+    }
+    return g ? &g->c : NULL;
 }

@@ -18,6 +18,7 @@ const char *err_name(err_t e)
     case ERR_RETRY: return "retry";
     case ERR_LIMIT: return "limit";
     case ERR_THROTTLED: return "throttled";
+    case ERR_FORBIDDEN: return "forbidden";
     }
     return "unknown error";
 }

@@ -19,6 +19,7 @@ typedef enum {
     ERR_RETRY,          /* transient storage failure (deadlock, lock timeout, lost connection): run again */
     ERR_LIMIT,          /* a quota is reached, e.g. live tokens per client (429) */
     ERR_THROTTLED,      /* too many failed attempts: retry later (429 with Retry-After) */
+    ERR_FORBIDDEN,      /* the client may not do this (403) */
 } err_t;
 
 const char *err_name(err_t e);

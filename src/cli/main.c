@@ -5,10 +5,14 @@
 #include "../base/conf.h"
 #include "../base/log.h"
 #include "../base/uuid.h"
+#include "../engine/engine.h"
 #include "../load/jsonl.h"
 #include "../model/model.h"
+#include "../security/credentials.h"
 #include "../store/store.h"
+#include "cli.h"
 #include <errno.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,8 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DB_FILE "ods.sqlite"
-#define CONF_FILE "edhub.conf"
 
 static const char *usage_top =
     "usage: edhub <command> [options]\n"
@@ -30,14 +32,19 @@ static const char *usage_top =
     "  serve   serve an instance over HTTP\n"
     "  load    load JSON-lines files into an instance\n"
     "  migrate bring an instance's storage schema up to this version\n"
+    "  clients manage API clients (keys, secrets, claim sets, education organizations)\n"
+    "  vendors manage vendors (namespace prefixes)\n"
+    "  claimsets list, export and import claim sets\n"
+    "  audit   show or verify the audit log of security changes and failed logins\n"
     "  help    show help for a command (edhub help init)\n"
     "  version print the version\n";
 
 static const char *usage_init =
-    "usage: edhub init --data DIR [--client-key K --client-secret S] [--bootstrap FILE | --empty] [--model FILE]\n"
-    "                  [--database postgresql://USER@HOST/DB]\n"
+    "usage: edhub init --data DIR [--client-key K --client-secret S] [--claim-set NAME] [--bootstrap FILE | --empty]\n"
+    "                  [--model FILE] [--database postgresql://USER@HOST/DB]\n"
     "\n"
-    "Creates an ODS instance in DIR (DIR/" DB_FILE ") with one full-access API client and loads the\n"
+    "Creates an ODS instance in DIR (DIR/" DB_FILE ") with one API client (claim set\n"
+    "'" CRED_FULL_ACCESS "' unless --claim-set says otherwise) and loads the\n"
     "bootstrap set (DS 5.2 descriptors, school years, Grand Bend education organizations).\n"
     "Without --client-key/--client-secret a random pair is generated and printed.\n"
     "With --database the instance lives in that PostgreSQL database (DIR/" CONF_FILE " records it).\n"
@@ -66,8 +73,10 @@ static const char *usage_migrate =
     "usage: edhub migrate --data DIR\n"
     "\n"
     "Brings the storage schema of the instance in DIR (SQLite file or PostgreSQL database) up to the\n"
-    "version this edhub uses, one versioned step at a time, each in its own transaction. Running it\n"
-    "again does nothing. Stop the server of the instance first.\n";
+    "version this edhub uses, one versioned step at a time, each in its own transaction, and rebuilds\n"
+    "the relationship index of record-level authorization (education organization hierarchy,\n"
+    "enrolments, staff assignments, contacts) from the stored documents. Running it again changes\n"
+    "nothing. Stop the server of the instance first.\n";
 
 static char exe_dir[PATH_MAX];
 
@@ -96,7 +105,7 @@ static const char *data_file(const char *rel, char *out, size_t n)
 }
 
 typedef struct opts {
-    const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database;
+    const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database, *claim_set;
     bool empty;
     int threads;
     bool takes_files;          /* positional FILE arguments allowed (load) */
@@ -121,6 +130,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         else if (!strcmp(a, "--access-log")) slot = &o->access_log;
         else if (!strcmp(a, "--public-url")) slot = &o->public_url;
         else if (!strcmp(a, "--database")) slot = &o->database;
+        else if (!strcmp(a, "--claim-set")) slot = &o->claim_set;
         else if (!strcmp(a, "--empty")) o->empty = true;
         else if (!strcmp(a, "--threads")) {
             if (i + 1 >= argc || (o->threads = atoi(argv[++i])) <= 0 || o->threads > 256) {
@@ -152,6 +162,41 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
     return 0;
 }
 
+const char *cli_data_file(const char *rel, char *out, size_t n) { return data_file(rel, out, n); }
+
+const char *cli_actor(void)
+{
+    static char who[96];
+    const struct passwd *pw = getpwuid(getuid());
+    snprintf(who, sizeof who, "cli:%s", pw && pw->pw_name ? pw->pw_name : "?");
+    return who;
+}
+
+claims *cli_load_claims(const char *dir)
+{
+    char base[PATH_MAX], names[PATH_MAX], mine[PATH_MAX], local[PATH_MAX], err[512];
+    data_file("model/ds-5.2/security/claims.json", base, sizeof base);
+    data_file("model/ds-5.2/security/claimset-names.json", names, sizeof names);
+    data_file("model/ds-5.2/security/edhub-claimsets.json", mine, sizeof mine);
+    snprintf(local, sizeof local, "%s/claimsets.json", dir);
+    const char *extra[2] = {mine, local};
+    claims *c = claims_load_with(base, names, extra, access(local, R_OK) == 0 ? 2 : 1, err, sizeof err);
+    if (!c) fprintf(stderr, "edhub: cannot load the claim sets: %s\n", err);
+    return c;
+}
+
+admin_store *cli_open_admin(const char *dir)
+{
+    char loc[PATH_MAX], err[512];
+    if (!cli_instance_location(dir, loc, sizeof loc)) {
+        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", dir, dir);
+        return NULL;
+    }
+    admin_store *a = NULL;
+    if (admin_open(loc, &a, err, sizeof err) != ERR_OK) fprintf(stderr, "edhub: %s\n", err);
+    return a;
+}
+
 static model *load_model(const opts *o)
 {
     char path[PATH_MAX], err[512];
@@ -173,7 +218,7 @@ static bool conf_value(const char *dir, const char *name, char *out, size_t n)
 /* Where an instance's data lives: DIR/edhub.conf may name a database
  * ("database = postgresql://..."); otherwise the SQLite file DIR/ods.sqlite.
  * Returns false when DIR holds no instance. */
-static bool instance_location(const char *dir, char *out, size_t n)
+bool cli_instance_location(const char *dir, char *out, size_t n)
 {
     if (conf_value(dir, "database", out, n)) return true;
     snprintf(out, n, "%s/%s", dir, DB_FILE);
@@ -186,7 +231,7 @@ static bool instance_location(const char *dir, char *out, size_t n)
 static store *open_store(const opts *o, int readers, const model *m, bool migrate)
 {
     char path[PATH_MAX], replica[PATH_MAX], err[512];
-    if (!instance_location(o->data, path, sizeof path) && !o->database)
+    if (!cli_instance_location(o->data, path, sizeof path) && !o->database)
         snprintf(path, sizeof path, "%s/%s", o->data, DB_FILE); /* init creates it */
     if (o->database) snprintf(path, sizeof path, "%s", o->database);
     const char **names = xcalloc((size_t)m->nres + 1, sizeof *names);
@@ -213,7 +258,7 @@ static store *open_store(const opts *o, int readers, const model *m, bool migrat
 static bool open_instance(const opts *o, int readers, bool migrate, model **m, store **s)
 {
     char dbpath[PATH_MAX];
-    if (!instance_location(o->data, dbpath, sizeof dbpath)) {
+    if (!cli_instance_location(o->data, dbpath, sizeof dbpath)) {
         fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o->data, o->data);
         return false;
     }
@@ -276,19 +321,33 @@ static int cmd_init(int argc, char **argv)
         for (int i = 0; i < 24; i++) secret[i] = al[raw[i] % (sizeof al - 1)];
         secret[24] = 0;
     }
-    if (strlen(key) == 0 || strlen(key) > 100 || strlen(secret) < 8 || strlen(secret) > 200) {
-        fprintf(stderr, "edhub: the client key must be 1-100 characters and the secret 8-200 characters\n");
-        store_close(s);
-        model_free(m);
-        return 2;
-    }
     int status = 0;
-    char *hash = auth_hash_secret(secret, AUTH_PBKDF2_ITERATIONS);
-    if (!hash || store_client_put(s, key, hash, "full access") != ERR_OK) {
-        fprintf(stderr, "edhub: cannot store the API client\n");
+    /* The client lives in the admin store (in the same database); running
+     * init again resets its secret and claim set. */
+    char loc[PATH_MAX], err[512], msg[512] = "";
+    if (o.database) snprintf(loc, sizeof loc, "%s", o.database);
+    else snprintf(loc, sizeof loc, "%s/" DB_FILE, o.data);
+    admin_store *adm = NULL;
+    claims *cl = cli_load_claims(o.data);
+    if (!cl || admin_open(loc, &adm, err, sizeof err) != ERR_OK) {
+        if (cl) fprintf(stderr, "edhub: %s\n", err);
         status = 1;
+    } else {
+        cred_actor who = {"edhub-init", NULL};
+        cred_spec cs = {.key = key, .secret = secret, .claim_set = o.claim_set ? o.claim_set : CRED_FULL_ACCESS,
+                        .name = "created by edhub init", .nedorgs = -1, .nnamespaces = -1, .enabled = 1};
+        err_t e = cred_client_create(adm, cl, &cs, &who, NULL, NULL, msg, sizeof msg);
+        if (e == ERR_CONFLICT) {
+            e = cred_client_update(adm, cl, key, &cs, &who, msg, sizeof msg);
+            if (!e) e = cred_client_reset(adm, key, secret, &who, NULL, msg, sizeof msg);
+        }
+        if (e) {
+            fprintf(stderr, "edhub: cannot store the API client: %s\n", *msg ? msg : err_name(e));
+            status = e == ERR_INVALID ? 2 : 1;
+        }
     }
-    free(hash);
+    admin_close(adm);
+    claims_free(cl);
     if (!status && !o.empty) {
         char bpath[PATH_MAX];
         const char *bp = o.bootstrap ? o.bootstrap : data_file("samples/bootstrap/bootstrap.jsonl", bpath, sizeof bpath);
@@ -364,9 +423,17 @@ static int cmd_migrate(int argc, char **argv)
     store *s;
     if (!open_instance(&o, 1, true, &m, &s)) return 1;
     printf("edhub: %s is at storage schema version %d (current)\n", o.data, store_schema_version(s));
+    /* The relationship index is derived data: rebuilding it is idempotent,
+     * and fills it for data written before it existed. */
+    long n = 0;
+    err_t e = engine_reindex(s, m, &n);
+    if (e) fprintf(stderr, "edhub: cannot rebuild the authorization relationship index: %s\n", err_name(e));
+    else printf("edhub: authorization relationship index rebuilt from %ld documents\n", n);
+    admin_store *adm = cli_open_admin(o.data); /* also moves older API clients into the admin store */
+    admin_close(adm);
     store_close(s);
     model_free(m);
-    return 0;
+    return e || !adm ? 1 : 0;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -398,8 +465,16 @@ static int cmd_serve(int argc, char **argv)
     model *m;
     store *s;
     if (!open_instance(&o, threads * 2 + 2, false, &m, &s)) return 1;
-    auth *au = auth_new(s, 1800, AUTH_MAX_TOKENS_PER_CLIENT);
-    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads};
+    claims *cl = cli_load_claims(o.data);
+    admin_store *adm = cl ? cli_open_admin(o.data) : NULL;
+    if (!adm) {
+        claims_free(cl);
+        store_close(s);
+        model_free(m);
+        return 1;
+    }
+    auth *au = auth_new(adm, cl, 1800, AUTH_MAX_TOKENS_PER_CLIENT);
+    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl};
     char public_url[512] = "";
     if (o.public_url) {
         size_t n = strlen(o.public_url);
@@ -408,6 +483,8 @@ static int cmd_serve(int argc, char **argv)
             strpbrk(o.public_url, " \"<>\\{}|^`")) {
             fprintf(stderr, "edhub: --public-url must be an http(s) URL such as https://api.state.edu/ods\n");
             auth_free(au);
+            admin_close(adm);
+            claims_free(cl);
             store_close(s);
             model_free(m);
             return 2;
@@ -421,6 +498,8 @@ static int cmd_serve(int argc, char **argv)
         if (!alog) {
             fprintf(stderr, "edhub: cannot open the access log %s: %s\n", o.access_log, strerror(errno));
             auth_free(au);
+            admin_close(adm);
+            claims_free(cl);
             store_close(s);
             model_free(m);
             return 1;
@@ -439,6 +518,8 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "edhub: %s\n", err);
         if (alog && alog != stdout) fclose(alog);
         auth_free(au);
+        admin_close(adm);
+        claims_free(cl);
         store_close(s);
         model_free(m);
         return 1;
@@ -449,6 +530,8 @@ static int cmd_serve(int argc, char **argv)
     api_stop(srv);
     if (alog && alog != stdout) fclose(alog);
     auth_free(au);
+    admin_close(adm);
+    claims_free(cl);
     store_close(s);
     model_free(m);
     return 0;
@@ -466,6 +549,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "serve")) return cmd_serve(argc, argv);
     if (!strcmp(cmd, "load")) return cmd_load(argc, argv);
     if (!strcmp(cmd, "migrate")) return cmd_migrate(argc, argv);
+    if (!strcmp(cmd, "clients")) return cmd_clients(argc, argv);
+    if (!strcmp(cmd, "vendors")) return cmd_vendors(argc, argv);
+    if (!strcmp(cmd, "claimsets")) return cmd_claimsets(argc, argv);
+    if (!strcmp(cmd, "audit")) return cmd_audit(argc, argv);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         puts("edhub 0.1.0 (Ed-Fi ODS/API 7.3, Data Standard 5.2)");
         return 0;

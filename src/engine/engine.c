@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "../security/authz.h"
 #include "../base/buf.h"
 #include "../base/jsonx.h"
 #include "../base/log.h"
@@ -410,6 +411,29 @@ static const char *stored_resource(wreq *w)
     return arena_printf(w->a, "%s/%s", w->r->project_endpoint, w->r->endpoint);
 }
 
+/* Authorizes a write under plan (existing data, then proposed data) inside
+ * the job, so that relationships created earlier in the same batch count.
+ * Fills the outcome and answers ERR_FORBIDDEN when denied. */
+static err_t authorize(store_txn *t, wreq *w, const authz_plan *plan, const store_doc *old, json_object *proposed)
+{
+    if (!plan) return ERR_OK;
+    if (plan->status) {
+        outcome_problem(w->out, plan->status, plan->type, plan->title, plan->detail, plan->error);
+        return ERR_FORBIDDEN;
+    }
+    authz_reach via = {.t = t};
+    authz_denial d;
+    err_t e = ERR_OK;
+    if (old && (e = authz_check_stored(plan, old, &via, w->a, &d))) return e;
+    if (old && d.status) goto denied;
+    if (proposed && (e = authz_check(plan, proposed, false, NULL, &via, w->a, &d))) return e;
+    if (proposed && d.status) goto denied;
+    return ERR_OK;
+denied:
+    outcome_problem(w->out, d.status, d.type, d.title, d.detail, d.error);
+    return ERR_FORBIDDEN;
+}
+
 /* Rewrites, in every document that references old_refid, the reference's
  * values to those of the changed document, recursively (§4.2). */
 static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uuid_t16 *old_refid,
@@ -456,6 +480,7 @@ static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uu
         store_doc nd;
         bool key_changed = memcmp(before.refid.b, after.refid.b, 16) != 0;
         e = txn_update(t, &old, &p, before.key_json, &nd);
+        if (!e) e = authz_index(t, rr, old.doc_id, doc, true, false, w->a);
         if (!e && key_changed) e = cascade(t, w, rr, &before.refid, doc, budget);
         json_object_put(doc);
         if (e) return e;
@@ -485,8 +510,10 @@ static err_t do_upsert(store_txn *t, wreq *w)
             lock_missing(w->out);
             return ERR_PRECONDITION;
         }
+        if ((e = authorize(t, w, w->az_create, NULL, w->doc))) return e;
         e = txn_insert(t, &p, &out);
         if (e == ERR_IDENTITY_CONFLICT) identity_conflict(w, false);
+        if (!e) e = authz_index(t, w->r, out.doc_id, w->doc, false, false, w->a);
         if (e) return e;
         w->out->status = 201;
         memcpy(w->out->id, out.id, sizeof out.id);
@@ -495,6 +522,7 @@ static err_t do_upsert(store_txn *t, wreq *w)
     }
     store_doc old;
     if ((e = txn_get(t, hit.resource, hit.doc_id, w->a, &old))) return e;
+    if ((e = authorize(t, w, w->az_update ? w->az_update : w->az_create, &old, w->doc))) return e;
     if (w->if_none_match && if_none_match_hits(w->if_none_match, old.etag)) {
         none_match_failed(w->out);
         return ERR_PRECONDITION;
@@ -510,6 +538,7 @@ static err_t do_upsert(store_txn *t, wreq *w)
         return ERR_OK;
     }
     if ((e = txn_update(t, &old, &p, NULL, &out))) return e;
+    if ((e = authz_index(t, w->r, old.doc_id, w->doc, true, false, w->a))) return e;
     w->out->etag = out.etag;
     return ERR_OK;
 }
@@ -526,6 +555,7 @@ static err_t do_put(store_txn *t, wreq *w)
         return w->if_match ? ERR_PRECONDITION : ERR_NOT_FOUND;
     }
     if (e) return e;
+    if ((e = authorize(t, w, w->az_update, &old, w->doc))) return e;
     if (w->if_match && !if_match_ok(w->if_match, old.etag)) {
         lock_failed(w->out);
         return ERR_PRECONDITION;
@@ -567,6 +597,7 @@ static err_t do_put(store_txn *t, wreq *w)
     store_doc out;
     e = txn_update(t, &old, &p, old_key ? old_key : "{}", &out);
     if (e == ERR_IDENTITY_CONFLICT) identity_conflict(w, true);
+    if (!e) e = authz_index(t, w->r, old.doc_id, w->doc, true, false, w->a);
     if (e) return e;
     w->out->etag = out.etag;
     if (key_changed) {
@@ -594,6 +625,7 @@ static err_t do_delete(store_txn *t, wreq *w)
         return w->if_match ? ERR_PRECONDITION : ERR_NOT_FOUND;
     }
     if (e) return e;
+    if ((e = authorize(t, w, w->az_delete, &old, NULL))) return e;
     if (w->if_match && !if_match_ok(w->if_match, old.etag)) {
         lock_failed(w->out);
         return ERR_PRECONDITION;
@@ -605,8 +637,10 @@ static err_t do_delete(store_txn *t, wreq *w)
     verrors_init(&ve);
     bool ok = od && doc_extract(w->a, w->r, od, &oi, &ve);
     verrors_free(&ve);
-    json_object_put(od);
-    if (!ok) return ERR_STORAGE;
+    if (!ok) {
+        json_object_put(od);
+        return ERR_STORAGE;
+    }
     /* Referenced through its own identity or its superclass alias? */
     const char *names[64];
     int nn = 0;
@@ -614,7 +648,10 @@ static err_t do_delete(store_txn *t, wreq *w)
         if (pass == 1 && !oi.has_alias) break;
         store_hit *ids;
         int n;
-        if ((e = txn_referrers(t, pass ? &oi.alias : &oi.refid, w->a, 1000, &ids, &n))) return e;
+        if ((e = txn_referrers(t, pass ? &oi.alias : &oi.refid, w->a, 1000, &ids, &n))) {
+            json_object_put(od);
+            return e;
+        }
         for (int i = 0; i < n && nn < 64; i++) {
             const mresource *rr = resource_of(w->m, ids[i].resource);
             const char *nm = rr ? rr->name : ids[i].resource;
@@ -632,9 +669,13 @@ static err_t do_delete(store_txn *t, wreq *w)
         buf_puts(&b, " item(s).");
         outcome_problem(w->out, 409, T_DEPENDENT, "Dependent Item Exists", arena_strdup(w->a, b.data), NULL);
         buf_free(&b);
+        json_object_put(od);
         return ERR_CONFLICT;
     }
-    if ((e = txn_delete(t, &old, oi.key_json))) return e;
+    e = txn_delete(t, &old, oi.key_json);
+    if (!e) e = authz_index(t, w->r, old.doc_id, od, true, true, w->a);
+    json_object_put(od);
+    if (e) return e;
     w->out->status = 204;
     return ERR_OK;
 }
@@ -670,6 +711,68 @@ err_t engine_write_job(store_txn *t, void *ctx)
                         "An unexpected problem has occurred.", NULL);
     }
     return e;
+}
+
+/* ---- rebuilding the relationship index ---- */
+
+#define REINDEX_CHUNK 500
+
+typedef struct reindex_chunk {
+    const mresource *r;
+    int n;
+    int64_t doc_id[REINDEX_CHUNK];
+    char *body[REINDEX_CHUNK];
+} reindex_chunk;
+
+static bool reindex_row(void *ctx, const store_doc *d)
+{
+    reindex_chunk *c = ctx;
+    c->doc_id[c->n] = d->doc_id;
+    c->body[c->n++] = xstrdup(d->body);
+    return c->n < REINDEX_CHUNK;
+}
+
+static err_t reindex_job(store_txn *t, void *ctx)
+{
+    reindex_chunk *c = ctx;
+    arena a;
+    arena_init(&a, 1 << 14);
+    err_t e = ERR_OK;
+    for (int i = 0; i < c->n && !e; i++) {
+        json_object *doc = json_tokener_parse(c->body[i]);
+        if (doc) e = authz_index(t, c->r, c->doc_id[i], doc, true, false, &a);
+        json_object_put(doc);
+    }
+    arena_free(&a);
+    return e;
+}
+
+err_t engine_reindex(store *s, const model *m, long *indexed)
+{
+    *indexed = 0;
+    static reindex_chunk c; /* large: off the stack (only migrate calls this, once) */
+    for (int i = 0; i < m->nres; i++) {
+        const mresource *r = &m->res[i];
+        if (!authz_indexes(r)) continue;
+        char resource[256];
+        snprintf(resource, sizeof resource, "%s/%s", r->project_endpoint, r->endpoint);
+        int64_t after = 0;
+        for (;;) { /* bounded: every pass moves after forward, or ends */
+            c.r = r;
+            c.n = 0;
+            store_query q = {.resource = resource, .limit = REINDEX_CHUNK, .after = after};
+            int64_t last = 0;
+            err_t e = store_query_docs(s, &q, reindex_row, &c, NULL, &last);
+            if (!e && c.n) e = store_run(s, reindex_job, &c);
+            for (int k = 0; k < c.n; k++) free(c.body[k]);
+            if (e) return e;
+            if (!c.n) break;
+            *indexed += c.n;
+            after = c.doc_id[c.n - 1];
+            if (c.n < REINDEX_CHUNK) break;
+        }
+    }
+    return ERR_OK;
 }
 
 void engine_render(buf *out, const store_doc *d)

@@ -42,6 +42,10 @@ typedef struct wreq {
     const char *if_match;       /* header values, or NULL */
     const char *if_none_match;
     const char *owner;          /* client key */
+    /* Authorization of the write (NULL: a trusted door such as the
+     * bootstrap or the local loader). POST needs both plans: whether it
+     * creates or updates is known only inside the job. */
+    const struct authz_plan *az_create, *az_update, *az_delete;
     json_object *doc;           /* normalized document (owned) */
     docinfo info;
     outcome *out;
@@ -57,6 +61,11 @@ err_t engine_write_job(store_txn *t, void *ctx);
 int engine_keys(wreq *w, const uuid_t16 **keys);
 /* Releases what prepare allocated outside the arena. */
 void engine_release(wreq *w);
+
+/* Rebuilds the relationship index of record-level authorization from the
+ * stored documents (edhub migrate: data written before the index existed).
+ * *indexed counts the documents read. */
+err_t engine_reindex(store *s, const model *m, long *indexed);
 
 /* Formats a stored document as the API returns it (id, body, _etag,
  * _lastModifiedDate) onto out. */

@@ -333,6 +333,111 @@ claims *claims_load(const char *path, const char *names_path, char *err, size_t 
     return c;
 }
 
+/* The node named name anywhere in a hierarchy array, or NULL. */
+static json_object *find_node(json_object *arr, const char *name, int depth)
+{
+    for (size_t i = 0; i < arr_len(arr) && depth < 32; i++) {
+        json_object *n = json_object_array_get_idx(arr, i);
+        const char *nn = jsonx_str(n, "name");
+        if (nn && !strcmp(nn, name)) return n;
+        json_object *hit = find_node(jsonx_get(n, "claims"), name, depth + 1);
+        if (hit) return hit;
+    }
+    return NULL;
+}
+
+/* Adds the grants of an extra file's nodes (found by name, at any depth of
+ * the extra file) to the same-named nodes of the base hierarchy. */
+static bool merge_nodes(json_object *base, json_object *arr, const char *path, char *err, size_t errlen, int depth)
+{
+    for (size_t i = 0; i < arr_len(arr) && depth < 32; i++) {
+        json_object *n = json_object_array_get_idx(arr, i);
+        const char *name = jsonx_str(n, "name");
+        json_object *target = name ? find_node(base, name, 0) : NULL;
+        if (!target) {
+            snprintf(err, errlen, "%s: '%s' is not a resource claim of the hierarchy", path, name ? name : "(no name)");
+            return false;
+        }
+        json_object *grants = jsonx_get(n, "claimSets"), *into = jsonx_get(target, "claimSets");
+        if (!json_object_is_type(into, json_type_array)) {
+            into = json_object_new_array();
+            json_object_object_add(target, "claimSets", into);
+        }
+        for (size_t k = 0; k < arr_len(grants); k++)
+            json_object_array_add(into, json_object_get(json_object_array_get_idx(grants, k)));
+        if (!merge_nodes(base, jsonx_get(n, "claims"), path, err, errlen, depth + 1)) return false;
+    }
+    return true;
+}
+
+claims *claims_load_with(const char *path, const char *names_path, const char *const *extra, int nextra, char *err,
+                         size_t errlen)
+{
+    json_object *root = jsonx_parse_file(path, err, errlen), *names = NULL;
+    if (!root) return NULL;
+    claims *c = NULL;
+    if (names_path && !(names = jsonx_parse_file(names_path, err, errlen))) goto out;
+    json_object *sets = jsonx_get(root, "claimSets"), *hier = jsonx_get(root, "claimsHierarchy");
+    for (int i = 0; i < nextra; i++) {
+        json_object *x = jsonx_parse_file(extra[i], err, errlen);
+        if (!x) goto out;
+        json_object *xs = jsonx_get(x, "claimSets");
+        for (size_t k = 0; k < arr_len(xs) && json_object_is_type(sets, json_type_array); k++)
+            json_object_array_add(sets, json_object_get(json_object_array_get_idx(xs, k)));
+        bool ok = merge_nodes(hier, jsonx_get(x, "claimsHierarchy"), extra[i], err, errlen, 0);
+        json_object_put(x);
+        if (!ok) goto out;
+    }
+    c = from_json(root, names, path, err, errlen);
+out:
+    json_object_put(root);
+    json_object_put(names);
+    return c;
+}
+
+char *claims_export(const claims *c, int set)
+{
+    json_object *root = json_object_new_object(), *sets = json_object_new_array(), *hier = json_object_new_array();
+    json_object *cs = json_object_new_object();
+    json_object_object_add(cs, "claimSetName", json_object_new_string(c->sets[set].name));
+    json_object_object_add(cs, "isSystemReserved", json_object_new_boolean(false));
+    json_object_array_add(sets, cs);
+    for (int n = 0; n < c->nnodes; n++)
+        for (int k = 0; k < c->nodes[n].ngrants; k++) {
+            const grant *g = &c->nodes[n].grants[k];
+            if (g->set != set) continue;
+            json_object *acts = json_object_new_array();
+            for (int a = 0; a < SEC_ACTIONS; a++) {
+                if (!(g->actions & (1u << a))) continue;
+                json_object *ao = json_object_new_object();
+                json_object_object_add(ao, "name", json_object_new_string(action_names[a]));
+                if (g->override[a]) {
+                    json_object *ov = json_object_new_array();
+                    for (uint32_t bit = 1; bit; bit <<= 1)
+                        if (g->override[a] & bit) {
+                            json_object *so = json_object_new_object();
+                            json_object_object_add(so, "name", json_object_new_string(claims_strategy_name(bit)));
+                            json_object_array_add(ov, so);
+                        }
+                    json_object_object_add(ao, "authorizationStrategyOverrides", ov);
+                }
+                json_object_array_add(acts, ao);
+            }
+            json_object *grants = json_object_new_array(), *go = json_object_new_object(), *nd = json_object_new_object();
+            json_object_object_add(go, "name", json_object_new_string(c->sets[set].name));
+            json_object_object_add(go, "actions", acts);
+            json_object_array_add(grants, go);
+            json_object_object_add(nd, "name", json_object_new_string(c->nodes[n].name));
+            json_object_object_add(nd, "claimSets", grants);
+            json_object_array_add(hier, nd);
+        }
+    json_object_object_add(root, "claimSets", sets);
+    json_object_object_add(root, "claimsHierarchy", hier);
+    char *out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    return out;
+}
+
 void claims_free(claims *c)
 {
     if (!c) return;

@@ -46,6 +46,14 @@ typedef struct claims claims;
  * names then find the set. Rejects unknown actions or strategies,
  * duplicate claims and duplicate claim sets, with a reason in err. */
 claims *claims_load(const char *path, const char *names_path, char *err, size_t errlen);
+/* The same, adding the claim sets of extra files in the same format, whose
+ * hierarchy nodes (at any depth) name existing resource claims and carry
+ * only grants: edhub's own claim sets, and a deployment's. */
+claims *claims_load_with(const char *path, const char *names_path, const char *const *extra, int nextra, char *err,
+                         size_t errlen);
+/* A claim set's grants in the extra-file format (for export and re-import
+ * under the same name elsewhere); caller frees. */
+char *claims_export(const claims *c, int set);
 /* The same from text (untrusted: parsed strictly). */
 claims *claims_parse(const char *text, size_t len, const char *names_text, char *err, size_t errlen);
 void claims_free(claims *c);

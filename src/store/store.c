@@ -304,31 +304,30 @@ err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, i
     return s->be->partitions(s->impl, resource, n, bounds, got);
 }
 
-typedef struct client_put { const char *key, *hash, *name; } client_put;
-static err_t client_put_job(store_txn *t, void *ctx)
+err_t txn_edorg_parents(store_txn *t, const char *edorg, const char *const *parents, int nparents)
 {
-    client_put *c = ctx;
-    return t->be->client_put(t->impl, c->key, c->hash, c->name);
+    return t->be->edorg_parents(t->impl, edorg, parents, nparents);
 }
-err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name)
+
+err_t txn_rel_put(store_txn *t, int64_t doc_id, store_rel kind, const char *person, const char *other)
 {
-    client_put c = {key, secret_hash, name};
-    return store_run(s, client_put_job, &c);
+    return t->be->rel_put(t->impl, doc_id, kind, person, other);
 }
-typedef struct client_rehash { const char *key, *old_hash, *new_hash; } client_rehash;
-static err_t client_rehash_job(store_txn *t, void *ctx)
+
+err_t txn_rel_retire(store_txn *t, int64_t doc_id) { return t->be->rel_retire(t->impl, doc_id); }
+
+err_t txn_reachable(store_txn *t, store_view v, bool including_deletes, const char *value, const char *const *claims,
+                    int nclaims, bool *ok)
 {
-    client_rehash *c = ctx;
-    return t->be->client_rehash(t->impl, c->key, c->old_hash, c->new_hash);
+    *ok = false;
+    return nclaims ? t->be->reachable_w(t->impl, v, including_deletes, value, claims, nclaims, ok) : ERR_OK;
 }
-err_t store_client_rehash(store *s, const char *key, const char *old_hash, const char *new_hash)
+
+err_t store_reachable(store *s, store_view v, bool including_deletes, const char *value, const char *const *claims,
+                      int nclaims, bool *ok)
 {
-    client_rehash c = {key, old_hash, new_hash};
-    return store_run(s, client_rehash_job, &c);
-}
-err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen)
-{
-    return s->be->client_secret(s->impl, key, hash, hashlen);
+    *ok = false;
+    return nclaims ? s->be->reachable_r(s->impl, v, including_deletes, value, claims, nclaims, ok) : ERR_OK;
 }
 char *store_stats_json(store *s) { return s->be->stats_json(s->impl); }
 bool store_healthy(store *s) { return s->be->healthy(s->impl); }

@@ -49,6 +49,7 @@ typedef struct store_doc {
     uuid_t16 refid;
     const uint8_t *refs;      /* outgoing referential ids, 16 bytes each */
     int nrefs;
+    const char *owner;        /* the client that created it (OwnershipBased), or NULL */
     /* Writer-side extras a backend may fill for its own later update or
      * delete of this document (callers ignore them). */
     const char *qvals;
@@ -125,6 +126,7 @@ typedef struct store_query {
     int64_t upto;             /* ... and doc_id <= upto (0 = no bound) */
     int64_t min_cv, max_cv;   /* change-version window (0 = open) */
     bool count;               /* also compute the total count */
+    const struct store_authz *authz; /* only the documents it permits (NULL: all) */
 } store_query;
 
 typedef bool (*store_row_fn)(void *ctx, const store_doc *d);
@@ -135,12 +137,65 @@ err_t store_query_docs(store *s, const store_query *q, store_row_fn fn, void *ct
  * bounds[0] = 0; range i is (bounds[i], bounds[i+1]]. *got = ranges made. */
 err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, int *got);
 
-/* ---- API clients (credentials) ---- */
-err_t store_client_put(store *s, const char *key, const char *secret_hash, const char *name);
-err_t store_client_secret(store *s, const char *key, char *hash, size_t hashlen);
-/* Replaces a client's secret hash only if it is still old_hash (a concurrent
- * reset wins): ERR_NOT_FOUND when it is not. */
-err_t store_client_rehash(store *s, const char *key, const char *old_hash, const char *new_hash);
+/* ---- the relationship index of record-level authorization ----
+ * (security.md §2.7.) Kept in the write transaction of the documents that
+ * establish it, so a new enrolment grants access at once. Values are the
+ * canonical text of identity values ("255901001"). */
+
+/* Replaces an education organization's parents in the hierarchy
+ * (nparents 0: a root; -1: the organization is gone). */
+err_t txn_edorg_parents(store_txn *t, const char *edorg, const char *const *parents, int nparents);
+
+typedef enum {
+    REL_STUDENT_SCHOOL = 1,  /* StudentSchoolAssociation: student -> school */
+    REL_STUDENT_RESPONSIBILITY, /* StudentEducationOrganizationResponsibilityAssociation */
+    REL_STAFF,               /* staff assignment and employment: staff -> edorg */
+    REL_CONTACT_STUDENT,     /* StudentContactAssociation: contact -> student */
+} store_rel;
+/* Records that document doc_id relates person to other (an edorg id, or a
+ * student for REL_CONTACT_STUDENT). */
+err_t txn_rel_put(store_txn *t, int64_t doc_id, store_rel kind, const char *person, const char *other);
+/* Marks doc_id's relationships as past: they no longer grant access,
+ * except through the ...IncludingDeletes strategies. */
+err_t txn_rel_retire(store_txn *t, int64_t doc_id);
+
+/* How a subject value must relate to the caller's education organizations. */
+typedef enum {
+    SV_EDORG,                /* the value is a claimed edorg or below one */
+    SV_EDORG_INVERTED,       /* the value is a claimed edorg or above one */
+    SV_STUDENT,              /* enrolled (any time) at a school at or below a claim */
+    SV_STUDENT_RESPONSIBILITY,
+    SV_STAFF,
+    SV_CONTACT,              /* related to such a student */
+} store_view;
+
+/* One AND-ed requirement: the value at json_path relates through view. */
+typedef struct store_authz_req {
+    store_view view;
+    bool including_deletes;
+    const char *json_path;   /* "$.studentReference.studentUniqueId" */
+} store_authz_req;
+typedef struct store_authz_group { int n; const store_authz_req *reqs; } store_authz_group;
+
+/* A list filter: AND(namespace, ownership) AND OR(groups). */
+typedef struct store_authz {
+    const char *const *claims;   /* the caller's edorg ids */
+    int nclaims;
+    bool open;                   /* some alternative needs no relationship (NoFurtherAuthorizationRequired) */
+    int ngroups;                 /* !open and ngroups 0: nothing passes */
+    const store_authz_group *groups;
+    const char *ns_path;         /* NamespaceBased: the value at ns_path ... */
+    const char *const *ns_prefixes; /* ... starts with one of these (case-insensitive) */
+    int nns;
+    const char *owner;           /* OwnershipBased: created by this client */
+} store_authz;
+
+/* Whether value relates to the claims through view: inside a job (it sees
+ * the batch's own writes) or from a reader. */
+err_t txn_reachable(store_txn *t, store_view v, bool including_deletes, const char *value, const char *const *claims,
+                    int nclaims, bool *ok);
+err_t store_reachable(store *s, store_view v, bool including_deletes, const char *value, const char *const *claims,
+                      int nclaims, bool *ok);
 /* True when a reader connection can query the database. */
 bool store_healthy(store *s);
 /* Counts documents per resource into a JSON object text; caller frees. */

@@ -36,14 +36,18 @@ typedef struct store_backend {
     err_t (*update)(void *impl, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out);
     err_t (*remove)(void *impl, const store_doc *old, const char *key_json);
     err_t (*referrers)(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n);
-    err_t (*client_put)(void *impl, const char *key, const char *secret_hash, const char *name);
-    err_t (*client_rehash)(void *impl, const char *key, const char *old_hash, const char *new_hash);
+    err_t (*edorg_parents)(void *impl, const char *edorg, const char *const *parents, int nparents);
+    err_t (*rel_put)(void *impl, int64_t doc_id, store_rel kind, const char *person, const char *other);
+    err_t (*rel_retire)(void *impl, int64_t doc_id);
+    err_t (*reachable_w)(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
+                         bool *ok);
 
     /* Readers: any thread, concurrently with the writer. */
     err_t (*read_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);
     err_t (*query)(void *impl, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last);
     err_t (*partitions)(void *impl, const char *resource, int n, int64_t *bounds, int *got);
-    err_t (*client_secret)(void *impl, const char *key, char *hash, size_t hashlen);
+    err_t (*reachable_r)(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
+                         bool *ok);
     char *(*stats_json)(void *impl);
     bool (*healthy)(void *impl);
 } store_backend;

@@ -54,8 +54,14 @@ static const char *pg_small_tables_sql =
     "CREATE TABLE IF NOT EXISTS key_changes(change_version bigint PRIMARY KEY, resource text NOT NULL,"
     "  id text NOT NULL, old_key_values text NOT NULL, new_key_values text NOT NULL, changed_at text NOT NULL);"
     "CREATE INDEX IF NOT EXISTS key_changes_resource ON key_changes(resource, change_version);"
-    "CREATE TABLE IF NOT EXISTS clients(key text PRIMARY KEY, secret_hash text NOT NULL, name text NOT NULL,"
-    "  created_at text NOT NULL);";
+    /* The relationship index (see store_sqlite.c): created on open when
+     * missing, like every table of this list. */
+    "CREATE TABLE IF NOT EXISTS auth_edorg_parents(edorg text NOT NULL, parent text NOT NULL, PRIMARY KEY(edorg, parent));"
+    "CREATE INDEX IF NOT EXISTS auth_edorg_children ON auth_edorg_parents(parent, edorg);"
+    "CREATE TABLE IF NOT EXISTS auth_people(kind int NOT NULL, person text NOT NULL, other text NOT NULL,"
+    "  doc_id bigint NOT NULL, deleted boolean NOT NULL DEFAULT false, PRIMARY KEY(kind, person, other, doc_id));"
+    "CREATE INDEX IF NOT EXISTS auth_people_by_other ON auth_people(kind, other, person);"
+    "CREATE INDEX IF NOT EXISTS auth_people_by_doc ON auth_people(doc_id);";
 
 /* Prepared statements: name = "s" + index. Lists of 16-byte ids travel as
  * comma-separated hex text, query-index keys ("field\tvalue") as a JSON
@@ -64,10 +70,12 @@ static const char *pg_small_tables_sql =
  * plans hash-join against full scans of every partition. */
 enum {
     P_FIND_IDENTITY, P_FIND_IDENTITIES, P_GET, P_GET_BY_ID, P_INSERT, P_UPDATE, P_DELETE, P_KEY_CHANGE, P_REFERRERS,
-    P_CLIENT_PUT, P_CLIENT_REHASH, P_COUNT
+    P_EDORG_PARENTS, P_REL_PUT, P_REL_RETIRE,
+    P_REACH, /* + view * 2 + including_deletes */
+    P_COUNT = P_REACH + 12
 };
 
-#define DOC_COLS "doc_id, id, resource, body, etag, last_modified, ref_id, refs, qv, alias_id"
+#define DOC_COLS "doc_id, id, resource, body, etag, last_modified, ref_id, refs, qv, alias_id, owner"
 #define HEX_IDS(n) "ARRAY(SELECT decode(x, 'hex') FROM unnest(string_to_array($" #n ", ',')) AS x)"
 #define KV_LIST(n) "ARRAY(SELECT jsonb_array_elements_text($" #n "::jsonb))"
 
@@ -106,9 +114,33 @@ static const char *pg_sql[P_COUNT] = {
     [P_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
                      " VALUES($1, $2, $3, $4, $5, $6)",
     [P_REFERRERS] = "SELECT doc_id, resource FROM refs WHERE target = $1 LIMIT $2",
-    [P_CLIENT_REHASH] = "UPDATE clients SET secret_hash = $3 WHERE key = $1 AND secret_hash = $2",
-    [P_CLIENT_PUT] = "INSERT INTO clients(key, secret_hash, name, created_at) VALUES($1, $2, $3, $4)"
-                     " ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name",
+    /* The rows deleted and inserted are disjoint (one statement may not touch a row twice). */
+    [P_EDORG_PARENTS] = "WITH d AS (DELETE FROM auth_edorg_parents WHERE edorg = $1 AND parent <> ALL($2::text[]))"
+                        " INSERT INTO auth_edorg_parents(edorg, parent) SELECT $1, x FROM unnest($2::text[]) AS x"
+                        " ON CONFLICT DO NOTHING",
+    [P_REL_PUT] = "INSERT INTO auth_people(kind, person, other, doc_id) VALUES($1, $2, $3, $4)"
+                  " ON CONFLICT (kind, person, other, doc_id) DO UPDATE SET deleted = false",
+    [P_REL_RETIRE] = "UPDATE auth_people SET deleted = true WHERE doc_id = $1 AND NOT deleted",
+#define PG_UP(seed) "WITH RECURSIVE up(id) AS (" seed " UNION SELECT e.parent FROM auth_edorg_parents e JOIN up ON e.edorg = up.id)"
+#define PG_IN_CLAIMS " SELECT 1 FROM up WHERE id = ANY($2::text[]) LIMIT 1"
+#define PG_PEOPLE(kind, live) PG_UP("SELECT other FROM auth_people WHERE kind = " #kind " AND person = $1" live) PG_IN_CLAIMS
+#define PG_CONTACT(live)                                                                                               \
+    PG_UP("SELECT s.other FROM auth_people c JOIN auth_people s ON s.kind = 1 AND s.person = c.other" live("s")       \
+          " WHERE c.kind = 4 AND c.person = $1" live("c")) PG_IN_CLAIMS
+#define PG_LIVE(t) " AND NOT " t ".deleted"
+#define PG_ANY(t) ""
+    [P_REACH + 2 * SV_EDORG] = PG_UP("SELECT $1::text") PG_IN_CLAIMS,
+    [P_REACH + 2 * SV_EDORG + 1] = PG_UP("SELECT $1::text") PG_IN_CLAIMS,
+    [P_REACH + 2 * SV_EDORG_INVERTED] = PG_UP("SELECT unnest($2::text[])") " SELECT 1 FROM up WHERE id = $1 LIMIT 1",
+    [P_REACH + 2 * SV_EDORG_INVERTED + 1] = PG_UP("SELECT unnest($2::text[])") " SELECT 1 FROM up WHERE id = $1 LIMIT 1",
+    [P_REACH + 2 * SV_STUDENT] = PG_PEOPLE(1, " AND NOT deleted"),
+    [P_REACH + 2 * SV_STUDENT + 1] = PG_PEOPLE(1, ""),
+    [P_REACH + 2 * SV_STUDENT_RESPONSIBILITY] = PG_PEOPLE(2, " AND NOT deleted"),
+    [P_REACH + 2 * SV_STUDENT_RESPONSIBILITY + 1] = PG_PEOPLE(2, ""),
+    [P_REACH + 2 * SV_STAFF] = PG_PEOPLE(3, " AND NOT deleted"),
+    [P_REACH + 2 * SV_STAFF + 1] = PG_PEOPLE(3, ""),
+    [P_REACH + 2 * SV_CONTACT] = PG_CONTACT(PG_LIVE),
+    [P_REACH + 2 * SV_CONTACT + 1] = PG_CONTACT(PG_ANY),
 };
 
 typedef struct pgreader {
@@ -494,7 +526,9 @@ static bool prepare_schema(pg *s, const store_opts *o, char *err, size_t errlen)
             goto fail;
         log_info("store(pg): storage schema migrated from version %d to %d", v, v + 1);
     }
-    if (!ensure_partitions(s, o, err, errlen) || !exec_sql(s->w, "COMMIT", err, errlen)) goto fail;
+    if (!ensure_partitions(s, o, err, errlen) || !exec_sql(s->w, pg_small_tables_sql, err, errlen) ||
+        !exec_sql(s->w, "COMMIT", err, errlen))
+        goto fail;
     return true;
 fail:
     exec_sql(s->w, "ROLLBACK", NULL, 0);
@@ -915,6 +949,7 @@ static void read_doc(PGresult *r, int row, arena *a, store_doc *d)
         hex_to_bytes(PQgetvalue(r, row, 9), d->alias.b, 16);
         d->has_alias = true;
     }
+    if (PQnfields(r) > 10 && !PQgetisnull(r, row, 10)) d->owner = arena_strdup(a, PQgetvalue(r, row, 10));
 }
 
 /* Appends ids (16 bytes each) as comma-separated hex. */
@@ -1260,36 +1295,71 @@ static err_t w_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, s
     return ERR_OK;
 }
 
-static err_t w_client_put(void *impl, const char *key, const char *hash, const char *name)
+/* ---- the relationship index ---- */
+
+/* A text[] literal of values (ids and identity values: quoted, with " and \ escaped). */
+static char *text_array(const char *const *v, int n)
 {
-    pg *s = impl;
-    char now[21];
-    time_now_iso(now);
-    params p = {0};
-    p_text(&p, key);
-    p_text(&p, hash);
-    p_text(&p, name);
-    p_text(&p, now);
-    pcall c = {P_CLIENT_PUT, &p};
-    return w_write(s, &c, 1, "client");
+    buf b;
+    buf_init(&b, 0);
+    buf_putc(&b, '{');
+    for (int i = 0; i < n; i++) {
+        buf_puts(&b, i ? ",\"" : "\"");
+        for (const char *c = v[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') buf_putc(&b, '\\');
+            buf_putc(&b, *c);
+        }
+        buf_putc(&b, '"');
+    }
+    buf_putc(&b, '}');
+    return buf_take(&b);
 }
 
-/* Synchronous in both modes: the caller needs to know whether a row
- * changed (the UPDATE's command tag). */
-static err_t w_client_rehash(void *impl, const char *key, const char *old_hash, const char *new_hash)
+static err_t w_edorg_parents(void *impl, const char *edorg, const char *const *parents, int n)
 {
-    pg *s = impl;
+    char *arr = text_array(parents, n > 0 ? n : 0);
     params p = {0};
-    p_text(&p, key);
-    p_text(&p, old_hash);
-    p_text(&p, new_hash);
-    PGresult *r;
-    err_t e = w_query(s, P_CLIENT_REHASH, &p, &r, "client rehash");
-    if (e) return e;
-    e = !strcmp(PQcmdTuples(r), "1") ? ERR_OK : ERR_NOT_FOUND;
-    s->job_wrote |= e == ERR_OK;
-    PQclear(r);
+    p_text(&p, edorg);
+    p_text(&p, arr);
+    pcall c = {P_EDORG_PARENTS, &p};
+    err_t e = w_write(impl, &c, 1, "edorg parents");
+    free(arr);
     return e;
+}
+
+static err_t w_rel_put(void *impl, int64_t doc_id, store_rel kind, const char *person, const char *other)
+{
+    params p = {0};
+    p_int(&p, kind);
+    p_text(&p, person);
+    p_text(&p, other);
+    p_int(&p, doc_id);
+    pcall c = {P_REL_PUT, &p};
+    return w_write(impl, &c, 1, "relationship");
+}
+
+static err_t w_rel_retire(void *impl, int64_t doc_id)
+{
+    params p = {0};
+    p_int(&p, doc_id);
+    pcall c = {P_REL_RETIRE, &p};
+    return w_write(impl, &c, 1, "relationship retire");
+}
+
+static err_t w_reachable(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
+                         bool *ok)
+{
+    char *arr = text_array(claims, n);
+    params p = {0};
+    p_text(&p, value);
+    p_text(&p, arr);
+    PGresult *r;
+    err_t e = w_query(impl, P_REACH + 2 * (int)v + deletes, &p, &r, "reachable");
+    free(arr);
+    if (e) return e;
+    *ok = PQntuples(r) > 0;
+    PQclear(r);
+    return ERR_OK;
 }
 
 /* ---- readers ---- */
@@ -1393,6 +1463,95 @@ static const char *pg_path(arena *a, const char *json_path)
     return out;
 }
 
+/* At most this many requirements and namespace prefixes in one filter. */
+#define AZ_MAX_REQS 36
+#define AZ_MAX_NS 36
+#define AZ_MAX_PARAMS (AZ_MAX_REQS + AZ_MAX_NS + 3)
+
+/* The values a view admits, as a subquery (claims are parameter $c). */
+static void view_set_sql(buf *b, store_view v, bool deletes, int c)
+{
+    char cl[16];
+    snprintf(cl, sizeof cl, "$%d", c);
+    const char *live = deletes ? "" : " AND NOT deleted";
+    switch (v) {
+    case SV_EDORG:
+        buf_printf(b, "(WITH RECURSIVE acc(id) AS (SELECT unnest(%s::text[]) UNION SELECT e.edorg FROM auth_edorg_parents e"
+                      " JOIN acc ON e.parent = acc.id) SELECT id FROM acc)", cl);
+        break;
+    case SV_EDORG_INVERTED:
+        buf_printf(b, "(WITH RECURSIVE up(id) AS (SELECT unnest(%s::text[]) UNION SELECT e.parent FROM auth_edorg_parents e"
+                      " JOIN up ON e.edorg = up.id) SELECT id FROM up)", cl);
+        break;
+    case SV_STUDENT:
+    case SV_STUDENT_RESPONSIBILITY:
+    case SV_STAFF:
+        buf_printf(b, "(WITH RECURSIVE acc(id) AS (SELECT unnest(%s::text[]) UNION SELECT e.edorg FROM auth_edorg_parents e"
+                      " JOIN acc ON e.parent = acc.id) SELECT person FROM auth_people WHERE kind = %d%s"
+                      " AND other IN (SELECT id FROM acc))",
+                   cl, v == SV_STUDENT ? 1 : v == SV_STAFF ? 3 : 2, live);
+        break;
+    case SV_CONTACT:
+        buf_printf(b, "(WITH RECURSIVE acc(id) AS (SELECT unnest(%s::text[]) UNION SELECT e.edorg FROM auth_edorg_parents e"
+                      " JOIN acc ON e.parent = acc.id) SELECT c.person FROM auth_people c WHERE c.kind = 4%s AND c.other IN"
+                      " (SELECT person FROM auth_people WHERE kind = 1%s AND other IN (SELECT id FROM acc)))",
+                   cl, deletes ? "" : " AND NOT c.deleted", live);
+        break;
+    }
+}
+
+/* LIKE pattern for "starts with prefix": % _ and \ are literal. */
+static char *prefix_pattern(arena *a, const char *prefix)
+{
+    char *out = arena_alloc(a, 2 * strlen(prefix) + 2), *o = out;
+    for (const char *c = prefix; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\') *o++ = '\\';
+        *o++ = *c;
+    }
+    *o++ = '%';
+    *o = 0;
+    return out;
+}
+
+/* The authorization filter: AND(namespace, owner) AND OR(groups of AND-ed
+ * requirements). */
+static void authz_sql(buf *b, const store_authz *z, arena *a, const char **vals, int *np)
+{
+    int n = *np;
+    if (z->ns_path) {
+        vals[n++] = pg_path(a, z->ns_path);
+        int path = n;
+        buf_puts(b, " AND (false");
+        for (int i = 0; i < z->nns && i < AZ_MAX_NS; i++) {
+            vals[n++] = prefix_pattern(a, z->ns_prefixes[i]);
+            buf_printf(b, " OR (body::jsonb #>> $%d::text[]) ILIKE $%d", path, n);
+        }
+        buf_puts(b, ")");
+    }
+    if (z->owner) {
+        vals[n++] = z->owner;
+        buf_printf(b, " AND owner = $%d", n);
+    }
+    if (!z->open) {
+        char *arr = text_array(z->claims, z->nclaims);
+        vals[n++] = arena_strdup(a, arr);
+        free(arr);
+        int claims = n, reqs = 0;
+        buf_puts(b, " AND (false");
+        for (int g = 0; g < z->ngroups; g++) {
+            buf_puts(b, " OR (true");
+            for (int i = 0; i < z->groups[g].n && reqs < AZ_MAX_REQS; i++, reqs++) {
+                vals[n++] = pg_path(a, z->groups[g].reqs[i].json_path);
+                buf_printf(b, " AND (body::jsonb #>> $%d::text[]) IN ", n);
+                view_set_sql(b, z->groups[g].reqs[i].view, z->groups[g].reqs[i].including_deletes, claims);
+            }
+            buf_puts(b, ")");
+        }
+        buf_puts(b, ")");
+    }
+    *np = n;
+}
+
 /* Builds the WHERE clause and its parameters for q. */
 static void where_sql(buf *b, const store_query *q, arena *a, const char **vals, int *nv)
 {
@@ -1443,10 +1602,11 @@ static void where_sql(buf *b, const store_query *q, arena *a, const char **vals,
             buf_printf(b, " AND (body::jsonb #>> $%d::text[]) = $%d", n - 1, n);
         }
     }
+    if (q->authz) authz_sql(b, q->authz, a, vals, &n);
     *nv = n;
 }
 
-#define MAX_PARAMS (2 * 48 + 8)
+#define MAX_PARAMS (2 * 48 + 8 + AZ_MAX_PARAMS)
 
 static err_t r_query(void *impl, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last)
 {
@@ -1566,19 +1726,23 @@ out:
     return e;
 }
 
-static err_t r_client_secret(void *impl, const char *key, char *hash, size_t hashlen)
+static err_t r_reachable(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
+                         bool *ok)
 {
     pg *s = impl;
     pgreader *r = acquire(s);
-    const char *v[1] = {key};
-    PGresult *res = PQexecParams(r->c, "SELECT secret_hash FROM clients WHERE key = $1", 1, NULL, v, NULL, NULL, 0);
-    err_t e = ERR_NOT_FOUND;
-    if (!ok_result(res)) e = ERR_STORAGE;
-    else if (PQntuples(res) == 1) {
-        snprintf(hash, hashlen, "%s", PQgetvalue(res, 0, 0));
-        e = ERR_OK;
+    char *arr = text_array(claims, n);
+    params p = {0};
+    p_text(&p, value);
+    p_text(&p, arr);
+    PGresult *res = run(r->c, P_REACH + 2 * (int)v + deletes, &p);
+    err_t e = ERR_OK;
+    if (!ok_result(res)) e = pg_fail(r->c, res, "reachable");
+    else {
+        *ok = PQntuples(res) > 0;
+        PQclear(res);
     }
-    PQclear(res);
+    free(arr);
     release(s, r);
     return e;
 }
@@ -1633,12 +1797,14 @@ const store_backend store_pg_backend = {
     .update = w_update,
     .remove = w_remove,
     .referrers = w_referrers,
-    .client_put = w_client_put,
-    .client_rehash = w_client_rehash,
+    .edorg_parents = w_edorg_parents,
+    .rel_put = w_rel_put,
+    .rel_retire = w_rel_retire,
+    .reachable_w = w_reachable,
     .read_by_id = r_read_by_id,
     .query = r_query,
     .partitions = r_partitions,
-    .client_secret = r_client_secret,
+    .reachable_r = r_reachable,
     .stats_json = r_stats_json,
     .healthy = r_healthy,
 };

@@ -55,8 +55,18 @@ static const char *schema_sql =
     "  id TEXT NOT NULL, key_values TEXT NOT NULL, deleted_at TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS key_changes(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
     "  id TEXT NOT NULL, old_key_values TEXT NOT NULL, new_key_values TEXT NOT NULL, changed_at TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS clients(key TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, name TEXT NOT NULL,"
-    "  created_at TEXT NOT NULL);"
+    /* The relationship index of record-level authorization: the edorg
+     * hierarchy as edges (walked with recursive queries: it is a few levels
+     * deep), and person <-> edorg (or contact <-> student) relationships,
+     * kept after their document is deleted (deleted = 1) for the
+     * ...IncludingDeletes strategies. */
+    "CREATE TABLE IF NOT EXISTS auth_edorg_parents(edorg TEXT NOT NULL, parent TEXT NOT NULL,"
+    "  PRIMARY KEY(edorg, parent)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS auth_edorg_children ON auth_edorg_parents(parent, edorg);"
+    "CREATE TABLE IF NOT EXISTS auth_people(kind INTEGER NOT NULL, person TEXT NOT NULL, other TEXT NOT NULL,"
+    "  doc_id INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, person, other, doc_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS auth_people_by_other ON auth_people(kind, other, person);"
+    "CREATE INDEX IF NOT EXISTS auth_people_by_doc ON auth_people(doc_id);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct reader {
@@ -80,8 +90,8 @@ static const char *writer_sql[W_COUNT] = {
     [W_ROLLBACK_TO] = "ROLLBACK TO job",
     [W_RELEASE] = "RELEASE job",
     [W_FIND_IDENTITY] = "SELECT d.doc_id, d.id, d.resource FROM identities i JOIN documents d ON d.doc_id = i.doc_id WHERE i.ref_id = ?1",
-    [W_GET] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs FROM documents WHERE doc_id = ?1",
-    [W_GET_BY_ID] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs FROM documents WHERE id = ?1 AND resource = ?2",
+    [W_GET] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs, owner FROM documents WHERE doc_id = ?1",
+    [W_GET_BY_ID] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs, owner FROM documents WHERE id = ?1 AND resource = ?2",
     [W_INSERT_DOC] = "INSERT INTO documents(id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner, qv)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
     [W_INSERT_IDENTITY] = "INSERT INTO identities(ref_id, doc_id) VALUES(?1, ?2)",
@@ -422,6 +432,8 @@ static void read_doc(sqlite3_stmt *st, arena *a, store_doc *d)
     } else {
         d->refs = NULL;
     }
+    const unsigned char *owner = sqlite3_column_count(st) > 8 ? sqlite3_column_text(st, 8) : NULL;
+    d->owner = owner ? arena_strdup(a, (const char *)owner) : NULL;
 }
 
 static err_t sqw_get(sqw *t, int64_t doc_id, arena *a, store_doc *out)
@@ -708,6 +720,74 @@ static err_t sq_read_by_id(sq *s, const char *resource, const char *id, arena *a
     return e;
 }
 
+static char *claims_json(const char *const *claims, int n);
+static void view_set_sql(buf *b, store_view v, bool deletes);
+
+/* Parameters of the authorization filter (after the query's own). */
+#define AZ_CLAIMS 200
+#define AZ_PATHS 201   /* one per requirement, at most 36 */
+#define AZ_NS_PATH 240
+#define AZ_NS 241      /* one per prefix, at most 36 */
+#define AZ_OWNER 280
+
+static void authz_sql(buf *b, const store_authz *z)
+{
+    if (z->ns_path) {
+        buf_printf(b, " AND (0");
+        for (int i = 0; i < z->nns && i < 36; i++)
+            buf_printf(b, " OR json_extract(body, ?%d) LIKE ?%d ESCAPE '\\'", AZ_NS_PATH, AZ_NS + i);
+        buf_puts(b, ")");
+    }
+    if (z->owner) buf_printf(b, " AND owner = ?%d", AZ_OWNER);
+    if (z->open) return;
+    buf_puts(b, " AND (0");
+    int p = AZ_PATHS;
+    for (int g = 0; g < z->ngroups; g++) {
+        buf_puts(b, " OR (1");
+        for (int i = 0; i < z->groups[g].n && p < AZ_NS_PATH; i++, p++) {
+            buf_printf(b, " AND CAST(json_extract(body, ?%d) AS TEXT) IN ", p);
+            view_set_sql(b, z->groups[g].reqs[i].view, z->groups[g].reqs[i].including_deletes);
+        }
+        buf_puts(b, ")");
+    }
+    buf_puts(b, ")");
+}
+
+/* LIKE pattern for "starts with prefix": % _ and \ are literal. */
+static char *prefix_pattern(const char *prefix)
+{
+    buf b;
+    buf_init(&b, 0);
+    for (const char *c = prefix; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\') buf_putc(&b, '\\');
+        buf_putc(&b, *c);
+    }
+    buf_putc(&b, '%');
+    return buf_take(&b);
+}
+
+static void bind_authz(sqlite3_stmt *st, const store_authz *z, char **claims, char **patterns)
+{
+    *claims = claims_json(z->claims, z->nclaims);
+    sqlite3_bind_text(st, AZ_CLAIMS, *claims, -1, SQLITE_STATIC);
+    int p = AZ_PATHS;
+    for (int g = 0; g < z->ngroups; g++)
+        for (int i = 0; i < z->groups[g].n && p < AZ_NS_PATH; i++, p++)
+            sqlite3_bind_text(st, p, z->groups[g].reqs[i].json_path, -1, SQLITE_STATIC);
+    if (z->ns_path) sqlite3_bind_text(st, AZ_NS_PATH, z->ns_path, -1, SQLITE_STATIC);
+    for (int i = 0; i < z->nns && i < 36; i++) {
+        patterns[i] = prefix_pattern(z->ns_prefixes[i]);
+        sqlite3_bind_text(st, AZ_NS + i, patterns[i], -1, SQLITE_STATIC);
+    }
+    if (z->owner) sqlite3_bind_text(st, AZ_OWNER, z->owner, -1, SQLITE_STATIC);
+}
+
+static void free_authz_binds(char *claims, char **patterns)
+{
+    free(claims);
+    for (int i = 0; i < 36; i++) free(patterns[i]);
+}
+
 /* Appends the WHERE clause for q's filters; SQL text depends only on the
  * filter kinds (paths and values are bound). */
 static void where_sql(buf *b, const store_query *q)
@@ -731,6 +811,7 @@ static void where_sql(buf *b, const store_query *q)
         default: buf_printf(b, " AND json_extract(body, ?%d) = ?%d", p, p + 1); break;
         }
     }
+    if (q->authz) authz_sql(b, q->authz);
 }
 
 static void bind_filters(sqlite3_stmt *st, const store_query *q)
@@ -765,22 +846,29 @@ static err_t sq_query(sq *s, const store_query *q, store_row_fn fn, void *ctx, i
     arena a;
     arena_init(&a, 1 << 16);
     int pn = 2 + 2 * q->nfilters;
+    char *az_claims = NULL, *az_patterns[36] = {0};
     if (q->count && total) {
         buf_puts(&sql, "SELECT count(*) FROM documents");
         where_sql(&sql, q);
         if (sqlite3_prepare_v2(r->db, sql.data, -1, &st, NULL) != SQLITE_OK) goto sqlfail;
         bind_filters(st, q);
+        if (q->authz) bind_authz(st, q->authz, &az_claims, az_patterns);
         *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_finalize(st);
         st = NULL;
         buf_reset(&sql);
     }
-    buf_puts(&sql, "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, NULL FROM documents");
+    buf_puts(&sql, "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, NULL, owner FROM documents");
     where_sql(&sql, q);
     buf_printf(&sql, " AND doc_id > ?%d AND (?%d = 0 OR doc_id <= ?%d) ORDER BY doc_id LIMIT ?%d OFFSET ?%d", pn,
                pn + 1, pn + 1, pn + 2, pn + 3);
     if (sqlite3_prepare_v2(r->db, sql.data, -1, &st, NULL) != SQLITE_OK) goto sqlfail;
     bind_filters(st, q);
+    if (q->authz) {
+        free_authz_binds(az_claims, az_patterns);
+        memset(az_patterns, 0, sizeof az_patterns);
+        bind_authz(st, q->authz, &az_claims, az_patterns);
+    }
     sqlite3_bind_int64(st, pn, q->after);
     sqlite3_bind_int64(st, pn + 1, q->upto);
     sqlite3_bind_int64(st, pn + 2, q->limit);
@@ -802,6 +890,7 @@ sqlfail:
     e = ERR_STORAGE;
 out:
     sqlite3_finalize(st);
+    free_authz_binds(az_claims, az_patterns);
     buf_free(&sql);
     arena_free(&a);
     release(s, r);
@@ -843,56 +932,156 @@ out:
     return e;
 }
 
-static err_t sqw_client_put(sqw *t, const char *key, const char *hash, const char *name)
+/* ---- the relationship index ---- */
+
+static err_t run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return ERR_OK;
+    log_error("store: %s: %s", what, sqlite3_errmsg(db));
+    return rc == SQLITE_BUSY ? ERR_RETRY : ERR_STORAGE;
+}
+
+static err_t sqw_edorg_parents(sqw *t, const char *edorg, const char *const *parents, int n)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(t->db, "INSERT INTO clients(key, secret_hash, name, created_at) VALUES(?1, ?2, ?3, ?4)"
-                                  " ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name",
+    if (sqlite3_prepare_v2(t->db, "DELETE FROM auth_edorg_parents WHERE edorg = ?1", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(t, "prepare edorg parents");
+    sqlite3_bind_text(st, 1, edorg, -1, SQLITE_STATIC);
+    err_t e = run_stmt(t->db, st, "edorg parents");
+    for (int i = 0; !e && i < n; i++) {
+        if (sqlite3_prepare_v2(t->db, "INSERT OR IGNORE INTO auth_edorg_parents(edorg, parent) VALUES(?1, ?2)", -1, &st,
+                               NULL) != SQLITE_OK)
+            return sql_err(t, "prepare edorg parent");
+        sqlite3_bind_text(st, 1, edorg, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, parents[i], -1, SQLITE_STATIC);
+        e = run_stmt(t->db, st, "edorg parent");
+    }
+    return e;
+}
+
+static err_t sqw_rel_put(sqw *t, int64_t doc_id, store_rel kind, const char *person, const char *other)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db,
+                           "INSERT INTO auth_people(kind, person, other, doc_id) VALUES(?1, ?2, ?3, ?4)"
+                           " ON CONFLICT DO UPDATE SET deleted = 0",
                            -1, &st, NULL) != SQLITE_OK)
-        return sql_err(t, "prepare client");
-    char now[21];
-    time_now_iso(now);
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? ERR_OK : sql_err(t, "insert client");
+        return sql_err(t, "prepare relationship");
+    sqlite3_bind_int(st, 1, (int)kind);
+    sqlite3_bind_text(st, 2, person, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, other, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, doc_id);
+    return run_stmt(t->db, st, "relationship");
 }
 
-static err_t sqw_client_rehash(sqw *t, const char *key, const char *old_hash, const char *new_hash)
+static err_t sqw_rel_retire(sqw *t, int64_t doc_id)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(t->db, "UPDATE clients SET secret_hash = ?3 WHERE key = ?1 AND secret_hash = ?2", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(t->db, "UPDATE auth_people SET deleted = 1 WHERE doc_id = ?1 AND deleted = 0", -1, &st, NULL) !=
         SQLITE_OK)
-        return sql_err(t, "prepare client rehash");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, old_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, new_hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sql_err(t, "client rehash");
-    return sqlite3_changes(t->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
+        return sql_err(t, "prepare relationship retire");
+    sqlite3_bind_int64(st, 1, doc_id);
+    return run_stmt(t->db, st, "relationship retire");
 }
 
-static err_t sq_client_secret(sq *s, const char *key, char *hash, size_t hashlen)
+/* The claims as a JSON array for json_each (ids are digits: no escaping). */
+static char *claims_json(const char *const *claims, int n)
 {
-    reader *r = acquire(s);
+    buf b;
+    buf_init(&b, 0);
+    buf_putc(&b, '[');
+    for (int i = 0; i < n; i++) {
+        if (i) buf_putc(&b, ',');
+        buf_json_str(&b, claims[i]);
+    }
+    buf_putc(&b, ']');
+    return buf_take(&b);
+}
+
+#define SQ_UP(seed)                                                                                                    \
+    "WITH RECURSIVE up(id) AS (" seed " UNION SELECT e.parent FROM auth_edorg_parents e JOIN up ON e.edorg = up.id)"
+#define SQ_DOWN(claims)                                                                                                \
+    "WITH RECURSIVE acc(id) AS (SELECT value FROM json_each(" claims ")"                                              \
+    " UNION SELECT e.edorg FROM auth_edorg_parents e JOIN acc ON e.parent = acc.id)"
+#define SQ_IN_CLAIMS " SELECT 1 FROM up WHERE id IN (SELECT value FROM json_each(?2)) LIMIT 1"
+
+/* One query per view: walk up from the subject's edorgs to a claim. */
+static const char *reach_sql(store_view v, bool deletes)
+{
+    switch (v) {
+    case SV_EDORG: return SQ_UP("SELECT ?1") SQ_IN_CLAIMS;
+    case SV_EDORG_INVERTED:
+        return SQ_UP("SELECT value FROM json_each(?2)") " SELECT 1 FROM up WHERE id = ?1 LIMIT 1";
+    case SV_STUDENT:
+        return deletes ? SQ_UP("SELECT other FROM auth_people WHERE kind = 1 AND person = ?1") SQ_IN_CLAIMS
+                       : SQ_UP("SELECT other FROM auth_people WHERE kind = 1 AND person = ?1 AND deleted = 0") SQ_IN_CLAIMS;
+    case SV_STUDENT_RESPONSIBILITY:
+        return deletes ? SQ_UP("SELECT other FROM auth_people WHERE kind = 2 AND person = ?1") SQ_IN_CLAIMS
+                       : SQ_UP("SELECT other FROM auth_people WHERE kind = 2 AND person = ?1 AND deleted = 0") SQ_IN_CLAIMS;
+    case SV_STAFF:
+        return deletes ? SQ_UP("SELECT other FROM auth_people WHERE kind = 3 AND person = ?1") SQ_IN_CLAIMS
+                       : SQ_UP("SELECT other FROM auth_people WHERE kind = 3 AND person = ?1 AND deleted = 0") SQ_IN_CLAIMS;
+    case SV_CONTACT:
+        return deletes ? SQ_UP("SELECT s.other FROM auth_people c JOIN auth_people s ON s.kind = 1 AND s.person = c.other"
+                               " WHERE c.kind = 4 AND c.person = ?1") SQ_IN_CLAIMS
+                       : SQ_UP("SELECT s.other FROM auth_people c JOIN auth_people s ON s.kind = 1 AND s.person = c.other"
+                               " AND s.deleted = 0 WHERE c.kind = 4 AND c.person = ?1 AND c.deleted = 0") SQ_IN_CLAIMS;
+    }
+    return NULL;
+}
+
+static err_t reachable(sqlite3 *db, store_view v, bool deletes, const char *value, const char *const *claims, int n,
+                       bool *ok)
+{
     sqlite3_stmt *st;
-    err_t e = ERR_NOT_FOUND;
-    if (sqlite3_prepare_v2(r->db, "SELECT secret_hash FROM clients WHERE key = ?1", -1, &st, NULL) != SQLITE_OK) {
-        release(s, r);
+    *ok = false;
+    if (sqlite3_prepare_v3(db, reach_sql(v, deletes), -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_error("store: prepare reachable: %s", sqlite3_errmsg(db));
         return ERR_STORAGE;
     }
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(hash, hashlen, "%s", (const char *)sqlite3_column_text(st, 0));
-        e = ERR_OK;
-    }
+    char *cj = claims_json(claims, n);
+    sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, cj, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *ok = rc == SQLITE_ROW;
     sqlite3_finalize(st);
+    free(cj);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return ERR_OK;
+    log_error("store: reachable: %s", sqlite3_errmsg(db));
+    return rc == SQLITE_BUSY ? ERR_RETRY : ERR_STORAGE;
+}
+
+static err_t sq_reachable(sq *s, store_view v, bool deletes, const char *value, const char *const *claims, int n, bool *ok)
+{
+    reader *r = acquire(s);
+    err_t e = reachable(r->db, v, deletes, value, claims, n, ok);
     release(s, r);
     return e;
+}
+
+/* The set of values a view admits, as a subquery over acc (the claims and
+ * every edorg below them) or up (the claims and every edorg above). */
+static void view_set_sql(buf *b, store_view v, bool deletes)
+{
+    const char *live = deletes ? "" : " AND deleted = 0";
+    switch (v) {
+    case SV_EDORG: buf_puts(b, "(" SQ_DOWN("?200") " SELECT id FROM acc)"); break;
+    case SV_EDORG_INVERTED: buf_puts(b, "(" SQ_UP("SELECT value FROM json_each(?200)") " SELECT id FROM up)"); break;
+    case SV_STUDENT:
+    case SV_STUDENT_RESPONSIBILITY:
+    case SV_STAFF:
+        buf_printf(b, "(" SQ_DOWN("?200") " SELECT person FROM auth_people WHERE kind = %d%s AND other IN (SELECT id FROM acc))",
+                   v == SV_STUDENT ? 1 : v == SV_STAFF ? 3 : 2, live);
+        break;
+    case SV_CONTACT:
+        buf_printf(b,
+                   "(" SQ_DOWN("?200") " SELECT c.person FROM auth_people c WHERE c.kind = 4%s AND c.other IN"
+                   " (SELECT person FROM auth_people WHERE kind = 1%s AND other IN (SELECT id FROM acc)))",
+                   deletes ? "" : " AND c.deleted = 0", live);
+        break;
+    }
 }
 
 static char *sq_stats_json(sq *s)
@@ -1002,9 +1191,24 @@ static err_t a_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, s
 {
     return sqw_referrers(&((sq *)impl)->w, refid, a, max, hits, n);
 }
-static err_t a_client_put(void *impl, const char *key, const char *hash, const char *name)
+static err_t a_edorg_parents(void *impl, const char *edorg, const char *const *parents, int n)
 {
-    return sqw_client_put(&((sq *)impl)->w, key, hash, name);
+    return sqw_edorg_parents(&((sq *)impl)->w, edorg, parents, n);
+}
+static err_t a_rel_put(void *impl, int64_t doc_id, store_rel kind, const char *person, const char *other)
+{
+    return sqw_rel_put(&((sq *)impl)->w, doc_id, kind, person, other);
+}
+static err_t a_rel_retire(void *impl, int64_t doc_id) { return sqw_rel_retire(&((sq *)impl)->w, doc_id); }
+static err_t a_reachable_w(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
+                           bool *ok)
+{
+    return reachable(((sq *)impl)->w.db, v, deletes, value, claims, n, ok);
+}
+static err_t a_reachable_r(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
+                           bool *ok)
+{
+    return sq_reachable(impl, v, deletes, value, claims, n, ok);
 }
 static err_t a_read_by_id(void *impl, const char *resource, const char *id, arena *a, store_doc *out)
 {
@@ -1017,14 +1221,6 @@ static err_t a_query(void *impl, const store_query *q, store_row_fn fn, void *ct
 static err_t a_partitions(void *impl, const char *resource, int n, int64_t *bounds, int *got)
 {
     return sq_partitions(impl, resource, n, bounds, got);
-}
-static err_t a_client_rehash(void *impl, const char *key, const char *old_hash, const char *new_hash)
-{
-    return sqw_client_rehash(&((sq *)impl)->w, key, old_hash, new_hash);
-}
-static err_t a_client_secret(void *impl, const char *key, char *hash, size_t hashlen)
-{
-    return sq_client_secret(impl, key, hash, hashlen);
 }
 static char *a_stats_json(void *impl) { return sq_stats_json(impl); }
 static bool a_healthy(void *impl) { return sq_healthy(impl); }
@@ -1048,12 +1244,14 @@ const store_backend store_sqlite_backend = {
     .update = a_update,
     .remove = a_remove,
     .referrers = a_referrers,
-    .client_put = a_client_put,
-    .client_rehash = a_client_rehash,
+    .edorg_parents = a_edorg_parents,
+    .rel_put = a_rel_put,
+    .rel_retire = a_rel_retire,
+    .reachable_w = a_reachable_w,
     .read_by_id = a_read_by_id,
     .query = a_query,
     .partitions = a_partitions,
-    .client_secret = a_client_secret,
+    .reachable_r = a_reachable_r,
     .stats_json = a_stats_json,
     .healthy = a_healthy,
 };

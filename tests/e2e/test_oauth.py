@@ -284,7 +284,7 @@ class TokenLimits(unittest.TestCase):
 
 class SecretsAtRest(h.EdhubTestCase):
     """The client secret is never stored or logged in clear (security.md §1.10):
-    grep the database files (SQLite) or the clients table (PostgreSQL) and the
+    grep the database files (SQLite) or the admin tables (PostgreSQL) and the
     server's logs for it, after tokens were issued and one request failed."""
 
     def test_secret_absent_from_database_and_logs(self):
@@ -300,7 +300,8 @@ class SecretsAtRest(h.EdhubTestCase):
                 if line.strip().startswith('database'):
                     url = line.split('=', 1)[1].strip()
         if url:
-            out = subprocess.run(['psql', url, '-Atc', 'SELECT key, secret_hash FROM clients'],
+            out = subprocess.run(['psql', url, '-Atc', "SELECT name, body FROM admin_objects UNION ALL "
+                                  "SELECT target, coalesce(before, '') || coalesce(after, '') FROM admin_audit"],
                                  capture_output=True, timeout=60)
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertIn(srv.key.encode(), out.stdout, 'the client row is there')

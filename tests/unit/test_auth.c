@@ -1,6 +1,8 @@
 /* Unit tests for src/auth/auth.c: PBKDF2 secret hashing and verification,
  * and bearer tokens issued against client credentials in a real store. */
 #include "auth/auth.h"
+#include "security/credentials.h"
+#include "store/admin.h"
 #include "base/arena.h"
 #include <criterion/criterion.h>
 #include <openssl/evp.h>
@@ -143,25 +145,43 @@ Test(hash, malformed_stored_hashes_rejected)
 /* ---- tokens ---- */
 
 static char dir[64], path[256];
-static store *S;
+static admin_store *S;
 static auth *AU;
+
+/* A client whose stored hash is given as is (formats of other versions). */
+static void put_client(const char *key, const char *hash)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"key\":\"%s\",\"secretHash\":\"%s\",\"claimSet\":\"SIS Vendor\",\"edorgs\":[255901],"
+             "\"namespaces\":[],\"enabled\":true,\"generation\":1}",
+             key, hash);
+    cr_assert_eq(admin_put(S, "client", key, body, -1, NULL, NULL), ERR_OK);
+}
+
+static void stored_hash(const char *key, char *out, size_t n)
+{
+    cred_client c;
+    cr_assert_eq(cred_client_load(S, key, &c), ERR_OK);
+    snprintf(out, n, "%s", c.secret_hash);
+    cred_client_free(&c);
+}
 
 static void setup(void)
 {
     testdb_location(dir, sizeof dir, path, sizeof path);
     char err[256] = "";
-    store_opts o = {.readers = 2};
-    cr_assert_eq(store_open(path, &o, &S, err, sizeof err), ERR_OK, "%s", err);
+    cr_assert_eq(admin_open(path, &S, err, sizeof err), ERR_OK, "%s", err);
     char *h = auth_hash_secret("secret-1", ITER);
-    cr_assert_eq(store_client_put(S, "client-1", h, "Client One"), ERR_OK);
+    put_client("client-1", h);
     free(h);
-    AU = auth_new(S, 60, 0); /* no cap: the cap has its own tests */
+    AU = auth_new(S, NULL, 60, 0); /* no cap: the cap has its own tests */
 }
 
 static void teardown(void)
 {
     auth_free(AU);
-    store_close(S);
+    admin_close(S);
     const char *sfx[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
         char p[160];
@@ -179,18 +199,22 @@ Test(token, issue_and_check)
     char tok[65];
     int exp = 0;
     int ra = 0;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
     cr_assert_eq(exp, 60);
     cr_assert_eq(strlen(tok), 64);
     for (int i = 0; i < 64; i++) cr_assert(strchr("0123456789abcdef", tok[i]), "hex token: %s", tok);
-    auth_client c;
-    memset(&c, 0, sizeof c);
-    cr_assert(auth_check_token(AU, tok, &c));
-    cr_assert_str_eq(c.key, "client-1");
+    const auth_client *c = auth_check_token(AU, tok);
+    cr_assert_not_null(c);
+    cr_assert_str_eq(c->key, "client-1");
+    cr_assert_eq(c->nedorgs, 1);
+    cr_assert_eq(c->edorgs[0], 255901);
+    auth_client_release(c);
     char tok2[65];
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok2, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, tok2, &exp, &ra), ERR_OK);
     cr_assert_str_neq(tok, tok2, "every token is new");
-    cr_assert(auth_check_token(AU, tok, &c), "earlier tokens stay valid");
+    c = auth_check_token(AU, tok);
+    cr_assert_not_null(c, "earlier tokens stay valid");
+    auth_client_release(c);
 }
 
 Test(token, bad_credentials)
@@ -198,29 +222,28 @@ Test(token, bad_credentials)
     char tok[65];
     int exp = 0;
     int ra = 0;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-2", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
-    cr_assert_eq(auth_issue_token(AU, "client-2", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
-    cr_assert_eq(auth_issue_token(AU, "", "", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-2", "127.0.0.1", 0, tok, &exp, &ra), ERR_NOT_FOUND);
+    cr_assert_eq(auth_issue_token(AU, "client-2", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_NOT_FOUND);
+    cr_assert_eq(auth_issue_token(AU, "", "", "127.0.0.1", 0, tok, &exp, &ra), ERR_NOT_FOUND);
 }
 
 Test(token, unknown_tokens_rejected)
 {
-    auth_client c;
-    cr_assert_not(auth_check_token(AU, "", &c));
-    cr_assert_not(auth_check_token(AU, "abc", &c));
+    cr_assert_null(auth_check_token(AU, ""));
+    cr_assert_null(auth_check_token(AU, "abc"));
     char fake[65];
     memset(fake, 'a', 64);
     fake[64] = 0;
-    cr_assert_not(auth_check_token(AU, fake, &c));
+    cr_assert_null(auth_check_token(AU, fake));
     char tok[65];
     int exp;
     int ra = 0;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
     char longer[70];
     snprintf(longer, sizeof longer, "%sx", tok);
-    cr_assert_not(auth_check_token(AU, longer, &c));
+    cr_assert_null(auth_check_token(AU, longer));
     tok[0] = tok[0] == '0' ? '1' : '0';
-    cr_assert_not(auth_check_token(AU, tok, &c));
+    cr_assert_null(auth_check_token(AU, tok));
 }
 
 Test(token, many_tokens_survive_table_growth)
@@ -228,55 +251,92 @@ Test(token, many_tokens_survive_table_growth)
     enum { N = 1500 };
     static char toks[N][65];
     int exp, ra;
-    for (int i = 0; i < N; i++) cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", toks[i], &exp, &ra), ERR_OK);
-    auth_client c;
-    for (int i = 0; i < N; i++) cr_assert(auth_check_token(AU, toks[i], &c), "token %d lost", i);
+    for (int i = 0; i < N; i++) cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, toks[i], &exp, &ra), ERR_OK);
+    for (int i = 0; i < N; i++) {
+        const auth_client *c = auth_check_token(AU, toks[i]);
+        cr_assert_not_null(c, "token %d lost", i);
+        auth_client_release(c);
+    }
 }
 
 Test(token, expiry)
 {
-    auth *shortlived = auth_new(S, 1, 0);
+    auth *shortlived = auth_new(S, NULL, 1, 0);
     char tok[65];
     int exp;
     int ra = 0;
-    cr_assert_eq(auth_issue_token(shortlived, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(shortlived, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
     cr_assert_eq(exp, 1);
-    auth_client c;
-    cr_assert(auth_check_token(shortlived, tok, &c));
+    const auth_client *c = auth_check_token(shortlived, tok);
+    cr_assert_not_null(c);
+    auth_client_release(c);
     sleep(2);
-    cr_assert_not(auth_check_token(shortlived, tok, &c));
+    cr_assert_null(auth_check_token(shortlived, tok));
     auth_free(shortlived);
 }
 
 Test(token, default_ttl)
 {
-    auth *d = auth_new(S, 0, 0);
+    auth *d = auth_new(S, NULL, 0, 0);
     char tok[65];
     int exp = 0;
     int ra = 0;
-    cr_assert_eq(auth_issue_token(d, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(d, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
     cr_assert_eq(exp, 1800);
     auth_free(d);
 }
 
-Test(token, authorize_grants_full_access)
+Test(token, scope_narrows_to_one_of_the_clients_edorgs)
 {
-    auth_client c = {"client-1"};
-    cr_assert(auth_authorize(&c, ACT_CREATE, NULL));
-    cr_assert(auth_authorize(&c, ACT_DELETE, NULL));
+    char tok[65];
+    int exp, ra;
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 255902, tok, &exp, &ra), ERR_INVALID);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 255901, tok, &exp, &ra), ERR_OK);
+    const auth_client *c = auth_check_token(AU, tok);
+    cr_assert_not_null(c);
+    cr_assert_eq(c->scope, 255901);
+    cr_assert_eq(c->nedorgs, 1);
+    auth_client_release(c);
+}
+
+Test(token, a_changed_client_loses_its_live_tokens)
+{
+    const char *cases[] = {"disable", "reset", "delete", "update"};
+    for (int i = 0; i < 4; i++) {
+        char tok[65], msg[256];
+        int exp, ra;
+        cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
+        const auth_client *c = auth_check_token(AU, tok);
+        cr_assert_not_null(c);
+        auth_client_release(c);
+        cred_actor who = {"unit", NULL};
+        cred_spec s = {.nedorgs = -1, .nnamespaces = -1, .enabled = -1};
+        int64_t one = 255902;
+        if (i == 0) s.enabled = 0;
+        if (i == 3) s.edorgs = &one, s.nedorgs = 1;
+        err_t e = i == 1 ? cred_client_reset(S, "client-1", "secret-1", &who, NULL, msg, sizeof msg)
+                  : i == 2 ? cred_client_delete(S, "client-1", &who, msg, sizeof msg)
+                           : cred_client_update(S, NULL, "client-1", &s, &who, msg, sizeof msg);
+        cr_assert_eq(e, ERR_OK, "%s: %s", cases[i], msg);
+        sleep(AUTH_RECHECK_SECONDS + 1); /* another process changed it: noticed at the next re-check */
+        cr_assert_null(auth_check_token(AU, tok), "%s ends live tokens", cases[i]);
+        char *h = auth_hash_secret("secret-1", ITER);
+        put_client("client-1", h);
+        free(h);
+    }
 }
 
 Test(token, live_tokens_per_client_are_capped)
 {
-    auth *capped = auth_new(S, 60, AUTH_MAX_TOKENS_PER_CLIENT);
+    auth *capped = auth_new(S, NULL, 60, AUTH_MAX_TOKENS_PER_CLIENT);
     char tok[65];
     int exp, ra;
     for (int i = 0; i < AUTH_MAX_TOKENS_PER_CLIENT; i++)
-        cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK, "token %d", i);
-    cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_LIMIT,
+        cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK, "token %d", i);
+    cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_LIMIT,
                  "the 16th live token is refused (429 too-many-tokens)");
     auth_revoke_client(capped, "client-1");
-    cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK,
+    cr_assert_eq(auth_issue_token(capped, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK,
                  "revoked tokens no longer count");
     auth_free(capped);
 }
@@ -285,12 +345,11 @@ Test(token, revocation_ends_live_tokens_at_once)
 {
     char t1[65], t2[65];
     int exp, ra;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", t1, &exp, &ra), ERR_OK);
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", t2, &exp, &ra), ERR_OK);
-    auth_client c;
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, t1, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, t2, &exp, &ra), ERR_OK);
     auth_revoke_client(AU, "client-1");
-    cr_assert_not(auth_check_token(AU, t1, &c));
-    cr_assert_not(auth_check_token(AU, t2, &c));
+    cr_assert_null(auth_check_token(AU, t1));
+    cr_assert_null(auth_check_token(AU, t2));
 }
 
 Test(token, repeated_failures_are_throttled_per_key)
@@ -298,8 +357,8 @@ Test(token, repeated_failures_are_throttled_per_key)
     char tok[65];
     int exp, ra = 0;
     for (int i = 0; i < 20; i++)
-        cr_assert_eq(auth_issue_token(AU, "client-1", "wrong", "10.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND);
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.0.0.2", tok, &exp, &ra), ERR_THROTTLED,
+        cr_assert_eq(auth_issue_token(AU, "client-1", "wrong", "10.0.0.1", 0, tok, &exp, &ra), ERR_NOT_FOUND);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.0.0.2", 0, tok, &exp, &ra), ERR_THROTTLED,
                  "even the right secret, from another address, waits");
     cr_assert_gt(ra, 0);
     cr_assert_leq(ra, 900);
@@ -311,11 +370,11 @@ Test(token, repeated_failures_are_throttled_per_address)
     int exp, ra = 0;
     for (int i = 0; i < 100; i++) {
         snprintf(key, sizeof key, "guess-%d", i);
-        cr_assert_eq(auth_issue_token(AU, key, "x", "10.9.9.9", tok, &exp, &ra), ERR_NOT_FOUND);
+        cr_assert_eq(auth_issue_token(AU, key, "x", "10.9.9.9", 0, tok, &exp, &ra), ERR_NOT_FOUND);
     }
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.9", tok, &exp, &ra), ERR_THROTTLED,
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.9", 0, tok, &exp, &ra), ERR_THROTTLED,
                  "an address that guessed 100 times waits");
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.10", tok, &exp, &ra), ERR_OK,
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.10", 0, tok, &exp, &ra), ERR_OK,
                  "other addresses are not affected");
 }
 
@@ -323,13 +382,13 @@ Test(token, a_reset_secret_is_not_served_from_the_verification_cache)
 {
     char tok[65];
     int exp, ra;
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
     char *h = auth_hash_secret("secret-NEW", ITER);
-    cr_assert_eq(store_client_put(S, "client-1", h, "Client One"), ERR_OK);
+    put_client("client-1", h);
     free(h);
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", tok, &exp, &ra), ERR_NOT_FOUND,
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "127.0.0.1", 0, tok, &exp, &ra), ERR_NOT_FOUND,
                  "the old secret fails at once after a reset");
-    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-NEW", "127.0.0.1", tok, &exp, &ra), ERR_OK);
+    cr_assert_eq(auth_issue_token(AU, "client-1", "secret-NEW", "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
 }
 
 Test(token, weaker_hashes_are_upgraded_at_login)
@@ -340,17 +399,17 @@ Test(token, weaker_hashes_are_upgraded_at_login)
     const char *sha1 = "AKKLubgQJwAAEAAAAAABAgMEBQYHCAkKCwwNDg+csZ24UepbAFWHSd7qY8W0PE9wjsbUwVyV4VMxRWMYsQ==";
     struct { const char *key, *secret, *hash; } cases[] = {{"old-1", "legacy-pw", legacy}, {"old-2", "E1iEFusaNf81xzCxwHfbolkC", sha1}};
     for (int i = 0; i < 2; i++) {
-        cr_assert_eq(store_client_put(S, cases[i].key, cases[i].hash, "Old"), ERR_OK);
+        put_client(cases[i].key, cases[i].hash);
         char tok[65], now[256];
         int exp, ra;
-        cr_assert_eq(auth_issue_token(AU, cases[i].key, cases[i].secret, "127.0.0.1", tok, &exp, &ra), ERR_OK);
-        cr_assert_eq(store_client_secret(S, cases[i].key, now, sizeof now), ERR_OK);
+        cr_assert_eq(auth_issue_token(AU, cases[i].key, cases[i].secret, "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
+        stored_hash(cases[i].key, now, sizeof now);
         cr_assert_str_neq(now, cases[i].hash, "the hash was rewritten");
         unsigned char b[128];
         cr_assert_eq(unpack(now, b), 13 + 16 + 32);
         cr_assert(b[1] == 0x48 && b[2] == 0x1e, "SHA-256");
         cr_assert_eq(b[5] | b[6] << 8 | b[7] << 16 | b[8] << 24, AUTH_PBKDF2_ITERATIONS);
         cr_assert(auth_verify_secret(cases[i].secret, now));
-        cr_assert_eq(auth_issue_token(AU, cases[i].key, cases[i].secret, "127.0.0.1", tok, &exp, &ra), ERR_OK);
+        cr_assert_eq(auth_issue_token(AU, cases[i].key, cases[i].secret, "127.0.0.1", 0, tok, &exp, &ra), ERR_OK);
     }
 }

@@ -723,16 +723,150 @@ Test(store, partitions)
     cr_assert_eq(got, 10, "never more ranges than documents");
 }
 
-Test(store, clients)
+/* ---- the relationship index ---- */
+
+typedef struct relop {
+    const char *edorg;          /* set: replace this edorg's parents */
+    const char *parents[4];
+    int nparents;
+    int64_t doc;                /* set: a relationship (or, with retire, its end) */
+    store_rel kind;
+    const char *person, *other;
+    bool retire;
+} relop;
+
+static err_t rel_job(store_txn *t, void *ctx)
 {
-    char hash[128];
-    cr_assert_eq(store_client_secret(S, "k1", hash, sizeof hash), ERR_NOT_FOUND);
-    cr_assert_eq(store_client_put(S, "k1", "hash-1", "Client one"), ERR_OK);
-    cr_assert_eq(store_client_secret(S, "k1", hash, sizeof hash), ERR_OK);
-    cr_assert_str_eq(hash, "hash-1");
-    cr_assert_eq(store_client_put(S, "k1", "hash-2", "Client one"), ERR_OK);
-    cr_assert_eq(store_client_secret(S, "k1", hash, sizeof hash), ERR_OK);
-    cr_assert_str_eq(hash, "hash-2", "put replaces the secret");
+    const relop *o = ctx;
+    if (o->edorg) return txn_edorg_parents(t, o->edorg, o->parents, o->nparents);
+    if (o->retire) return txn_rel_retire(t, o->doc);
+    return txn_rel_put(t, o->doc, o->kind, o->person, o->other);
+}
+
+static void rel(relop o) { cr_assert_eq(store_run(S, rel_job, &o), ERR_OK); }
+
+static bool reach(store_view v, bool deletes, const char *value, const char *claim)
+{
+    const char *claims[1] = {claim};
+    bool ok = true;
+    cr_assert_eq(store_reachable(S, v, deletes, value, claims, 1, &ok), ERR_OK);
+    return ok;
+}
+
+/* SEA 1 > ESC 10 > LEA 100 > schools 1001, 1002; LEA 200 > school 2001. */
+static void hierarchy(void)
+{
+    rel((relop){.edorg = "10", .parents = {"1"}, .nparents = 1});
+    rel((relop){.edorg = "100", .parents = {"10", "1"}, .nparents = 2});
+    rel((relop){.edorg = "200", .parents = {"1"}, .nparents = 1});
+    rel((relop){.edorg = "1001", .parents = {"100"}, .nparents = 1});
+    rel((relop){.edorg = "1002", .parents = {"100"}, .nparents = 1});
+    rel((relop){.edorg = "2001", .parents = {"200"}, .nparents = 1});
+}
+
+Test(store, edorg_hierarchy_reaches_down_from_a_claim)
+{
+    hierarchy();
+    cr_assert(reach(SV_EDORG, false, "1001", "100"), "a school of the claimed LEA");
+    cr_assert(reach(SV_EDORG, false, "1001", "1"), "an SEA claim reaches every school");
+    cr_assert(reach(SV_EDORG, false, "100", "100"), "the claim itself");
+    cr_assert(reach(SV_EDORG, false, "999", "999"), "direct match without a document");
+    cr_assert_not(reach(SV_EDORG, false, "2001", "100"), "a school of another LEA");
+    cr_assert_not(reach(SV_EDORG, false, "100", "1001"), "not upwards");
+    cr_assert(reach(SV_EDORG_INVERTED, false, "100", "1001"), "inverted: the LEA above a claimed school");
+    cr_assert(reach(SV_EDORG_INVERTED, false, "1", "1001"), "inverted: the SEA");
+    cr_assert_not(reach(SV_EDORG_INVERTED, false, "200", "1001"), "inverted: not a sibling LEA");
+    /* a school moves to LEA 200: its access moves at once */
+    rel((relop){.edorg = "1002", .parents = {"200"}, .nparents = 1});
+    cr_assert_not(reach(SV_EDORG, false, "1002", "100"));
+    cr_assert(reach(SV_EDORG, false, "1002", "200"));
+    rel((relop){.edorg = "1002", .nparents = -1});
+    cr_assert_not(reach(SV_EDORG, false, "1002", "200"), "a deleted school has no parents");
+}
+
+Test(store, people_reach_through_their_relationships)
+{
+    hierarchy();
+    rel((relop){.doc = 11, .kind = REL_STUDENT_SCHOOL, .person = "S1", .other = "1001"});
+    rel((relop){.doc = 12, .kind = REL_STAFF, .person = "T1", .other = "200"});
+    rel((relop){.doc = 13, .kind = REL_CONTACT_STUDENT, .person = "C1", .other = "S1"});
+    rel((relop){.doc = 14, .kind = REL_STUDENT_RESPONSIBILITY, .person = "S2", .other = "2001"});
+    cr_assert(reach(SV_STUDENT, false, "S1", "100"));
+    cr_assert(reach(SV_STUDENT, false, "S1", "1"));
+    cr_assert_not(reach(SV_STUDENT, false, "S1", "200"));
+    cr_assert_not(reach(SV_STUDENT, false, "S2", "200"), "responsibility is not enrolment");
+    cr_assert(reach(SV_STUDENT_RESPONSIBILITY, false, "S2", "200"));
+    cr_assert(reach(SV_STAFF, false, "T1", "200"));
+    cr_assert_not(reach(SV_STAFF, false, "T1", "100"));
+    cr_assert(reach(SV_CONTACT, false, "C1", "100"), "a contact through the student's school");
+    cr_assert_not(reach(SV_CONTACT, false, "C1", "200"));
+    rel((relop){.doc = 11, .retire = true});
+    cr_assert_not(reach(SV_STUDENT, false, "S1", "100"), "a deleted enrolment grants nothing");
+    cr_assert(reach(SV_STUDENT, true, "S1", "100"), "...except to IncludingDeletes");
+    cr_assert_not(reach(SV_CONTACT, false, "C1", "100"));
+    rel((relop){.doc = 11, .kind = REL_STUDENT_SCHOOL, .person = "S1", .other = "1001"});
+    cr_assert(reach(SV_STUDENT, false, "S1", "100"), "put again revives it");
+}
+
+typedef struct names { char v[16][64]; int n; } names;
+static bool collect_body(void *ctx, const store_doc *d)
+{
+    names *n = ctx;
+    if (n->n < 16) snprintf(n->v[n->n++], sizeof n->v[0], "%s", d->body);
+    return true;
+}
+
+Test(store, list_filter_returns_exactly_the_permitted_documents)
+{
+    hierarchy();
+    rel((relop){.doc = 900, .kind = REL_STUDENT_SCHOOL, .person = "S1", .other = "1001"});
+    rel((relop){.doc = 901, .kind = REL_STUDENT_SCHOOL, .person = "S2", .other = "2001"});
+    const char *bodies[] = {
+        "{\"schoolId\":1001,\"studentUniqueId\":\"S1\",\"ns\":\"uri://a.org/x\"}",
+        "{\"schoolId\":2001,\"studentUniqueId\":\"S2\",\"ns\":\"uri://b.org/x\"}",
+        "{\"schoolId\":1001,\"studentUniqueId\":\"S2\",\"ns\":\"uri://a%_org/x\"}",
+        "{\"schoolId\":1002,\"studentUniqueId\":\"S1\"}",
+    };
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lf-%d", i);
+        uuid_t16 u = rid(name);
+        insert_ok("ed-fi/things", &u, NULL, bodies[i], NULL, 0);
+    }
+    const char *claims[1] = {"100"};
+    store_authz_req both[2] = {{SV_EDORG, false, "$.schoolId"}, {SV_STUDENT, false, "$.studentUniqueId"}};
+    store_authz_group g = {2, both};
+    store_authz z = {.claims = claims, .nclaims = 1, .ngroups = 1, .groups = &g};
+    store_query q = {.resource = "ed-fi/things", .limit = 25, .count = true, .authz = &z};
+    names n = {0};
+    int64_t total = -1;
+    cr_assert_eq(store_query_docs(S, &q, collect_body, &n, &total, NULL), ERR_OK);
+    cr_assert_eq(total, 2, "school and student both reachable: documents 0 and 3");
+    cr_assert_eq(n.n, 2);
+    cr_assert(strstr(n.v[0], "1001") && strstr(n.v[1], "1002"));
+    /* edorg-only OR student-only alternatives */
+    store_authz_group alt[2] = {{1, &both[0]}, {1, &both[1]}};
+    z.groups = alt;
+    z.ngroups = 2;
+    claims[0] = "200";
+    memset(&n, 0, sizeof n);
+    cr_assert_eq(store_query_docs(S, &q, collect_body, &n, &total, NULL), ERR_OK);
+    cr_assert_eq(total, 2, "document 1 (school 2001, S2) and document 2 (student S2)");
+    /* namespace prefixes: literal % and _ */
+    const char *prefixes[1] = {"uri://a%_org"};
+    store_authz ns = {.open = true, .ns_path = "$.ns", .ns_prefixes = prefixes, .nns = 1};
+    q.authz = &ns;
+    memset(&n, 0, sizeof n);
+    cr_assert_eq(store_query_docs(S, &q, collect_body, &n, &total, NULL), ERR_OK);
+    cr_assert_eq(total, 1, "only the literal prefix, not uri://a.org: %lld", (long long)total);
+    prefixes[0] = "URI://A";
+    cr_assert_eq(store_query_docs(S, &q, collect_body, &n, &total, NULL), ERR_OK);
+    cr_assert_eq(total, 2, "case-insensitive; a document without a namespace never passes");
+    /* nothing permitted */
+    store_authz none = {.claims = claims, .nclaims = 1};
+    q.authz = &none;
+    cr_assert_eq(store_query_docs(S, &q, collect_body, &n, &total, NULL), ERR_OK);
+    cr_assert_eq(total, 0);
 }
 
 Test(store, stats)

@@ -1,0 +1,29 @@
+/* Internal to src/cli: what the command files share. */
+#ifndef EDHUB_CLI_H
+#define EDHUB_CLI_H
+#include "../security/claims.h"
+#include "../store/admin.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DB_FILE "ods.sqlite"
+#define CONF_FILE "edhub.conf"
+
+/* A data file shipped with edhub (next to the binary, or installed). */
+const char *cli_data_file(const char *rel, char *out, size_t n);
+/* Where the instance in dir keeps its data (SQLite path or PostgreSQL URL);
+ * false when dir holds no instance. */
+bool cli_instance_location(const char *dir, char *out, size_t n);
+/* The claim sets: Ed-Fi's, edhub's, and the deployment's (DIR/claimsets.json). */
+claims *cli_load_claims(const char *dir);
+/* The admin store of the instance in dir (after saying why, NULL). */
+admin_store *cli_open_admin(const char *dir);
+/* "cli:USER" for the audit log. */
+const char *cli_actor(void);
+
+int cmd_clients(int argc, char **argv);
+int cmd_vendors(int argc, char **argv);
+int cmd_claimsets(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+#endif

@@ -1,0 +1,447 @@
+/* Credentials on the admin store; see credentials.h. Objects are JSON:
+ *   client  {key, secretHash, name, vendor, application, claimSet, edorgs[],
+ *            namespaces[], enabled, generation, createdAt}
+ *   vendor  {name, namespaces[], createdAt}                               */
+#include "credentials.h"
+#include "../auth/auth.h"
+#include "../base/arena.h"
+#include "../base/jsonx.h"
+#include "../base/log.h"
+#include "../base/timefmt.h"
+#include "../base/uuid.h"
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cred_client_free(cred_client *c)
+{
+    if (!c) return;
+    if (c->secret_hash) OPENSSL_cleanse(c->secret_hash, strlen(c->secret_hash));
+    free(c->secret_hash);
+    free(c->claim_set);
+    free(c->edorgs);
+    for (int i = 0; i < c->nnamespaces; i++) free(c->namespaces[i]);
+    free(c->namespaces);
+    memset(c, 0, sizeof *c);
+}
+
+static json_object *parse_body(const char *body)
+{
+    return json_tokener_parse(body); /* written by this module: trusted */
+}
+
+static void add_namespaces(cred_client *c, json_object *arr)
+{
+    size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n && c->nnamespaces < CRED_MAX_NAMESPACES * 2; i++) {
+        const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
+        if (!s || !*s) continue;
+        c->namespaces = xrealloc(c->namespaces, sizeof(char *) * (size_t)(c->nnamespaces + 1));
+        c->namespaces[c->nnamespaces++] = xstrdup(s);
+    }
+}
+
+err_t cred_client_load(admin_store *a, const char *key, cred_client *out)
+{
+    memset(out, 0, sizeof *out);
+    char *body = NULL;
+    err_t e = admin_get(a, "client", key, &body, &out->version);
+    if (e) return e;
+    json_object *o = parse_body(body);
+    free(body);
+    if (!o) return ERR_STORAGE;
+    snprintf(out->key, sizeof out->key, "%s", key);
+    out->secret_hash = xstrdup(jsonx_str(o, "secretHash") ? jsonx_str(o, "secretHash") : "");
+    out->claim_set = xstrdup(jsonx_str(o, "claimSet") ? jsonx_str(o, "claimSet") : "");
+    out->enabled = jsonx_bool(o, "enabled");
+    out->generation = json_object_get_int64(jsonx_get(o, "generation"));
+    json_object *eo = jsonx_get(o, "edorgs");
+    size_t n = json_object_is_type(eo, json_type_array) ? json_object_array_length(eo) : 0;
+    out->edorgs = xcalloc(n + 1, sizeof(int64_t));
+    for (size_t i = 0; i < n; i++) out->edorgs[out->nedorgs++] = json_object_get_int64(json_object_array_get_idx(eo, i));
+    add_namespaces(out, jsonx_get(o, "namespaces"));
+    const char *vendor = jsonx_str(o, "vendor");
+    if (vendor && *vendor) {
+        char *vb = NULL;
+        if (admin_get(a, "vendor", vendor, &vb, NULL) == ERR_OK) {
+            json_object *v = parse_body(vb);
+            add_namespaces(out, jsonx_get(v, "namespaces"));
+            json_object_put(v);
+        }
+        free(vb);
+    }
+    json_object_put(o);
+    return ERR_OK;
+}
+
+/* ---- validation ---- */
+
+static bool key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 1 || n > CRED_KEY_MAX) return false;
+    for (const char *p = k; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._~-", *p)) return false;
+    return true;
+}
+
+static bool secret_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < CRED_SECRET_MIN || n > CRED_SECRET_MAX) return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p == 0x7f) return false;
+    return true;
+}
+
+static bool namespace_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 255) return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) return false;
+    return true;
+}
+
+/* 24 random bytes as URL-safe text: keys of 20 characters, secrets of 32. */
+static void random_text(char *out, int len)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[64];
+    random_bytes(r, sizeof r);
+    for (int i = 0; i < len; i++) out[i] = alphabet[r[i] % 62]; /* 256 % 62 bias: < 0.5 bit over 32 chars */
+    out[len] = 0;
+    OPENSSL_cleanse(r, sizeof r);
+}
+
+static char *actor_target(const char *kind, const char *name)
+{
+    size_t n = strlen(kind) + strlen(name) + 2;
+    char *t = xmalloc(n);
+    snprintf(t, n, "%s:%s", kind, name);
+    return t;
+}
+
+/* The body without its secret hash: what listings and the audit log show. */
+static char *public_text(const char *body)
+{
+    if (!body) return NULL;
+    json_object *o = parse_body(body);
+    if (!o) return NULL;
+    json_object_object_del(o, "secretHash");
+    char *t = xstrdup(jsonx_text(o));
+    json_object_put(o);
+    return t;
+}
+
+static err_t put_audited(admin_store *a, const char *kind, const char *name, const char *before, const char *after,
+                         int64_t expect, const char *action, const cred_actor *who)
+{
+    char *pb = public_text(before), *pa = public_text(after), *target = actor_target(kind, name);
+    admin_event ev = {.actor = who && who->who ? who->who : "?", .action = action, .target = target, .before = pb,
+                      .after = pa, .address = who ? who->address : NULL};
+    err_t e = admin_put(a, kind, name, after, expect, &ev, NULL);
+    free(pb);
+    free(pa);
+    free(target);
+    return e;
+}
+
+static void set_str(json_object *o, const char *k, const char *v)
+{
+    if (v) json_object_object_add(o, k, json_object_new_string(v));
+}
+
+/* Applies s to the client object o; false with msg on invalid input. */
+static bool apply_spec(json_object *o, const claims *cl, admin_store *a, const cred_spec *s, char *msg, size_t msglen)
+{
+    if (s->claim_set) {
+        if (cl && claims_set_index(cl, s->claim_set) < 0) {
+            snprintf(msg, msglen, "no claim set is named '%s' (see: edhub claimsets list)", s->claim_set);
+            return false;
+        }
+        int idx = cl ? claims_set_index(cl, s->claim_set) : -1;
+        set_str(o, "claimSet", idx >= 0 ? claims_set_name(cl, idx) : s->claim_set);
+    }
+    if (s->vendor) {
+        if (*s->vendor && admin_get(a, "vendor", s->vendor, NULL, NULL) != ERR_OK) {
+            snprintf(msg, msglen, "no vendor is named '%s' (create it with: edhub vendors create --name ...)", s->vendor);
+            return false;
+        }
+        set_str(o, "vendor", s->vendor);
+    }
+    if (s->name) {
+        if (strlen(s->name) > 200) {
+            snprintf(msg, msglen, "the client name is longer than 200 characters");
+            return false;
+        }
+        set_str(o, "name", s->name);
+    }
+    set_str(o, "application", s->application);
+    if (s->nedorgs >= 0) {
+        if (s->nedorgs > CRED_MAX_EDORGS) {
+            snprintf(msg, msglen, "at most %d education organization ids per client", CRED_MAX_EDORGS);
+            return false;
+        }
+        json_object *arr = json_object_new_array();
+        for (int i = 0; i < s->nedorgs; i++) {
+            if (s->edorgs[i] < 1 || s->edorgs[i] > 2147483647) {
+                json_object_put(arr);
+                snprintf(msg, msglen, "education organization id %lld is not a positive 32-bit integer",
+                         (long long)s->edorgs[i]);
+                return false;
+            }
+            json_object_array_add(arr, json_object_new_int64(s->edorgs[i]));
+        }
+        json_object_object_add(o, "edorgs", arr);
+    }
+    if (s->nnamespaces >= 0) {
+        if (s->nnamespaces > CRED_MAX_NAMESPACES) {
+            snprintf(msg, msglen, "at most %d namespace prefixes per client", CRED_MAX_NAMESPACES);
+            return false;
+        }
+        json_object *arr = json_object_new_array();
+        for (int i = 0; i < s->nnamespaces; i++) {
+            if (!namespace_ok(s->namespaces[i])) {
+                json_object_put(arr);
+                snprintf(msg, msglen, "namespace prefix '%s' must be 1-255 characters without blanks", s->namespaces[i]);
+                return false;
+            }
+            json_object_array_add(arr, json_object_new_string(s->namespaces[i]));
+        }
+        json_object_object_add(o, "namespaces", arr);
+    }
+    if (s->enabled >= 0) json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
+    return true;
+}
+
+static void bump_generation(json_object *o)
+{
+    json_object_object_add(o, "generation", json_object_new_int64(json_object_get_int64(jsonx_get(o, "generation")) + 1));
+}
+
+static err_t set_secret(json_object *o, const char *secret, char *secret_out, char *msg, size_t msglen)
+{
+    char gen[40];
+    if (!secret) {
+        random_text(gen, 32);
+        secret = gen;
+    } else if (!secret_ok(secret)) {
+        snprintf(msg, msglen, "the secret must be %d-%d printable characters without blanks", CRED_SECRET_MIN,
+                 CRED_SECRET_MAX);
+        return ERR_INVALID;
+    }
+    char *hash = auth_hash_secret(secret, AUTH_PBKDF2_ITERATIONS);
+    if (!hash) return ERR_NOMEM;
+    json_object_object_add(o, "secretHash", json_object_new_string(hash));
+    free(hash);
+    if (secret_out) snprintf(secret_out, 129, "%s", secret);
+    OPENSSL_cleanse(gen, sizeof gen);
+    return ERR_OK;
+}
+
+err_t cred_client_create(admin_store *a, const claims *cl, const cred_spec *s, const cred_actor *who, char *key_out,
+                         char *secret_out, char *msg, size_t msglen)
+{
+    char key[CRED_KEY_MAX + 1];
+    if (s->key) {
+        if (!key_ok(s->key)) {
+            snprintf(msg, msglen, "the key must be 1-%d characters: letters, digits and . _ ~ -", CRED_KEY_MAX);
+            return ERR_INVALID;
+        }
+        snprintf(key, sizeof key, "%s", s->key);
+    } else {
+        random_text(key, 20);
+    }
+    if (!s->claim_set) {
+        snprintf(msg, msglen, "a client needs a claim set (--claim-set NAME; see: edhub claimsets list)");
+        return ERR_INVALID;
+    }
+    char at[21];
+    time_now_iso(at);
+    json_object *o = json_object_new_object();
+    set_str(o, "key", key);
+    set_str(o, "name", key);
+    set_str(o, "vendor", "");
+    set_str(o, "application", "");
+    json_object_object_add(o, "edorgs", json_object_new_array());
+    json_object_object_add(o, "namespaces", json_object_new_array());
+    json_object_object_add(o, "enabled", json_object_new_boolean(1));
+    json_object_object_add(o, "generation", json_object_new_int64(1));
+    set_str(o, "createdAt", at);
+    err_t e = ERR_INVALID;
+    if (!apply_spec(o, cl, a, s, msg, msglen)) goto out;
+    if ((e = set_secret(o, s->secret, secret_out, msg, msglen))) goto out;
+    e = put_audited(a, "client", key, NULL, jsonx_text(o), 0, "client.create", who);
+    if (e == ERR_CONFLICT) snprintf(msg, msglen, "a client with key '%s' already exists", key);
+    if (!e && key_out) snprintf(key_out, 129, "%s", key);
+out:
+    json_object_put(o);
+    return e;
+}
+
+/* Loads a client for a change: its object and version. */
+static err_t load_for_change(admin_store *a, const char *key, json_object **o, char **before, int64_t *version, char *msg,
+                             size_t msglen)
+{
+    err_t e = admin_get(a, "client", key, before, version);
+    if (e == ERR_NOT_FOUND) snprintf(msg, msglen, "no client has the key '%s' (see: edhub clients list)", key);
+    if (e) return e;
+    if (!(*o = parse_body(*before))) {
+        free(*before);
+        return ERR_STORAGE;
+    }
+    return ERR_OK;
+}
+
+/* Any change that affects what the client may do ends its live tokens. */
+static err_t change(admin_store *a, const char *key, const char *action, const cred_actor *who, const claims *cl,
+                    const cred_spec *s, const char *secret, bool reset, char *secret_out, char *msg, size_t msglen)
+{
+    for (int attempt = 0; attempt < 5; attempt++) { /* compare-and-swap against concurrent changes */
+        json_object *o;
+        char *before;
+        int64_t version;
+        err_t e = load_for_change(a, key, &o, &before, &version, msg, msglen);
+        if (e) return e;
+        if (s && !apply_spec(o, cl, a, s, msg, msglen)) e = ERR_INVALID;
+        if (!e && reset) e = set_secret(o, secret, secret_out, msg, msglen);
+        if (!e) {
+            bump_generation(o);
+            e = put_audited(a, "client", key, before, jsonx_text(o), version, action, who);
+        }
+        json_object_put(o);
+        free(before);
+        if (e != ERR_CONFLICT) return e;
+    }
+    snprintf(msg, msglen, "the client kept changing under this update; try again");
+    return ERR_CONFLICT;
+}
+
+err_t cred_client_update(admin_store *a, const claims *cl, const char *key, const cred_spec *s, const cred_actor *who,
+                         char *msg, size_t msglen)
+{
+    const char *action = "client.update";
+    if (s->enabled == 0 && s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor) action = "client.disable";
+    if (s->enabled == 1 && s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor) action = "client.enable";
+    return change(a, key, action, who, cl, s, NULL, false, NULL, msg, msglen);
+}
+
+err_t cred_client_reset(admin_store *a, const char *key, const char *secret, const cred_actor *who, char *secret_out,
+                        char *msg, size_t msglen)
+{
+    return change(a, key, "client.reset", who, NULL, NULL, secret, true, secret_out, msg, msglen);
+}
+
+err_t cred_client_delete(admin_store *a, const char *key, const cred_actor *who, char *msg, size_t msglen)
+{
+    char *before = NULL;
+    int64_t version;
+    err_t e = admin_get(a, "client", key, &before, &version);
+    if (e == ERR_NOT_FOUND) snprintf(msg, msglen, "no client has the key '%s' (see: edhub clients list)", key);
+    if (!e) e = put_audited(a, "client", key, before, NULL, version, "client.delete", who);
+    free(before);
+    return e;
+}
+
+err_t cred_client_rehash(admin_store *a, const cred_client *c, const char *new_hash)
+{
+    char *body = NULL;
+    int64_t version;
+    err_t e = admin_get(a, "client", c->key, &body, &version);
+    if (e) return e;
+    json_object *o = parse_body(body);
+    free(body);
+    if (!o) return ERR_STORAGE;
+    /* Only the hash this login verified is replaced (a reset meanwhile wins). */
+    if (version != c->version) e = ERR_CONFLICT;
+    else {
+        json_object_object_add(o, "secretHash", json_object_new_string(new_hash));
+        admin_event ev = {.actor = "token-endpoint", .action = "client.rehash"};
+        char *t = actor_target("client", c->key);
+        ev.target = t;
+        e = admin_put(a, "client", c->key, jsonx_text(o), version, &ev, NULL);
+        free(t);
+    }
+    json_object_put(o);
+    return e;
+}
+
+err_t cred_vendor_create(admin_store *a, const char *name, const char *const *namespaces, int n, const cred_actor *who,
+                         char *msg, size_t msglen)
+{
+    if (!name || !*name || strlen(name) > 150) {
+        snprintf(msg, msglen, "a vendor needs a name of 1-150 characters (--name)");
+        return ERR_INVALID;
+    }
+    if (n > CRED_MAX_NAMESPACES) {
+        snprintf(msg, msglen, "at most %d namespace prefixes per vendor", CRED_MAX_NAMESPACES);
+        return ERR_INVALID;
+    }
+    char at[21];
+    time_now_iso(at);
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    set_str(o, "name", name);
+    for (int i = 0; i < n; i++) {
+        if (!namespace_ok(namespaces[i])) {
+            json_object_put(o);
+            json_object_put(arr);
+            snprintf(msg, msglen, "namespace prefix '%s' must be 1-255 characters without blanks", namespaces[i]);
+            return ERR_INVALID;
+        }
+        json_object_array_add(arr, json_object_new_string(namespaces[i]));
+    }
+    json_object_object_add(o, "namespaces", arr);
+    set_str(o, "createdAt", at);
+    err_t e = put_audited(a, "vendor", name, NULL, jsonx_text(o), 0, "vendor.create", who);
+    if (e == ERR_CONFLICT) snprintf(msg, msglen, "a vendor named '%s' already exists", name);
+    json_object_put(o);
+    return e;
+}
+
+err_t cred_vendor_delete(admin_store *a, const char *name, const cred_actor *who, char *msg, size_t msglen)
+{
+    char *before = NULL;
+    int64_t version;
+    err_t e = admin_get(a, "vendor", name, &before, &version);
+    if (e == ERR_NOT_FOUND) snprintf(msg, msglen, "no vendor is named '%s' (see: edhub vendors list)", name);
+    if (!e) e = put_audited(a, "vendor", name, before, NULL, version, "vendor.delete", who);
+    free(before);
+    return e;
+}
+
+err_t cred_list(admin_store *a, bool vendors, char **json)
+{
+    char *all = NULL;
+    err_t e = admin_list(a, vendors ? "vendor" : "client", &all);
+    if (e) return e;
+    json_object *arr = json_tokener_parse(all);
+    free(all);
+    if (!arr) return ERR_STORAGE;
+    for (size_t i = 0; i < json_object_array_length(arr); i++)
+        json_object_object_del(json_object_array_get_idx(arr, i), "secretHash");
+    *json = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(arr);
+    return ERR_OK;
+}
+
+err_t cred_client_json(admin_store *a, const char *key, char **json)
+{
+    char *body = NULL;
+    err_t e = admin_get(a, "client", key, &body, NULL);
+    if (e) return e;
+    *json = public_text(body);
+    free(body);
+    return *json ? ERR_OK : ERR_STORAGE;
+}
+
+void cred_login_failed(admin_store *a, const char *key, const char *address)
+{
+    char *t = actor_target("client", key);
+    admin_event ev = {.actor = "token-endpoint", .action = "login.failed", .target = t, .address = address};
+    if (admin_record(a, &ev) != ERR_OK) log_error("audit: cannot record a failed login for key '%s'", key);
+    free(t);
+}
