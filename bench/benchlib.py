@@ -20,6 +20,11 @@ which only binds 127.0.0.1:0 to find a free port):
                                    forwarded), and write a JSON result: exit status, wall time,
                                    the child's CPU (wait4 rusage), records done and the rate curve
                                    (time at each 1% of the records, records/s per 10%)
+  authzdata ssa PREFIX N SCHOOLS   TSV for hclient -i: student PREFIX<s>, school SCHOOLS[s % len]
+                                   (comma-separated), s = 0..N-1 (the authz workloads' enrolments)
+  authzdata events PREFIX N E SCHOOLS
+                                   TSV: E attendance events, k = 0..E-1: student s = k % N, its
+                                   school, date = school day k // N (weekdays from 2023-08-21)
   report RESULTS.jsonl OUT.md      write the Markdown report
 """
 import json
@@ -1238,6 +1243,31 @@ def cmd_report(args):
         f.write(md)
 
 
+def cmd_authzdata(args):
+    import datetime
+    kind, prefix, n = args[0], args[1], int(args[2])
+    schools = args[-1].split(",")
+    out = sys.stdout
+    if kind == "ssa":
+        for s in range(n):
+            out.write(f"{prefix}{s}\t{schools[s % len(schools)]}\n")
+        return
+    if kind != "events":
+        sys.exit("authzdata: ssa or events")
+    e = int(args[3])
+    ndays = (e + n - 1) // n
+    if ndays > 4000:
+        sys.exit(f"authzdata: {ndays} school days needed; give more students or fewer events")
+    days, d = [], datetime.date(2023, 8, 21)
+    while len(days) < ndays:
+        if d.weekday() < 5:
+            days.append(d.isoformat())
+        d += datetime.timedelta(days=1)
+    for k in range(e):
+        s = k % n
+        out.write(f"{prefix}{s}\t{schools[s % len(schools)]}\t{days[k // n]}\n")
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -1265,6 +1295,8 @@ def main():
         cmd_pgbenchjson(args)
     elif cmd == "runload":
         cmd_runload(args)
+    elif cmd == "authzdata":
+        cmd_authzdata(args)
     else:
         print(__doc__)
         sys.exit(2)

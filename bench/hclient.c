@@ -7,7 +7,7 @@
  * prints one JSON object with throughput, latency percentiles and status counts.
  * Only talks to 127.0.0.1.
  *
- * Templates (-u URL path, -b body, -O output line) may contain:
+ * Templates (-u URL path, -b body, -H header, -O output line) may contain:
  *   {n}        the request counter: START + k (k = 0 .. WARMUP+COUNT-1)
  *   {1}..{9}   tab-separated fields of input line (k mod lines) of -i FILE
  *   {loc}      (output template only) the last path segment of the Location header
@@ -45,6 +45,7 @@ static long start_n;
 static const char *method = "GET";
 static const char *url_tpl = "/";
 static const char *body_tpl;
+static const char *content_type = "application/json";
 static const char *in_path;
 static const char *out_path;
 static const char *out_tpl;
@@ -381,13 +382,16 @@ static void *worker(void *arg) {
     snprintf(hb, sizeof hb, " HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: edhub-bench-hclient\r\nAccept: application/json\r\n", port);
     buf_adds(&req, hb);
     for (int i = 0; i < nheaders; i++) {
-      buf_adds(&req, headers[i]);
+      if (strchr(headers[i], '{'))
+        expand(&req, headers[i], k, NULL, 0);
+      else
+        buf_adds(&req, headers[i]);
       buf_adds(&req, "\r\n");
     }
     if (body_tpl) {
       tmp.len = 0;
       expand(&tmp, body_tpl, k, NULL, 0);
-      snprintf(hb, sizeof hb, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", tmp.len);
+      snprintf(hb, sizeof hb, "Content-Type: %.60s\r\nContent-Length: %zu\r\n\r\n", content_type, tmp.len);
       buf_adds(&req, hb);
       buf_add(&req, tmp.p, tmp.len);
     } else {
@@ -458,7 +462,7 @@ static double pct(const double *v, long n, double p) {
 static void usage(void) {
   fprintf(stderr,
           "usage: hclient -p PORT [-c CONNS] [-n COUNT] [-w WARMUP] [-s START] [-m METHOD]\n"
-          "               -u URL_TEMPLATE [-b BODY_TEMPLATE] [-H 'Header: v']... [-i INFILE]\n"
+          "               -u URL_TEMPLATE [-b BODY_TEMPLATE [-C CONTENT_TYPE]] [-H 'Header: v']... [-i INFILE]\n"
           "               [-o OUTFILE -O OUT_TEMPLATE] [-e EXPECT_STATUS] [-T DEADLINE_S]\n"
           "               [-t REQ_TIMEOUT_S] [-l LABEL]\n");
   exit(2);
@@ -466,7 +470,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
   int opt;
-  while ((opt = getopt(argc, argv, "p:c:n:w:s:m:u:b:H:i:o:O:e:T:t:l:")) != -1) {
+  while ((opt = getopt(argc, argv, "p:c:n:w:s:m:u:b:C:H:i:o:O:e:T:t:l:")) != -1) {
     switch (opt) {
     case 'p': port = atoi(optarg); break;
     case 'c': conns = atoi(optarg); break;
@@ -476,6 +480,7 @@ int main(int argc, char **argv) {
     case 'm': method = optarg; break;
     case 'u': url_tpl = optarg; break;
     case 'b': body_tpl = optarg; break;
+    case 'C': content_type = optarg; break;
     case 'H':
       if (nheaders == MAX_HEADERS) die("too many -H");
       headers[nheaders++] = optarg;

@@ -30,6 +30,22 @@
 #   BENCH_EDHUB=PATH       server binary to use (default ./edhub; for testing the harness)
 #   BENCH_PGBIN=DIR        PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
 #   BENCH_MIN_FREE_GB=N    stop the server / loader when the data filesystem has less free (default 5)
+#   BENCH_ONLY=authz|main  run only the token/authorization workloads A1-A3 (no ceilings, no W1-W9),
+#                          or only the original workloads (no A1-A3); default: everything
+#   BENCH_SKIP_AUTHZ=1     skip A1-A3 (same as BENCH_ONLY=main)
+#   BENCH_AUTHZ_PARTS="tokens writes reads"  which of A1 (tokens), A2 (writes), A3 (reads) to run
+#   BENCH_AUTHZ_STUDENTS=N students of LEA 255901 in the authz instance, each enrolled at one of its
+#                          3 schools (default 10000; quick 1000)
+#   BENCH_AUTHZ_EVENTS=N   attendance events of those students created before A3 (default 100000; quick 5000)
+#   BENCH_AUTHZ_OTHER=F    A3 phase B: LEA 255902 gets F times LEA 255901's students and events
+#                          (default 4: the LEA 255901 client then sees 1/5 of the rows; 0 = no phase B)
+#   BENCH_AUTHZ_TOKENS=N   token requests per A1 cached-issuance run (default 50000; quick 10000; at
+#                          most 90000: the server keeps at most 100,000 live tokens)
+#   BENCH_AUTHZ_FRESH=N    fresh clients per A1 first-verification measurement and run (default 8)
+#   BENCH_AUTHZ_CONNS=N    connections of A1 cached issuance and of A2 (default 16)
+#   BENCH_AUTHZ_READ_N=N   timed requests per A3 read measurement and run (default 100; quick 20)
+#   BENCH_AUTHZ_READ_BUDGET=S  seconds per A3 read measurement and run; slower requests get fewer
+#                          samples (at least 3) (default 10; quick 5)
 # Only 127.0.0.1 (and a unix socket of our own PostgreSQL server) is ever contacted. Every wait
 # and loop is bounded. The PostgreSQL server is stopped at the end whatever happens (trap).
 set -u -o pipefail
@@ -42,8 +58,10 @@ export BENCH_LUA_DIR="$BENCH_DIR/lua"
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
   d_runs=1 d_dur=3 d_bulk=200000 d_lat=200 d_stu=10000 d_pk=10 d_pb=20 mode=quick
+  d_azn=1000 d_aze=5000 d_aztok=10000 d_azrn=20 d_azrb=5
 else
   d_runs=3 d_dur=10 d_bulk=10000000 d_lat=1000 d_stu=50000 d_pk=20 d_pb=60 mode=full
+  d_azn=10000 d_aze=100000 d_aztok=50000 d_azrn=100 d_azrb=10
 fi
 RUNS=${BENCH_RUNS:-$d_runs}
 DUR=${BENCH_DURATION:-$d_dur}
@@ -59,6 +77,16 @@ BACKENDS=${BENCH_BACKENDS:-sqlite pg}
 PGBIN=${BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
 SKIP_BULK=${BENCH_SKIP_BULK:-0}
 SKIP_DEEP=${BENCH_SKIP_DEEP:-0}
+ONLY=${BENCH_ONLY:-}
+AZ_N=${BENCH_AUTHZ_STUDENTS:-$d_azn}
+AZ_E=${BENCH_AUTHZ_EVENTS:-$d_aze}
+AZ_F=${BENCH_AUTHZ_OTHER:-4}
+AZ_TOKN=${BENCH_AUTHZ_TOKENS:-$d_aztok}
+AZ_FRESH=${BENCH_AUTHZ_FRESH:-8}
+AZ_CONNS=${BENCH_AUTHZ_CONNS:-16}
+AZ_READ_N=${BENCH_AUTHZ_READ_N:-$d_azrn}
+AZ_READ_BUDGET=${BENCH_AUTHZ_READ_BUDGET:-$d_azrb}
+AZ_PARTS=" ${BENCH_AUTHZ_PARTS:-tokens writes reads} "
 OUT_MD=${BENCH_OUT:-$BENCH_DIR/RESULTS.md}
 if [ -n "${BENCH_OUT:-}" ]; then OUT_JSONL="${OUT_MD%.*}.jsonl"; else OUT_JSONL="$BENCH_DIR/results.jsonl"; fi
 EDHUB=${BENCH_EDHUB:-$ROOT/edhub}
@@ -72,9 +100,27 @@ MIN_FREE=$(( ${BENCH_MIN_FREE_GB:-5} * 1024 * 1024 * 1024 ))
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for v in RUNS DUR BULK_N BULK_DAYS PAGE_SIZE LAT_N NSTU PAGE_K PAGE_BUDGET LOAD_TIMEOUT; do
+for v in RUNS DUR BULK_N BULK_DAYS PAGE_SIZE LAT_N NSTU PAGE_K PAGE_BUDGET LOAD_TIMEOUT \
+  AZ_N AZ_E AZ_TOKN AZ_FRESH AZ_CONNS AZ_READ_N AZ_READ_BUDGET; do
   [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive integer (got '${!v}')"
 done
+[[ $AZ_F =~ ^[0-9]+$ ]] || die "BENCH_AUTHZ_OTHER must be a non-negative integer (got '$AZ_F')"
+[ "$AZ_TOKN" -le 90000 ] || die "BENCH_AUTHZ_TOKENS must be at most 90000 (the server keeps at most 100,000 live tokens)"
+[ "$AZ_CONNS" -le 1024 ] || die "BENCH_AUTHZ_CONNS must be at most 1024"
+for p in $AZ_PARTS; do
+  case $p in tokens|writes|reads) ;; *) die "BENCH_AUTHZ_PARTS: unknown part '$p' (use tokens, writes, reads)" ;; esac
+done
+DO_MAIN=1 DO_AUTHZ=1
+case $ONLY in
+  "") ;;
+  authz) DO_MAIN=0 ;;
+  main) DO_AUTHZ=0 ;;
+  *) die "BENCH_ONLY: use authz or main (got '$ONLY')" ;;
+esac
+[ "${BENCH_SKIP_AUTHZ:-0}" = 1 ] && DO_AUTHZ=0
+[ $DO_MAIN = 1 ] || [ $DO_AUTHZ = 1 ] || die "BENCH_ONLY=authz with BENCH_SKIP_AUTHZ=1: nothing to run"
+# without the original workloads there is no bulk load (nor its data or COPY ceiling)
+[ $DO_MAIN = 1 ] || SKIP_BULK=1
 seen=" "
 for b in $BACKENDS; do
   case $b in sqlite|pg) ;; *) die "BENCH_BACKENDS: unknown backend '$b' (use sqlite and/or pg)" ;; esac
@@ -100,6 +146,7 @@ if [ $HAVE_PG = 1 ]; then
   [ ${#PGDIR} -le 90 ] || die "BENCH_TMP path too long for a PostgreSQL unix socket ($PGDIR)"
 fi
 SPID="" CPID="" LPID="" WDPIDS="" PG_UP=0 PGPID="" BK=all DATA="" PGDB="" PORT="" CPORT="" TOKEN=""
+SLOG="$WORK/server.log" QUIET=0 SERVE_EXTRA=() MASK_V=() MASK_N=()
 
 stop_pid() { # pid name: SIGTERM, wait up to 60 s (a final WAL checkpoint can take a while), then SIGKILL
   local pid=$1 i
@@ -274,7 +321,7 @@ alive() { # after a step: if the server died, record it and return 1 (the rest o
   wait "$SPID" 2>/dev/null; local rc=$?
   local why="exit status $rc"; [ $rc -gt 128 ] && why="killed by signal $((rc - 128))"
   [ -s "$WORK/watchdog.$BK.txt" ] && why="$why; $(tail -1 "$WORK/watchdog.$BK.txt")"
-  check "server still running after $1" false "edhub serve died ($why); last log line: $(tail -1 "$WORK/server.$BK.log" | cut -c1-200)"
+  check "server still running after $1" false "edhub serve died ($why); last log line: $(tail -1 "$SLOG" | cut -c1-200)"
   log "server died during $1 ($why); skipping the rest of the $BK workloads"
   SPID=""
   return 1
@@ -322,7 +369,9 @@ rec workload=meta mode="$mode" runs="$RUNS" backends="$BACKENDS" date="$(date -u
   libs="libmicrohttpd $(pkg-config --modversion libmicrohttpd), SQLite $(pkg-config --modversion sqlite3), json-c $(pkg-config --modversion json-c 2>/dev/null), libpq $(pkg-config --modversion libpq 2>/dev/null)" \
   postgres="$pgver" \
   wrk="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" loadavg="$(loadavg)" bulk_n="$BULK_N" page_size="$PAGE_SIZE" \
-  invocation="$( [ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 ')make bench   # = bash bench/run.sh; BACKENDS='$BACKENDS' RUNS=$RUNS DURATION=${DUR}s BULK_N=$BULK_N BULK_DAYS=$BULK_DAYS PAGE_SIZE=$PAGE_SIZE LAT_N=$LAT_N SSA_STUDENTS=$NSTU PAGE_K=$PAGE_K PAGE_BUDGET=${PAGE_BUDGET}s"
+  only="$ONLY" do_main="$DO_MAIN" do_authz="$DO_AUTHZ" \
+  authz_params="$( [ $DO_AUTHZ = 1 ] && echo "parts:$AZ_PARTS students=$AZ_N events=$AZ_E other_factor=$AZ_F tokens=$AZ_TOKN fresh=$AZ_FRESH conns=$AZ_CONNS read_n=$AZ_READ_N read_budget=${AZ_READ_BUDGET}s")" \
+  invocation="$( [ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 ')$( [ -n "$ONLY" ] && echo "BENCH_ONLY=$ONLY ")$( [ "${BENCH_SKIP_AUTHZ:-0}" = 1 ] && echo 'BENCH_SKIP_AUTHZ=1 ')make bench   # = bash bench/run.sh; BACKENDS='$BACKENDS' RUNS=$RUNS DURATION=${DUR}s$( [ $DO_MAIN = 1 ] && echo " BULK_N=$BULK_N BULK_DAYS=$BULK_DAYS PAGE_SIZE=$PAGE_SIZE LAT_N=$LAT_N SSA_STUDENTS=$NSTU PAGE_K=$PAGE_K PAGE_BUDGET=${PAGE_BUDGET}s")$( [ "$SKIP_BULK" = 1 ] && [ $DO_MAIN = 1 ] && echo ' SKIP_BULK=1')$( [ $DO_AUTHZ = 1 ] && echo " AUTHZ_PARTS='$(echo $AZ_PARTS)' AUTHZ_STUDENTS=$AZ_N AUTHZ_EVENTS=$AZ_E AUTHZ_OTHER=$AZ_F AUTHZ_TOKENS=$AZ_TOKN AUTHZ_FRESH=$AZ_FRESH AUTHZ_CONNS=$AZ_CONNS AUTHZ_READ_N=$AZ_READ_N AUTHZ_READ_BUDGET=${AZ_READ_BUDGET}s")"
 
 # ------------------------------------------------------------------ helpers for workloads
 show_cmd() { # shell-quoted command line with the token and temp paths replaced by placeholders
@@ -335,6 +384,8 @@ show_cmd() { # shell-quoted command line with the token and temp paths replaced 
     s+="${s:+ }$q"
   done
   [ -n "$TOKEN" ] && s=${s//$TOKEN/\$TOKEN}
+  local i
+  for i in "${!MASK_V[@]}"; do [ -n "${MASK_V[$i]}" ] && s=${s//"${MASK_V[$i]}"/"${MASK_N[$i]}"}; done
   s=${s//$BENCH_DIR/bench}
   s=${s//$WORK/\$WORK}
   [ -n "$PORT" ] && s=${s//127.0.0.1:$PORT/127.0.0.1:\$PORT} && s=${s//-p $PORT /-p \$PORT }
@@ -455,8 +506,8 @@ start_server() { # label: start edhub serve on a free port; SPID, PORT, BASE, TO
   log "[$BK] starting edhub serve on 127.0.0.1:$PORT ($1)"
   local t0 t1 i ready=0 code
   t0=$(date +%s.%N)
-  echo "---- $(date -u +%H:%M:%S) edhub serve ($1)" >>"$WORK/server.$BK.log"
-  "$EDHUB" serve --data "$DATA" --listen "127.0.0.1:$PORT" >>"$WORK/server.$BK.log" 2>&1 &
+  echo "---- $(date -u +%H:%M:%S) edhub serve ${SERVE_EXTRA[*]} ($1)" >>"$SLOG"
+  "$EDHUB" serve --data "$DATA" --listen "127.0.0.1:$PORT" "${SERVE_EXTRA[@]}" >>"$SLOG" 2>&1 &
   SPID=$!
   BASE="http://127.0.0.1:$PORT"
   for i in $(seq 1 3000); do
@@ -466,20 +517,22 @@ start_server() { # label: start edhub serve on a free port; SPID, PORT, BASE, TO
     sleep 0.1
   done
   if [ $ready != 1 ]; then
-    check "server starts ($1)" false "edhub serve not answering 200 on GET / within 300 s; last log line: $(tail -1 "$WORK/server.$BK.log" | cut -c1-200)"
+    check "server starts ($1)" false "edhub serve not answering 200 on GET / within 300 s; last log line: $(tail -1 "$SLOG" | cut -c1-200)"
     stop_pid "$SPID" edhub >/dev/null; SPID=""
     return 1
   fi
   t1=$(date +%s.%N)
   start_watchdog "$SPID" "edhub serve"
-  rec workload=extra name="server start to first 200 on GET / ($1)" value="$(python3 -c "print(f'{($t1-$t0)*1000:.0f} ms')")"
-  rec workload=extra name="server threads right after start ($1)" value="$(ls /proc/$SPID/task | wc -l)"
+  if [ "$QUIET" != 1 ]; then
+    rec workload=extra name="server start to first 200 on GET / ($1)" value="$(python3 -c "print(f'{($t1-$t0)*1000:.0f} ms')")"
+    rec workload=extra name="server threads right after start ($1)" value="$(ls /proc/$SPID/task | wc -l)"
+  fi
   new_token
 }
 stop_server() { # label
   [ -n "$SPID" ] || return 0
   local st; st=$(stop_pid "$SPID" edhub); SPID=""
-  rec workload=extra name="server stop after SIGTERM ($1)" value="$st s"
+  [ "$QUIET" = 1 ] || rec workload=extra name="server stop after SIGTERM ($1)" value="$st s"
 }
 
 # ------------------------------------------------------------------ data for the bulk load (W8)
@@ -500,8 +553,8 @@ if [ "$SKIP_BULK" != 1 ]; then
 fi
 
 # ------------------------------------------------------------------ W7 ceiling B (SQLite)
-log "W7 ceiling B: raw SQLite inserts"
-for r in $(seq 1 "$RUNS"); do
+[ $DO_MAIN = 1 ] && log "W7 ceiling B: raw SQLite inserts"
+for r in $(seq 1 "$([ $DO_MAIN = 1 ] && echo "$RUNS" || echo 0)"); do
   for v in b1 b100 server_b100; do
     case $v in
       b1) b=1 schema=simple rows=$((QUICK == 1 ? 5000 : 20000)) secs=20 ;;
@@ -526,10 +579,12 @@ if [ $HAVE_PG = 1 ]; then
   rec workload=extra name="PostgreSQL server" value="$("$PGBIN/postgres" --version); data directory on $(df -hT "$PGDIR" | awk 'NR==2 {print $2 " " $1}'); started by scripts/pg-test-server.sh (unix socket only)"
   rec workload=meta_pg settings="$(pgq postgres -F '=' -c "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN ('shared_buffers','synchronous_commit','fsync','full_page_writes','wal_level','wal_compression','max_wal_size','checkpoint_timeout','wal_buffers','max_connections','commit_delay','effective_io_concurrency','work_mem') ORDER BY name" | tr '\n' ' ')"
 
-  log "W9 ceiling P: pgbench single-row INSERTs ($RUNS x ${DUR}s at 16 and 64 clients)"
   DB_CPU_PG=1
   bk_save=$BK
-  if pgq postgres -c "CREATE DATABASE bench_ceiling" && pgq bench_ceiling -f "$BENCH_DIR/pg/ceiling.sql"; then
+  if [ $DO_MAIN != 1 ]; then
+    : # BENCH_ONLY=authz: no ceilings
+  elif log "W9 ceiling P: pgbench single-row INSERTs ($RUNS x ${DUR}s at 16 and 64 clients)" &&
+    pgq postgres -c "CREATE DATABASE bench_ceiling" && pgq bench_ceiling -f "$BENCH_DIR/pg/ceiling.sql"; then
     for c in 16 64; do
       for r in $(seq 1 "$RUNS"); do
         pgq bench_ceiling -c "TRUNCATE pgb_doc; CHECKPOINT" >/dev/null
@@ -571,27 +626,28 @@ if [ $HAVE_PG = 1 ]; then
   else
     rec workload=w9_pgbench_c16 run=1 result='{"error":"could not create the ceiling database"}'
   fi
-  pgq postgres -c "DROP DATABASE IF EXISTS bench_ceiling" >/dev/null
+  [ $DO_MAIN = 1 ] && pgq postgres -c "DROP DATABASE IF EXISTS bench_ceiling" >/dev/null
   unset DB_CPU_PG
   BK=$bk_save
 fi
 
 # ================================================================== per backend
-bk_instance() { # create the instance of backend $BK in $DATA
-  DATA="$WORK/data-$BK"
+bk_instance() { # [suffix]: create the instance of backend $BK in $DATA (a suffix names a second instance)
+  local sfx=${1:-}
+  DATA="$WORK/data-$BK${sfx:+-$sfx}"
   local dbopt=() url t0 t1
   if [ "$BK" = pg ]; then
-    PGDB=edhub_bench
+    PGDB=edhub_bench${sfx:+_$sfx}
     url=$(PGBIN="$PGBIN" timeout 120 bash "$PGTS" createdb "$PGDIR" "$PGDB") ||
       { check "create the PostgreSQL database" false "createdb $PGDB failed"; return 1; }
     dbopt=(--database "$url")
   fi
   log "[$BK] edhub init (data in $DATA)"
   t0=$(date +%s.%N)
-  timeout 600 "$EDHUB" init --data "$DATA" --client-key "$KEY" --client-secret "$SECRET" "${dbopt[@]}" >"$WORK/init.$BK.log" 2>&1 ||
-    { check "edhub init" false "failed: $(tail -1 "$WORK/init.$BK.log" | cut -c1-200)"; return 1; }
+  timeout 600 "$EDHUB" init --data "$DATA" --client-key "$KEY" --client-secret "$SECRET" "${dbopt[@]}" >"$WORK/init.$BK$sfx.log" 2>&1 ||
+    { check "edhub init${sfx:+ ($sfx instance)}" false "failed: $(tail -1 "$WORK/init.$BK$sfx.log" | cut -c1-200)"; return 1; }
   t1=$(date +%s.%N)
-  rec workload=extra name="edhub init (bootstrap load: descriptors, school years, Grand Bend ed-orgs)" \
+  rec workload=extra name="edhub init${sfx:+ of the $sfx instance} (bootstrap load: descriptors, school years, Grand Bend ed-orgs)" \
     value="$(python3 -c "print(f'{$t1-$t0:.2f} s')")"
 }
 
@@ -825,34 +881,35 @@ print(n, 3 if t * (n + 3) <= b else 1)")
   done
 }
 
-bk_teardown() { # end-of-backend records (if the server is still up), stop it, delete the instance
+bk_teardown() { # [label]: end-of-instance records (if the server is still up), stop it, delete the instance
+  local lab=${1:-}
   if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
     local rss sz db wal
     sleep 2 # give a background checkpointer a moment
     sz=$(db_sizes); db=${sz% *}; wal=${sz#* }
-    rec workload=sizes after="end (server still running)" db_bytes="$db" wal_bytes="$wal" free_bytes="$(free_bytes)"
+    rec workload=sizes after="end${lab} (server still running)" db_bytes="$db" wal_bytes="$wal" free_bytes="$(free_bytes)"
     if [ "$BK" = sqlite ]; then
       if [ "$wal" -gt $((256 * 1024 * 1024)) ] && [ "$wal" -gt "$db" ]; then
-        check "WAL is checkpointed while the server runs" false \
+        check "WAL is checkpointed while the server runs${lab}" false \
           "at the end the WAL is $wal bytes and the database file $db bytes: checkpoints are not keeping up (or not running); the WAL only shrinks at shutdown"
       else
-        check "WAL is checkpointed while the server runs" true "WAL $wal bytes, database file $db bytes"
+        check "WAL is checkpointed while the server runs${lab}" true "WAL $wal bytes, database file $db bytes"
       fi
     fi
     rss=$(awk '/VmHWM|VmRSS/ {printf "%s %s %s; ", $1, $2, $3}' /proc/$SPID/status 2>/dev/null)
-    rec workload=extra name="server memory at end" value="$rss"
-    rec workload=extra name="server threads at end" value="$(ls /proc/$SPID/task 2>/dev/null | wc -l)"
+    rec workload=extra name="server memory at end${lab}" value="$rss"
+    rec workload=extra name="server threads at end${lab}" value="$(ls /proc/$SPID/task 2>/dev/null | wc -l)"
     if [ "$BK" = sqlite ]; then
-      rec workload=extra name="instance data dir size at end" value="$(du -sh "$DATA" | cut -f1) ($(du -sb "$DATA" | cut -f1) bytes)"
+      rec workload=extra name="instance data dir size at end${lab}" value="$(du -sh "$DATA" | cut -f1) ($(du -sb "$DATA" | cut -f1) bytes)"
     else
-      rec workload=extra name="PostgreSQL database size at end" value="$(PGQ_TIMEOUT=60 pgq "$PGDB" -c "SELECT pg_size_pretty(pg_database_size(current_database())) || ' (' || pg_database_size(current_database()) || ' bytes); largest relations: ' || (SELECT string_agg(relname || ' ' || pg_size_pretty(s), ', ') FROM (SELECT relname, pg_total_relation_size(oid) s FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 5) x)" 2>/dev/null)"
+      rec workload=extra name="PostgreSQL database size at end${lab}" value="$(PGQ_TIMEOUT=60 pgq "$PGDB" -c "SELECT pg_size_pretty(pg_database_size(current_database())) || ' (' || pg_database_size(current_database()) || ' bytes); largest relations: ' || (SELECT string_agg(relname || ' ' || pg_size_pretty(s), ', ') FROM (SELECT relname, pg_total_relation_size(oid) s FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 5) x)" 2>/dev/null)"
     fi
-    stop_server "end"
+    stop_server "end${lab}"
   fi
   stop_pid "$SPID" edhub >/dev/null; SPID=""
-  local nerr; nerr=$(grep -v '^---- ' "$WORK/server.$BK.log" 2>/dev/null | grep -ciE 'error|fatal|assert|crit')
-  [ "${nerr:-0}" -gt 0 ] && rec workload=extra name="server log lines matching error/fatal/assert/crit" \
-    value="$nerr; first: $(grep -v '^---- ' "$WORK/server.$BK.log" | grep -iE -m1 'error|fatal|assert|crit' | cut -c1-200)"
+  local nerr; nerr=$(grep -v '^---- ' "$SLOG" 2>/dev/null | grep -ciE 'error|fatal|assert|crit')
+  [ "${nerr:-0}" -gt 0 ] && rec workload=extra name="server log lines matching error/fatal/assert/crit${lab}" \
+    value="$nerr; first: $(grep -v '^---- ' "$SLOG" | grep -iE -m1 'error|fatal|assert|crit' | cut -c1-200)"
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     # free the disk for the next backend (a 10M-event instance takes tens of GB)
     rm -rf "$DATA"

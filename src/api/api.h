@@ -17,6 +17,7 @@ typedef struct api_config {
     FILE *access_log;          /* one line per request, or NULL */
     const char *public_url;    /* base URL clients use (behind a proxy), or NULL: from Host */
     const struct claims *claims; /* the security metadata (claim sets) */
+    struct admin_store *admin;   /* credentials (Admin API) */
 } api_config;
 
 typedef struct api_server api_server;

@@ -75,6 +75,10 @@ void handle_metadata(request *r, route_kind k);
 void handle_token(request *r);
 void handle_token_info(request *r);
 void handle_data(request *r, const route *rt);
+/* /adminapi/... (Admin API 2.x subset). */
+void handle_admin(request *r);
+/* The client's IP address as text ("" when unknown). */
+void req_peer_address(request *r, char *out, size_t n);
 /* Called when the store finished a suspended write. */
 void handle_write_done(request *r);
 

@@ -125,6 +125,10 @@ static enum MHD_Result send_response(request *r)
 
 static void dispatch(request *r)
 {
+    if (!strncmp(r->url, "/adminapi", 9) && (!r->url[9] || r->url[9] == '/' || r->url[9] == '?')) {
+        handle_admin(r);
+        return;
+    }
     route rt;
     route_parse(r->url, &rt);
     bool get = !strcmp(r->method, "GET");

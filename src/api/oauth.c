@@ -12,7 +12,7 @@
 #include <strings.h>
 
 /* The client's IP address, as text ("" when unknown). */
-static void peer_address(request *r, char *out, size_t n)
+void req_peer_address(request *r, char *out, size_t n)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
@@ -155,7 +155,7 @@ void handle_token(request *r)
     }
     char tok[65], addr[INET6_ADDRSTRLEN] = "";
     int expires = 0, retry_after = 0;
-    peer_address(r, addr, sizeof addr);
+    req_peer_address(r, addr, sizeof addr);
     err_t e = auth_issue_token(r->srv->au, id, secret, addr, scope, tok, &expires, &retry_after);
     json_object_put(jb);
     if (e == ERR_INVALID) {

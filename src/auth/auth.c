@@ -392,6 +392,19 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
     return ERR_OK;
 }
 
+void auth_revoke_token(auth *a, const char *tok)
+{
+    if (strlen(tok) != 64) return;
+    pthread_mutex_lock(&a->mu);
+    size_t j = hash_str(tok) & (a->cap - 1);
+    for (size_t probes = 0; probes < a->cap && a->tokens[j].token[0]; probes++, j = (j + 1) & (a->cap - 1))
+        if (CRYPTO_memcmp(a->tokens[j].token, tok, 64) == 0) {
+            a->tokens[j].expires = 0;
+            break;
+        }
+    pthread_mutex_unlock(&a->mu);
+}
+
 void auth_revoke_client(auth *a, const char *key)
 {
     pthread_mutex_lock(&a->mu);

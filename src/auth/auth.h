@@ -54,6 +54,8 @@ void auth_free(auth *a);
  * or from the address. */
 err_t auth_issue_token(auth *a, const char *key, const char *secret, const char *addr, int64_t scope, char token[65],
                        int *expires_in, int *retry_after);
+/* Ends one token. */
+void auth_revoke_token(auth *a, const char *token);
 /* Ends every live token of a client at once (disable, reset, delete). */
 void auth_revoke_client(auth *a, const char *key);
 /* Resolves a bearer token to what it grants (a reference: release it), or

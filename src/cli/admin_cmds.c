@@ -35,7 +35,7 @@ static const char *usage_vendors =
     "\n"
     "  create --name NAME [--namespace PREFIX]...   namespace prefixes for NamespaceBased resources\n"
     "  list                                         every vendor\n"
-    "  delete --name NAME\n"
+    "  delete --name NAME                           also deletes the vendor's clients\n"
     "\n"
     "Clients created with --vendor NAME get the vendor's namespace prefixes. --json prints JSON.\n";
 
@@ -171,15 +171,15 @@ static bool edorg_ids(const aopts *o, int64_t *out)
 static void print_client(admin_store *a, const char *key, bool json)
 {
     char *t = NULL;
-    if (cred_client_json(a, key, &t) != ERR_OK) return;
+    if (cred_get_json(a, "client", key, &t) != ERR_OK) return;
     if (json) puts(t);
     else {
         json_object *o = json_tokener_parse(t);
-        printf("%-24s claim set: %s; enabled: %s; edorgs: %s; namespaces: %s; vendor: %s\n", key,
+        printf("%-24s claim set: %s; enabled: %s; edorgs: %s; namespaces: %s; vendor id: %lld\n", key,
                jsonx_str(o, "claimSet") ? jsonx_str(o, "claimSet") : "", jsonx_bool(o, "enabled") ? "yes" : "no",
                json_object_to_json_string_ext(jsonx_get(o, "edorgs"), JSON_C_TO_STRING_PLAIN),
                json_object_to_json_string_ext(jsonx_get(o, "namespaces"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-               jsonx_str(o, "vendor") && *jsonx_str(o, "vendor") ? jsonx_str(o, "vendor") : "-");
+               (long long)json_object_get_int64(jsonx_get(o, "vendorId")));
         json_object_put(o);
     }
     free(t);
@@ -206,7 +206,14 @@ int cmd_clients(int argc, char **argv)
     rc = 0;
     cred_spec s = {.nedorgs = -1, .nnamespaces = -1, .enabled = -1};
     s.claim_set = o.claim_set;
-    s.vendor = o.vendor;
+    int64_t vendor_id = 0;
+    if (o.vendor && *o.vendor && cred_vendor_find(a, o.vendor, &vendor_id) != ERR_OK) {
+        fprintf(stderr, "edhub: no vendor is named '%s' (create it with: edhub vendors create --name ...)\n", o.vendor);
+        claims_free(cl);
+        admin_close(a);
+        return 2;
+    }
+    if (o.vendor) s.vendor_id = &vendor_id;
     s.name = o.name;
     s.application = o.application;
     if (o.nedorgs || o.no_edorgs) s.edorgs = edorgs, s.nedorgs = o.nedorgs;
@@ -217,7 +224,7 @@ int cmd_clients(int argc, char **argv)
         s.key = o.key;
         s.secret = read_secret(o.secret, sbuf, sizeof sbuf);
         if (o.secret && !s.secret) e = ERR_INVALID, snprintf(msg, sizeof msg, "no secret on stdin");
-        else e = cred_client_create(a, cl, &s, &who, key, secret, msg, sizeof msg);
+        else e = cred_client_create(a, cl, &s, &who, key, secret, NULL, msg, sizeof msg);
         if (e) rc = fail(e, msg);
         else if (o.json) {
             printf("{\"key\":\"%s\"", key);
@@ -241,7 +248,7 @@ int cmd_clients(int argc, char **argv)
     } else if (!strcmp(act, "show")) {
         char *t = NULL;
         if (!need_key(&o)) rc = 2;
-        else if ((e = cred_client_json(a, o.key, &t))) {
+        else if ((e = cred_get_json(a, "client", o.key, &t))) {
             snprintf(msg, sizeof msg, "no client has the key '%s' (see: edhub clients list)", o.key);
             rc = fail(e, msg);
         } else print_client(a, o.key, o.json);
@@ -292,11 +299,18 @@ int cmd_vendors(int argc, char **argv)
     char msg[512] = "";
     err_t e;
     if (!strcmp(act, "create")) {
-        if ((e = cred_vendor_create(a, o.name, o.namespaces, o.nns, &who, msg, sizeof msg))) rc = fail(e, msg);
-        else if (!o.json) printf("edhub: vendor %s created\n", o.name);
+        cred_vendor v = {.name = o.name, .namespaces = o.namespaces, .nnamespaces = o.nns};
+        int64_t id = 0;
+        if ((e = cred_vendor_create(a, &v, &who, &id, msg, sizeof msg))) rc = fail(e, msg);
+        else if (o.json) printf("{\"id\":%lld}\n", (long long)id);
+        else printf("edhub: vendor %s created (id %lld)\n", o.name, (long long)id);
     } else if (!strcmp(act, "delete")) {
+        int64_t id = 0;
         if (!o.name) rc = fail(ERR_INVALID, "--name NAME is required");
-        else if ((e = cred_vendor_delete(a, o.name, &who, msg, sizeof msg))) rc = fail(e, msg);
+        else if (cred_vendor_find(a, o.name, &id)) {
+            snprintf(msg, sizeof msg, "no vendor is named '%s' (see: edhub vendors list)", o.name);
+            rc = fail(ERR_NOT_FOUND, msg);
+        } else if ((e = cred_vendor_delete(a, id, &who, msg, sizeof msg))) rc = fail(e, msg);
         else if (!o.json) printf("edhub: vendor %s deleted\n", o.name);
     } else if (!strcmp(act, "list")) {
         char *t = NULL;

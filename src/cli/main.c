@@ -53,11 +53,13 @@ static const char *usage_init =
 
 static const char *usage_serve =
     "usage: edhub serve --data DIR [--listen ADDR:PORT] [--threads N] [--model FILE] [--access-log FILE|-] [--public-url URL]\n"
+    "                   [--tokens-per-client N]\n"
     "\n"
     "Serves the instance in DIR at http://ADDR:PORT (default 127.0.0.1:8080) until SIGINT/SIGTERM.\n"
     "--public-url URL is the base URL clients see (behind a reverse proxy); by default the Host header is used.\n"
     "--access-log appends one line per request (time, method, path, status, ms, client, correlation id).\n"
     "GET /health answers 200 while the instance is readable (for load balancers).\n"
+    "--tokens-per-client caps the live tokens of one client (default 15, as ODS; 0 = no cap).\n"
     "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
 
 static const char *usage_load =
@@ -108,6 +110,7 @@ typedef struct opts {
     const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database, *claim_set;
     bool empty;
     int threads;
+    int tokens_per_client;     /* serve: live tokens per client (0: default; -1: no cap) */
     bool takes_files;          /* positional FILE arguments allowed (load) */
     const char *files[256];
     int nfiles;
@@ -137,6 +140,14 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
                 fprintf(stderr, "edhub: --threads needs a number between 1 and 256\n");
                 return 2;
             }
+        } else if (!strcmp(a, "--tokens-per-client")) {
+            char *end = NULL;
+            long v = i + 1 < argc ? strtol(argv[++i], &end, 10) : 0;
+            if (!end || *end || v < 0 || v > 1000000) {
+                fprintf(stderr, "edhub: --tokens-per-client needs a number (0 = no cap)\n");
+                return 2;
+            }
+            o->tokens_per_client = v ? (int)v : -1;
         } else if (o->takes_files && a[0] != '-') {
             if (o->nfiles >= (int)(sizeof o->files / sizeof o->files[0])) {
                 fprintf(stderr, "edhub: too many files (at most 256 per run)\n");
@@ -336,7 +347,7 @@ static int cmd_init(int argc, char **argv)
         cred_actor who = {"edhub-init", NULL};
         cred_spec cs = {.key = key, .secret = secret, .claim_set = o.claim_set ? o.claim_set : CRED_FULL_ACCESS,
                         .name = "created by edhub init", .nedorgs = -1, .nnamespaces = -1, .enabled = 1};
-        err_t e = cred_client_create(adm, cl, &cs, &who, NULL, NULL, msg, sizeof msg);
+        err_t e = cred_client_create(adm, cl, &cs, &who, NULL, NULL, NULL, msg, sizeof msg);
         if (e == ERR_CONFLICT) {
             e = cred_client_update(adm, cl, key, &cs, &who, msg, sizeof msg);
             if (!e) e = cred_client_reset(adm, key, secret, &who, NULL, msg, sizeof msg);
@@ -473,8 +484,8 @@ static int cmd_serve(int argc, char **argv)
         model_free(m);
         return 1;
     }
-    auth *au = auth_new(adm, cl, 1800, AUTH_MAX_TOKENS_PER_CLIENT);
-    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl};
+    auth *au = auth_new(adm, cl, 1800, o.tokens_per_client ? o.tokens_per_client : AUTH_MAX_TOKENS_PER_CLIENT);
+    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl, .admin = adm};
     char public_url[512] = "";
     if (o.public_url) {
         size_t n = strlen(o.public_url);

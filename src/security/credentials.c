@@ -1,7 +1,10 @@
 /* Credentials on the admin store; see credentials.h. Objects are JSON:
- *   client  {key, secretHash, name, vendor, application, claimSet, edorgs[],
- *            namespaces[], enabled, generation, createdAt}
- *   vendor  {name, namespaces[], createdAt}                               */
+ *   client  (by key)  {key, secretHash, name, vendorId, application,
+ *            applicationId, claimSet, edorgs[], namespaces[], enabled,
+ *            generation, createdAt}
+ *   vendor  (by id)   {id, name, namespaces[], contactName,
+ *            contactEmailAddress, createdAt}
+ *   counter (by kind) {next}: the ids the Admin API shows              */
 #include "credentials.h"
 #include "../auth/auth.h"
 #include "../base/arena.h"
@@ -63,10 +66,11 @@ err_t cred_client_load(admin_store *a, const char *key, cred_client *out)
     out->edorgs = xcalloc(n + 1, sizeof(int64_t));
     for (size_t i = 0; i < n; i++) out->edorgs[out->nedorgs++] = json_object_get_int64(json_object_array_get_idx(eo, i));
     add_namespaces(out, jsonx_get(o, "namespaces"));
-    const char *vendor = jsonx_str(o, "vendor");
-    if (vendor && *vendor) {
-        char *vb = NULL;
-        if (admin_get(a, "vendor", vendor, &vb, NULL) == ERR_OK) {
+    int64_t vendor = json_object_get_int64(jsonx_get(o, "vendorId"));
+    if (vendor > 0) {
+        char *vb = NULL, vk[24];
+        snprintf(vk, sizeof vk, "%lld", (long long)vendor);
+        if (admin_get(a, "vendor", vk, &vb, NULL) == ERR_OK) {
             json_object *v = parse_body(vb);
             add_namespaces(out, jsonx_get(v, "namespaces"));
             json_object_put(v);
@@ -166,12 +170,14 @@ static bool apply_spec(json_object *o, const claims *cl, admin_store *a, const c
         int idx = cl ? claims_set_index(cl, s->claim_set) : -1;
         set_str(o, "claimSet", idx >= 0 ? claims_set_name(cl, idx) : s->claim_set);
     }
-    if (s->vendor) {
-        if (*s->vendor && admin_get(a, "vendor", s->vendor, NULL, NULL) != ERR_OK) {
-            snprintf(msg, msglen, "no vendor is named '%s' (create it with: edhub vendors create --name ...)", s->vendor);
+    if (s->vendor_id) {
+        char vk[24];
+        snprintf(vk, sizeof vk, "%lld", (long long)*s->vendor_id);
+        if (*s->vendor_id && admin_get(a, "vendor", vk, NULL, NULL) != ERR_OK) {
+            snprintf(msg, msglen, "no vendor has the id %lld (see: edhub vendors list)", (long long)*s->vendor_id);
             return false;
         }
-        set_str(o, "vendor", s->vendor);
+        json_object_object_add(o, "vendorId", json_object_new_int64(*s->vendor_id));
     }
     if (s->name) {
         if (strlen(s->name) > 200) {
@@ -243,8 +249,32 @@ static err_t set_secret(json_object *o, const char *secret, char *secret_out, ch
     return ERR_OK;
 }
 
+/* The next id of a kind (compare-and-swap on its counter object). */
+static err_t next_id(admin_store *a, const char *kind, int64_t *id)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        char *body = NULL, text[64];
+        int64_t version = 0;
+        err_t e = admin_get(a, "counter", kind, &body, &version);
+        if (e && e != ERR_NOT_FOUND) return e;
+        json_object *o = body ? parse_body(body) : NULL;
+        int64_t next = o ? json_object_get_int64(jsonx_get(o, "next")) : 1;
+        json_object_put(o);
+        free(body);
+        if (next < 1) next = 1;
+        snprintf(text, sizeof text, "{\"next\":%lld}", (long long)next + 1);
+        e = admin_put(a, "counter", kind, text, version, NULL, NULL);
+        if (!e) {
+            *id = next;
+            return ERR_OK;
+        }
+        if (e != ERR_CONFLICT) return e;
+    }
+    return ERR_CONFLICT;
+}
+
 err_t cred_client_create(admin_store *a, const claims *cl, const cred_spec *s, const cred_actor *who, char *key_out,
-                         char *secret_out, char *msg, size_t msglen)
+                         char *secret_out, int64_t *app_out, char *msg, size_t msglen)
 {
     char key[CRED_KEY_MAX + 1];
     if (s->key) {
@@ -265,7 +295,7 @@ err_t cred_client_create(admin_store *a, const claims *cl, const cred_spec *s, c
     json_object *o = json_object_new_object();
     set_str(o, "key", key);
     set_str(o, "name", key);
-    set_str(o, "vendor", "");
+    json_object_object_add(o, "vendorId", json_object_new_int64(0));
     set_str(o, "application", "");
     json_object_object_add(o, "edorgs", json_object_new_array());
     json_object_object_add(o, "namespaces", json_object_new_array());
@@ -273,11 +303,15 @@ err_t cred_client_create(admin_store *a, const claims *cl, const cred_spec *s, c
     json_object_object_add(o, "generation", json_object_new_int64(1));
     set_str(o, "createdAt", at);
     err_t e = ERR_INVALID;
+    int64_t app = 0;
     if (!apply_spec(o, cl, a, s, msg, msglen)) goto out;
     if ((e = set_secret(o, s->secret, secret_out, msg, msglen))) goto out;
+    if ((e = next_id(a, "application", &app))) goto out;
+    json_object_object_add(o, "applicationId", json_object_new_int64(app));
     e = put_audited(a, "client", key, NULL, jsonx_text(o), 0, "client.create", who);
     if (e == ERR_CONFLICT) snprintf(msg, msglen, "a client with key '%s' already exists", key);
     if (!e && key_out) snprintf(key_out, 129, "%s", key);
+    if (!e && app_out) *app_out = app;
 out:
     json_object_put(o);
     return e;
@@ -325,8 +359,9 @@ err_t cred_client_update(admin_store *a, const claims *cl, const char *key, cons
                          char *msg, size_t msglen)
 {
     const char *action = "client.update";
-    if (s->enabled == 0 && s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor) action = "client.disable";
-    if (s->enabled == 1 && s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor) action = "client.enable";
+    bool only_enabled = s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor_id && !s->name && !s->application;
+    if (s->enabled == 0 && only_enabled) action = "client.disable";
+    if (s->enabled == 1 && only_enabled) action = "client.enable";
     return change(a, key, action, who, cl, s, NULL, false, NULL, msg, msglen);
 }
 
@@ -370,47 +405,121 @@ err_t cred_client_rehash(admin_store *a, const cred_client *c, const char *new_h
     return e;
 }
 
-err_t cred_vendor_create(admin_store *a, const char *name, const char *const *namespaces, int n, const cred_actor *who,
-                         char *msg, size_t msglen)
+static bool vendor_fields(json_object *o, const cred_vendor *v, char *msg, size_t msglen)
 {
-    if (!name || !*name || strlen(name) > 150) {
+    if (!v->name || !*v->name || strlen(v->name) > 150) {
         snprintf(msg, msglen, "a vendor needs a name of 1-150 characters (--name)");
-        return ERR_INVALID;
+        return false;
     }
-    if (n > CRED_MAX_NAMESPACES) {
+    if (v->nnamespaces > CRED_MAX_NAMESPACES) {
         snprintf(msg, msglen, "at most %d namespace prefixes per vendor", CRED_MAX_NAMESPACES);
-        return ERR_INVALID;
+        return false;
     }
-    char at[21];
-    time_now_iso(at);
-    json_object *o = json_object_new_object(), *arr = json_object_new_array();
-    set_str(o, "name", name);
-    for (int i = 0; i < n; i++) {
-        if (!namespace_ok(namespaces[i])) {
-            json_object_put(o);
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < v->nnamespaces; i++) {
+        if (!namespace_ok(v->namespaces[i])) {
             json_object_put(arr);
-            snprintf(msg, msglen, "namespace prefix '%s' must be 1-255 characters without blanks", namespaces[i]);
-            return ERR_INVALID;
+            snprintf(msg, msglen, "namespace prefix '%s' must be 1-255 characters without blanks", v->namespaces[i]);
+            return false;
         }
-        json_object_array_add(arr, json_object_new_string(namespaces[i]));
+        json_object_array_add(arr, json_object_new_string(v->namespaces[i]));
     }
+    set_str(o, "name", v->name);
     json_object_object_add(o, "namespaces", arr);
+    set_str(o, "contactName", v->contact_name ? v->contact_name : "");
+    set_str(o, "contactEmailAddress", v->contact_email ? v->contact_email : "");
+    return true;
+}
+
+err_t cred_vendor_find(admin_store *a, const char *name, int64_t *id)
+{
+    char *all = NULL;
+    *id = 0;
+    err_t e = admin_list(a, "vendor", &all);
+    if (e) return e;
+    json_object *arr = json_tokener_parse(all);
+    free(all);
+    for (size_t i = 0; arr && i < json_object_array_length(arr) && !*id; i++) {
+        json_object *v = json_object_array_get_idx(arr, i);
+        if (jsonx_str(v, "name") && !strcmp(jsonx_str(v, "name"), name)) *id = json_object_get_int64(jsonx_get(v, "id"));
+    }
+    json_object_put(arr);
+    return *id ? ERR_OK : ERR_NOT_FOUND;
+}
+
+err_t cred_vendor_create(admin_store *a, const cred_vendor *v, const cred_actor *who, int64_t *id_out, char *msg,
+                         size_t msglen)
+{
+    char at[21], key[24];
+    time_now_iso(at);
+    json_object *o = json_object_new_object();
+    int64_t id = 0, existing;
+    err_t e = ERR_INVALID;
+    if (!vendor_fields(o, v, msg, msglen)) goto out;
+    if (cred_vendor_find(a, v->name, &existing) == ERR_OK) {
+        snprintf(msg, msglen, "a vendor named '%s' already exists (id %lld)", v->name, (long long)existing);
+        e = ERR_CONFLICT;
+        goto out;
+    }
+    if ((e = next_id(a, "vendor", &id))) goto out;
+    json_object_object_add(o, "id", json_object_new_int64(id));
     set_str(o, "createdAt", at);
-    err_t e = put_audited(a, "vendor", name, NULL, jsonx_text(o), 0, "vendor.create", who);
-    if (e == ERR_CONFLICT) snprintf(msg, msglen, "a vendor named '%s' already exists", name);
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    e = put_audited(a, "vendor", key, NULL, jsonx_text(o), 0, "vendor.create", who);
+    if (!e && id_out) *id_out = id;
+out:
     json_object_put(o);
     return e;
 }
 
-err_t cred_vendor_delete(admin_store *a, const char *name, const cred_actor *who, char *msg, size_t msglen)
+err_t cred_vendor_update(admin_store *a, int64_t id, const cred_vendor *v, const cred_actor *who, char *msg,
+                         size_t msglen)
 {
-    char *before = NULL;
+    char key[24], *before = NULL;
     int64_t version;
-    err_t e = admin_get(a, "vendor", name, &before, &version);
-    if (e == ERR_NOT_FOUND) snprintf(msg, msglen, "no vendor is named '%s' (see: edhub vendors list)", name);
-    if (!e) e = put_audited(a, "vendor", name, before, NULL, version, "vendor.delete", who);
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    err_t e = admin_get(a, "vendor", key, &before, &version);
+    if (e == ERR_NOT_FOUND) snprintf(msg, msglen, "no vendor has the id %lld", (long long)id);
+    if (e) return e;
+    json_object *o = parse_body(before);
+    if (!o) e = ERR_STORAGE;
+    else if (!vendor_fields(o, v, msg, msglen)) e = ERR_INVALID;
+    else e = put_audited(a, "vendor", key, before, jsonx_text(o), version, "vendor.update", who);
+    json_object_put(o);
     free(before);
     return e;
+}
+
+/* Deleting a vendor deletes its clients (as Ed-Fi's Admin API does). */
+err_t cred_vendor_delete(admin_store *a, int64_t id, const cred_actor *who, char *msg, size_t msglen)
+{
+    char key[24], *before = NULL, *all = NULL;
+    int64_t version;
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    err_t e = admin_get(a, "vendor", key, &before, &version);
+    if (e == ERR_NOT_FOUND) snprintf(msg, msglen, "no vendor has the id %lld (see: edhub vendors list)", (long long)id);
+    if (!e) e = admin_list(a, "client", &all);
+    json_object *arr = all ? json_tokener_parse(all) : NULL;
+    for (size_t i = 0; !e && arr && i < json_object_array_length(arr); i++) {
+        json_object *c = json_object_array_get_idx(arr, i);
+        if (json_object_get_int64(jsonx_get(c, "vendorId")) == id && jsonx_str(c, "key"))
+            e = cred_client_delete(a, jsonx_str(c, "key"), who, msg, msglen);
+    }
+    json_object_put(arr);
+    free(all);
+    if (!e) e = put_audited(a, "vendor", key, before, NULL, version, "vendor.delete", who);
+    free(before);
+    return e;
+}
+
+err_t cred_get_json(admin_store *a, const char *kind, const char *name, char **json)
+{
+    char *body = NULL;
+    err_t e = admin_get(a, kind, name, &body, NULL);
+    if (e) return e;
+    *json = public_text(body);
+    free(body);
+    return *json ? ERR_OK : ERR_STORAGE;
 }
 
 err_t cred_list(admin_store *a, bool vendors, char **json)
@@ -426,16 +535,6 @@ err_t cred_list(admin_store *a, bool vendors, char **json)
     *json = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(arr);
     return ERR_OK;
-}
-
-err_t cred_client_json(admin_store *a, const char *key, char **json)
-{
-    char *body = NULL;
-    err_t e = admin_get(a, "client", key, &body, NULL);
-    if (e) return e;
-    *json = public_text(body);
-    free(body);
-    return *json ? ERR_OK : ERR_STORAGE;
 }
 
 void cred_login_failed(admin_store *a, const char *key, const char *address)

@@ -46,7 +46,7 @@ typedef struct cred_spec {
     const char *key;            /* create: generated when NULL */
     const char *secret;         /* create/reset: generated when NULL */
     const char *name;
-    const char *vendor;
+    const int64_t *vendor_id;   /* 0: none */
     const char *application;
     const char *claim_set;
     const int64_t *edorgs;
@@ -64,7 +64,7 @@ typedef struct cred_actor { const char *who; const char *address; } cred_actor;
  * (at least 129 bytes each) when not NULL. cl (may be NULL) checks claim
  * set names. */
 err_t cred_client_create(admin_store *a, const claims *cl, const cred_spec *s, const cred_actor *who, char *key_out,
-                         char *secret_out, char *msg, size_t msglen);
+                         char *secret_out, int64_t *application_id, char *msg, size_t msglen);
 err_t cred_client_update(admin_store *a, const claims *cl, const char *key, const cred_spec *s, const cred_actor *who,
                          char *msg, size_t msglen);
 /* New secret (generated when secret is NULL); ends live tokens. */
@@ -75,14 +75,26 @@ err_t cred_client_delete(admin_store *a, const char *key, const cred_actor *who,
  * client did not change meanwhile (a concurrent reset wins). */
 err_t cred_client_rehash(admin_store *a, const cred_client *c, const char *new_hash);
 
-err_t cred_vendor_create(admin_store *a, const char *name, const char *const *namespaces, int n, const cred_actor *who,
-                         char *msg, size_t msglen);
-err_t cred_vendor_delete(admin_store *a, const char *name, const cred_actor *who, char *msg, size_t msglen);
+typedef struct cred_vendor {
+    const char *name;
+    const char *const *namespaces;
+    int nnamespaces;
+    const char *contact_name, *contact_email;
+} cred_vendor;
+/* Vendors have numeric ids (the Admin API's); names are unique too. */
+err_t cred_vendor_create(admin_store *a, const cred_vendor *v, const cred_actor *who, int64_t *id, char *msg,
+                         size_t msglen);
+err_t cred_vendor_update(admin_store *a, int64_t id, const cred_vendor *v, const cred_actor *who, char *msg,
+                         size_t msglen);
+/* Deletes the vendor and its clients. */
+err_t cred_vendor_delete(admin_store *a, int64_t id, const cred_actor *who, char *msg, size_t msglen);
+err_t cred_vendor_find(admin_store *a, const char *name, int64_t *id);
 
 /* A JSON array of every client (without secret hashes) or vendor; caller frees. */
 err_t cred_list(admin_store *a, bool vendors, char **json);
-/* One client's public JSON (no secret hash); caller frees. */
-err_t cred_client_json(admin_store *a, const char *key, char **json);
+/* One object's public JSON (no secret hash): kind "client" by key, "vendor"
+ * by id; caller frees. */
+err_t cred_get_json(admin_store *a, const char *kind, const char *name, char **json);
 
 /* Records a failed login (the key asked for, never the secret). */
 void cred_login_failed(admin_store *a, const char *key, const char *address);

@@ -1532,7 +1532,8 @@ static void authz_sql(buf *b, const store_authz *z, arena *a, const char **vals,
         vals[n++] = z->owner;
         buf_printf(b, " AND owner = $%d", n);
     }
-    if (!z->open) {
+    if (!z->open && !z->ngroups) buf_puts(b, " AND false");
+    if (!z->open && z->ngroups) {
         char *arr = text_array(z->claims, z->nclaims);
         vals[n++] = arena_strdup(a, arr);
         free(arr);

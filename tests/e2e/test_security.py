@@ -201,7 +201,8 @@ class Audit(SecurityCase):
         self.cli('clients', 'delete', '--key', key)
         rc, out, err = edhub('audit', '--data', self.server.data, '--json')
         self.assertEqual(rc, 0, err)
-        entries = [e for e in json.loads(out) if e['target'] in ('client:' + key, 'vendor:Audit Vendor ' + key)]
+        entries = [e for e in json.loads(out) if e['target'] == 'client:' + key
+                   or (e['action'] == 'vendor.create' and e['after']['name'] == 'Audit Vendor ' + key)]
         actions = [e['action'] for e in entries]
         self.assertEqual(actions, ['client.create', 'client.disable', 'client.enable', 'client.reset', 'login.failed',
                                    'vendor.create', 'client.delete'])
