@@ -74,7 +74,7 @@ e2e: build/san/edhub edhub
 
 # The same suites on PostgreSQL (inside scripts/with-pg.sh, which provides
 # the server): the store, engine and auth unit tests, and all of e2e.
-PG_UNIT := test_store test_engine test_auth test_pg
+PG_UNIT := test_store test_engine test_auth test_pg test_credentials
 unit-pg: $(PG_UNIT:%=build/san/unit/%)
 	@test -n "$$EDHUB_UNIT_PG" || { echo "unit-pg: run it as scripts/with-pg.sh make unit-pg"; exit 2; }
 	@set -e; for t in $^; do echo "== $$t (PostgreSQL)"; \

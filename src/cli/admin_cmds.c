@@ -90,11 +90,8 @@ static int parse(int argc, char **argv, aopts *o, const char *usage)
         else if (!strcmp(a, "--name")) slot = &o->name;
         else if (!strcmp(a, "--application")) slot = &o->application;
         else if (!strcmp(a, "--edorg") || !strcmp(a, "--namespace") || !strcmp(a, "--after") || !strcmp(a, "--limit")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "edhub: option %s needs a value\n", a);
-                return 2;
-            }
-            const char *v = argv[++i];
+            const char *v;
+            if (cli_option_value(argc, argv, &i, &v)) return 2;
             if (!strcmp(a, "--after") || !strcmp(a, "--limit")) {
                 char *end;
                 long long x = strtoll(v, &end, 10);
@@ -114,19 +111,9 @@ static int parse(int argc, char **argv, aopts *o, const char *usage)
             fprintf(stderr, "edhub: unknown option '%s'\n\n%s", a, usage);
             return 2;
         }
-        if (slot) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "edhub: option %s needs a value\n", a);
-                return 2;
-            }
-            *slot = argv[++i];
-        }
+        if (slot && cli_option_value(argc, argv, &i, slot)) return 2;
     }
-    if (!o->data) {
-        fprintf(stderr, "edhub: --data DIR is required\n\n%s", usage);
-        return 2;
-    }
-    return 0;
+    return cli_require_data(o->data, usage);
 }
 
 /* "--secret -": one line from stdin, so the secret stays out of ps and

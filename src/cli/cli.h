@@ -18,6 +18,11 @@ bool cli_instance_location(const char *dir, char *out, size_t n);
 claims *cli_load_claims(const char *dir);
 /* The admin store of the instance in dir (after saying why, NULL). */
 admin_store *cli_open_admin(const char *dir);
+/* Takes the value of option argv[*i] into *slot (advancing *i); 2 after
+ * saying so when it is missing. */
+int cli_option_value(int argc, char **argv, int *i, const char **slot);
+/* 0 when --data was given; else 2 after printing the usage. */
+int cli_require_data(const char *data, const char *usage);
 /* "cli:USER" for the audit log. */
 const char *cli_actor(void);
 

@@ -158,19 +158,26 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
             fprintf(stderr, "edhub: unknown option '%s'\n\n%s", a, usage);
             return 2;
         }
-        if (slot) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "edhub: option %s needs a value\n", a);
-                return 2;
-            }
-            *slot = argv[++i];
-        }
+        if (slot && cli_option_value(argc, argv, &i, slot)) return 2;
     }
-    if (!o->data) {
-        fprintf(stderr, "edhub: --data DIR is required\n\n%s", usage);
+    return cli_require_data(o->data, usage);
+}
+
+int cli_option_value(int argc, char **argv, int *i, const char **slot)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "edhub: option %s needs a value\n", argv[*i]);
         return 2;
     }
+    *slot = argv[++*i];
     return 0;
+}
+
+int cli_require_data(const char *data, const char *usage)
+{
+    if (data) return 0;
+    fprintf(stderr, "edhub: --data DIR is required\n\n%s", usage);
+    return 2;
 }
 
 const char *cli_data_file(const char *rel, char *out, size_t n) { return data_file(rel, out, n); }

@@ -182,13 +182,7 @@ static void teardown(void)
 {
     auth_free(AU);
     admin_close(S);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    testdb_remove(dir, path);
     unit_leak_check();
 }
 

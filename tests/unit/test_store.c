@@ -36,13 +36,7 @@ static void teardown(void)
 {
     store_close(S);
     arena_free(&A);
-    const char *sfx[] = {"", "-wal", "-shm", "-journal"};
-    for (int i = 0; i < 4; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    testdb_remove(dir, path);
     unit_leak_check();
 }
 

@@ -31,4 +31,16 @@ static inline void testdb_location(char *dir, size_t dirlen, char *path, size_t 
     snprintf(path, pathlen, "%s", url);
 }
 
+/* Removes a test's SQLite files (and their directory). */
+static inline void testdb_remove(const char *dir, const char *path)
+{
+    const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+    for (int i = 0; i < 4; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
 #endif
