@@ -429,6 +429,8 @@ class Report:
                  timed_out=any(x.get("timed_out") for x in runs), cmd=runs[0]["cmd"],
                  statuses=[x.get("status") for x in runs], lat_n=runs[0].get("lat_n"),
                  body=med([x.get("body_bytes_avg") for x in runs]), elapsed=med([x.get("elapsed_s") for x in runs]),
+                 min=med([x.get("min_ms") for x in runs]), all_rps=[x["rps"] for x in runs],
+                 all_p50=[x["p50_ms"] for x in runs],
                  requested=runs[0].get("requested"), expect=runs[0].get("expect"))
         noisy = [r.get("bg_cpu_pct") for r in rs if isinstance(r.get("bg_cpu_pct"), (int, float))
                  and r.get("bg_cpu_pct") > BG_LIMIT]
@@ -575,13 +577,23 @@ class Report:
         self.w()
 
         # ---- everything computed before anything is printed (flags are collected on the way)
-        w1 = self.wrk_summary("w1_get_root")
-        w2 = self.wrk_summary("w2_ceiling_http")
-        w7 = {b: self._sqlite(b) for b in (1, 100, "server_b100")}
-        pgb = {c: self._pgbench(c) for c in (16, 64)}
-        cp = self._copy()
+        # (records of a harness before BENCH_ONLY have no do_main: everything ran)
+        do_main = str(meta.get("do_main", 1)) != "0"
+        if do_main:
+            w1 = self.wrk_summary("w1_get_root")
+            w2 = self.wrk_summary("w2_ceiling_http")
+            w7 = {b: self._sqlite(b) for b in (1, 100, "server_b100")}
+            pgb = {c: self._pgbench(c) for c in (16, 64)}
+            cp = self._copy()
+            S = {bk: self.collect(bk) for bk in bks}
+        else:
+            w1 = w2 = cp = None
+            w7 = {b: None for b in (1, 100, "server_b100")}
+            pgb = {c: None for c in (16, 64)}
+            S = {}
         gens = {r.get("name"): r for r in self.by("gen")}
-        S = {bk: self.collect(bk) for bk in bks}
+        AZ = {bk: self.collect_authz(bk) for bk in bks}
+        has_az = any(AZ[bk]["any"] for bk in bks)
         c_a = w2["rps"] if w2 else None
         c_b = w7[100]["rows_per_s"] if w7[100] else None
         c_b1 = w7[1]["rows_per_s"] if w7[1] else None
@@ -595,7 +607,13 @@ class Report:
             if not ran:
                 self.flags.append(f"[{LABEL.get(bk, bk)}] no records: this backend did not run")
 
-        self._side_by_side(S, bks, w7, pgb, cp, c_a, c_b, c_b1, c_s, gens)
+        if do_main:
+            self._side_by_side(S, bks, w7, pgb, cp, c_a, c_b, c_b1, c_s, gens)
+        else:
+            self.w(f"Only the token and authorization workloads ran (`BENCH_ONLY={meta.get('only')}`).")
+            self.w()
+        if has_az:
+            self._authz_section(AZ, bks, meta)
 
         # ---- flags
         self.w("## Flags")
@@ -611,10 +629,20 @@ class Report:
         self.w()
 
         # ---- per backend summary (the table of the single-backend report) + ratios
-        for bk in bks:
+        for bk in bks if do_main else []:
             self._summary_table(bk, S[bk], w1, w2, w7, pgb, cp, c_a, c_b, c_b1, c_s)
 
         # ---- details
+        if do_main:
+            self._main_details(bks, S, w1, w2, w7, pgb, cp, gens)
+        if has_az:
+            self._authz_details(AZ, bks)
+
+        # ---- extras
+        self._tail(bks, checks, meta)
+        return "\n".join(self.out) + "\n"
+
+    def _main_details(self, bks, S, w1, w2, w7, pgb, cp, gens):
         self.w("## Details per workload")
         self.w()
         self._detail_wrk("1. Transport floor: `GET /`", w1,
@@ -629,7 +657,7 @@ class Report:
             self._details_backend(bk, S[bk])
         self._details_ceilings(w7, pgb, cp, gens)
 
-        # ---- extras
+    def _tail(self, bks, checks, meta):
         self.w("## Other data points")
         self.w()
         for bk in [None] + bks:
@@ -670,7 +698,220 @@ class Report:
         self.w()
         self.w("Raw per-run records (JSON lines, one per measured run, including the exact commands): "
                "`bench/results.jsonl`.")
-        return "\n".join(self.out) + "\n"
+
+    # ------------------------------------------------------------ A1-A3: tokens and authorization
+    AZ_READS = (("events", "`GET studentSchoolAttendanceEvents?limit=100`"),
+                ("events_count", "`GET studentSchoolAttendanceEvents?limit=100&totalCount=true`"),
+                ("students", "`GET students?limit=100`"))
+    AZ_WRITES = (("ssa", "POST studentSchoolAssociations (new; checked: school)"),
+                 ("att", "POST studentSchoolAttendanceEvents (new; checked: school and student)"))
+    AZ_WHO = {"full": "full access", "sis1": "SIS Vendor, LEA 255901", "sis2": "SIS Vendor, LEA 255902"}
+
+    def collect_authz(self, bk):
+        self.bk = bk
+        d = dict(tok=self.hc_summary("a1_token_cached"), first=self.hc_summary("a1_token_first"),
+                 again=self.hc_summary("a1_token_again"), par=self.hc_summary("a1_token_first_par"),
+                 w={(wl, who): self.wrk_summary(f"a2_{wl}_{who}", expect=201)
+                    for wl, _ in self.AZ_WRITES for who in ("full", "sis")},
+                 r={(ph, u, who): self.hc_summary(f"a3_{ph}_{u}_{who}")
+                    for ph in "ab" for u, _ in self.AZ_READS for who in self.AZ_WHO},
+                 info={r.get("phase"): r for r in self.by("a3_info")},
+                 setup={(ph, n): self.hc_summary(f"az_setup_{ph}_{n}")
+                        for ph in "ab" for n in ("students", "ssa", "events")},
+                 a=(self.by("a_info") or [{}])[-1])
+        self.bk = None
+        d["any"] = bool(d["tok"] or d["first"] or any(d["w"].values()) or any(d["r"].values()))
+        return d
+
+    @staticmethod
+    def _cost(r):
+        """throughput ratio SIS/full as the cost in % (positive = slower)"""
+        return None if r is None else round((1 - r) * 100, 1)
+
+    def _authz_section(self, AZ, bks, meta):
+        L = [bk for bk in bks if AZ[bk]["any"]]
+        a = next((AZ[bk]["a"] for bk in L if AZ[bk]["a"]), {})
+        nstu, nev, fac = a.get("students"), a.get("events"), a.get("other_factor")
+        self.w("## Tokens and record-level authorization (A1–A3, same run)")
+        self.w()
+        self.w("A second instance per backend, served with "
+               f"`{a.get('serve', 'edhub serve --tokens-per-client 0')}`. Clients: the full-access client of "
+               "`edhub init` (claim set \"edhub Full Access\", NoFurtherAuthorizationRequired) and **SIS Vendor** "
+               f"clients made while the server runs (`{a.get('clients', 'edhub clients create')}`; LEA 255901 = "
+               "Grand Bend, schools 255901001/255901044/255901107, ESC 255950). Data: "
+               f"{fnum(nstu)} students of LEA 255901, each enrolled (StudentSchoolAssociation) at one of its 3 "
+               f"schools, {fnum(nev)} attendance events of theirs (sessions `Bench AZ 2023-2024`), created "
+               "through the API with the full-access client (hclient, 32 connections; rates in the details). "
+               "Medians of the runs; the variants being compared run alternately within each run.")
+        self.w()
+
+        def col(fn):
+            return " | ".join(fn(AZ[bk]) for bk in L)
+
+        hdr = "| measurement | " + " | ".join(LABEL[bk] for bk in L) + " |"
+        sep = "|---|" + "---|" * len(L)
+        # ---- A1
+        self.w("### A1. Token issuance (`POST /oauth/token`, client_credentials, Basic auth)")
+        self.w()
+        t0 = next((AZ[bk]["tok"] for bk in L if AZ[bk]["tok"]), None)
+        f0 = next((AZ[bk]["first"] for bk in L if AZ[bk]["first"]), None)
+        p0 = next((AZ[bk]["par"] for bk in L if AZ[bk]["par"]), None)
+        self.w("A verified (key, secret) is cached for 15 minutes; the first verification of a secret costs one "
+               "PBKDF2-HMAC-SHA256 ×600,000. Cached: one client, "
+               f"{fnum(t0['requested']) if t0 else '?'} requests per run at {a.get('conns', '?')} "
+               "connections (hclient: a fixed count, because the server keeps at most 100,000 live tokens and "
+               "then answers 429; the server is restarted before each run so its token table starts empty, and "
+               "one token request verifies the secret first). Uncached: the first token of "
+               f"{f0['requested'] if f0 else '?'} fresh clients (made just before with `edhub clients create`), "
+               "one after the other on one connection, then the same clients again (now cached), then "
+               f"another {p0['requested'] if p0 else '?'} fresh clients all at once.")
+        self.w()
+        self.w(hdr)
+        self.w(sep)
+
+        def g(x, k, f=fms):
+            return f(x[k]) if x and x.get(k) is not None else "n/a"
+
+        self.w("| cached issuance, tokens/s | " + col(lambda x: g(x["tok"], "rps", fnum)) + " |")
+        self.w("| cached issuance p50 / p99 ms | " + col(lambda x: f"{g(x['tok'], 'p50')} / {g(x['tok'], 'p99')}") + " |")
+        self.w("| cached issuance, server CPU µs per token | " + col(lambda x: g(x["tok"], "cpu_us", lambda v: fnum(v, 1)))
+               + " |")
+        self.w("| **first token of a fresh client (uncached), ms per verification**: p50 (min – max) | "
+               + col(lambda x: f"**{g(x['first'], 'p50')}** ({g(x['first'], 'min')} – {g(x['first'], 'max')})") + " |")
+        self.w("| uncached, server CPU ms per verification | "
+               + col(lambda x: fnum(x["first"]["cpu_us"] / 1000, 1) if x["first"] and x["first"].get("cpu_us") else "n/a")
+               + " |")
+        self.w("| the same clients' second token (cached), sequential, p50 ms | " + col(lambda x: g(x["again"], "p50")) + " |")
+        self.w("| first tokens of fresh clients all at once: verifications/s; p50 / max ms | "
+               + col(lambda x: f"{g(x['par'], 'rps', lambda v: fnum(v, 1))}; {g(x['par'], 'p50')} / {g(x['par'], 'max')}")
+               + " |")
+        self.w()
+        # ---- A2
+        self.w("### A2. Cost of authorization on writes")
+        self.w()
+        self.w("The same `wrk` command and script, once with the full-access token and once with the SIS Vendor "
+               "token of LEA 255901 (runs alternate; every request is a new document, so every response should be "
+               "201). SSAs go to school 255901001 (checked on the school only). Attendance events reference a "
+               "student enrolled at the event's school and that school's session (R-EOP: school and student "
+               "checked, inside the write transaction). Target of the issue: at most 20% throughput cost.")
+        self.w()
+        self.w("| workload | backend | full access req/s (p50 / p99 ms) | SIS Vendor req/s (p50 / p99 ms) | "
+               "SIS ÷ full | throughput cost | server CPU µs/req full → SIS | ≤ 20%? |")
+        self.w("|---|---|---|---|---|---|---|---|")
+        for wl, name in self.AZ_WRITES:
+            for bk in L:
+                f, v = AZ[bk]["w"][(wl, "full")], AZ[bk]["w"][(wl, "sis")]
+                if not (f or v):
+                    continue
+                r = v["rps"] / f["rps"] if f and v and f["rps"] else None
+                cost = self._cost(r)
+                cpu = (lambda x: ((x.get("cpu_us") or 0) + (x.get("db_us") or 0)) if x and x.get("cpu_us") is not None
+                       else None)
+                ok = "n/a" if cost is None else ("yes" if cost <= 20 else "**no**")
+                self.w(f"| {name} | {LABEL[bk]} | {g(f, 'rps', fnum)} ({g(f, 'p50')} / {g(f, 'p99')}) | "
+                       f"{g(v, 'rps', fnum)} ({g(v, 'p50')} / {g(v, 'p99')}) | "
+                       f"{'n/a' if r is None else f'{r:.3f}'} | {'n/a' if cost is None else f'{cost}%'} | "
+                       f"{fnum(cpu(f), 1)} → {fnum(cpu(v), 1)} | {ok} |")
+        self.w()
+        if "pg" in L:
+            self.w("PostgreSQL: server CPU = edhub + PostgreSQL server processes.")
+            self.w()
+        # ---- A3
+        self.w("### A3. Cost of authorization on list reads")
+        self.w()
+        self.w("One keep-alive connection, sequential requests (hclient; warm-up not counted; a slow request gets "
+               "fewer samples, see the details). The SIS Vendor filter is part of the list query (SQL). "
+               "**Phase a**: the instance holds only LEA 255901's data, so both clients see the same rows. "
+               f"**Phase b**: LEA 255902 (under ESC 255950) with one school gets {fac if fac is not None else '?'}× as many "
+               "students, enrolments and attendance events, created after LEA 255901's: the LEA 255901 client "
+               "then sees a fraction of the rows (the oldest ones), and a SIS Vendor client of LEA 255902 sees the "
+               "newest ones (its first page lies behind LEA 255901's rows in the scan order).")
+        self.w()
+        for ph in "ab":
+            whos = ["full", "sis1"] + (["sis2"] if ph == "b" else [])
+            if not any(AZ[bk]["r"][(ph, u, w)] for bk in L for u, _ in self.AZ_READS for w in whos):
+                continue
+            self.w(f"Phase {ph}" + (" (only LEA 255901's data)" if ph == "a" else " (LEA 255902's data added)") + ":")
+            self.w()
+            head = "| request | backend | rows seen: " + " / ".join(self.AZ_WHO[w] for w in whos) + " | full access p50 (p99) ms |"
+            sep2 = "|---|---|---|---|"
+            for w in whos[1:]:
+                head += f" {self.AZ_WHO[w]} p50 (p99) ms | ÷ full (p50) |"
+                sep2 += "---|---|"
+            self.w(head)
+            self.w(sep2)
+            for u, name in self.AZ_READS:
+                res = "students" if u == "students" else "studentSchoolAttendanceEvents"
+                for bk in L:
+                    x = AZ[bk]
+                    if not any(x["r"][(ph, u, w)] for w in whos):
+                        continue
+                    info = x["info"].get(ph) or {}
+                    seen = " / ".join(fnum(info.get(f"total_{res}_{w}")) for w in whos)
+                    fs = x["r"][(ph, u, "full")]
+                    row = f"| {name} | {LABEL[bk]} | {seen} | {g(fs, 'p50')} ({g(fs, 'p99')}) |"
+                    for w in whos[1:]:
+                        vs = x["r"][(ph, u, w)]
+                        row += f" {g(vs, 'p50')} ({g(vs, 'p99')}) | {ratio(vs['p50'] if vs else None, fs['p50'] if fs else None)} |"
+                    self.w(row)
+            self.w()
+
+    def _authz_details(self, AZ, bks):
+        self.w("## Details: tokens and authorization")
+        self.w()
+        for bk in bks:
+            x = AZ[bk]
+            if not x["any"]:
+                continue
+            L = LABEL[bk]
+            self.w(f"### A. {L}")
+            self.w()
+            setup = [(k, v) for k, v in x["setup"].items() if v]
+            if setup:
+                self.w("Setup (full-access client, hclient 32 connections; not a measurement of authorization): "
+                       + "; ".join(f"phase {ph} {n}: {fnum(v['requested'])} POSTs, {fnum(v['rps'])}/s, p99 "
+                                   f"{fms(v['p99'])} ms" for (ph, n), v in setup) + ".")
+                self.w()
+            self.w("Server CPU per request comes from the process's utime+stime (10 ms ticks), so it is coarse "
+                   "for the short A1 and A3 runs.")
+            self.w()
+            self.w("| workload | runs | result per run | p50 / p95 / p99 / max ms | server CPU µs/req"
+                   + (" (+ PostgreSQL)" if bk == "pg" else "") + " | statuses | other processes' CPU |")
+            self.w("|---|---|---|---|---|---|---|")
+            rows = [("A1 cached issuance", x["tok"], "tokens/s"), ("A1 first token, fresh clients, sequential", x["first"], "req/s"),
+                    ("A1 second token, same clients", x["again"], "req/s"),
+                    ("A1 first tokens, fresh clients at once", x["par"], "req/s")]
+            for wl, name in self.AZ_WRITES:
+                for who in ("full", "sis"):
+                    rows.append((f"A2 {name.split(' (')[0]}, {'full access' if who == 'full' else 'SIS Vendor'}",
+                                 x["w"][(wl, who)], "req/s"))
+            for ph in "ab":
+                for u, name in self.AZ_READS:
+                    for who in self.AZ_WHO:
+                        rows.append((f"A3 phase {ph}: {name}, {self.AZ_WHO[who]}", x["r"][(ph, u, who)], "req/s"))
+            for name, sm, unit in rows:
+                if not sm:
+                    continue
+                cpu = fnum(sm.get("cpu_us"), 1) + (f" + {fnum(sm.get('db_us'), 1)}" if sm.get("db_us") is not None else "")
+                bgs = sm.get("bgs")
+                self.w(f"| {name} | {sm['n']} | {', '.join(fnum(v) for v in sm['all_rps'])} {unit} | "
+                       f"{fms(sm['p50'])} / {fms(sm['p95'])} / {fms(sm['p99'])} / {fms(sm['max'])} | {cpu} | "
+                       f"{json.dumps(sm['statuses'])} | {', '.join(pct(b) for b in bgs) if bgs else ''} |")
+            self.w()
+            for ph in "ab":
+                info = x["info"].get(ph)
+                if info:
+                    firsts = ", ".join(f"{k[8:]} {info[k]} s (k={info.get('k_' + k[8:])})" for k in sorted(info)
+                                       if k.startswith("first_s_"))
+                    self.w(f"- A3 phase {ph}: first request per URL and client (sizes the samples to "
+                           f"{info.get('budget_s')} s per measurement and run): {firsts}")
+            self.w()
+            self.w("Commands:")
+            self.w()
+            for name, sm, _ in rows:
+                if sm:
+                    self.w(f"- {name}: `{sm['cmd']}`")
+            self.w()
 
     # ------------------------------------------------------------ side by side
     def _side_by_side(self, S, bks, w7, pgb, cp, c_a, c_b, c_b1, c_s, gens):

@@ -2,9 +2,11 @@
 # bench/run.sh - edhub benchmark: builds the server and the helpers, runs the storage ceilings
 # (SQLite; PostgreSQL: pgbench and COPY), then for every backend (SQLite, PostgreSQL) creates a
 # temporary instance, starts the server on a free 127.0.0.1 port, runs the HTTP workloads,
-# bulk-loads the attendance events with `edhub load`, pages through them, stops the server, and
-# finally writes bench/RESULTS.md (SQLite and PostgreSQL side by side) and the raw per-run
-# records bench/results.jsonl. See bench/README.md.
+# bulk-loads the attendance events with `edhub load`, pages through them, stops the server, then
+# creates a second instance for the token and record-level authorization workloads (A1 token
+# issuance, A2 writes and A3 list reads with a full-access vs a SIS Vendor client), and finally
+# writes bench/RESULTS.md (SQLite and PostgreSQL side by side) and the raw per-run records
+# bench/results.jsonl. See bench/README.md.
 #
 # Environment (all optional):
 #   BENCH_QUICK=1          short run: 1 run per workload, 3 s wrk runs, 200k bulk-loaded events
@@ -36,7 +38,7 @@
 #   BENCH_AUTHZ_PARTS="tokens writes reads"  which of A1 (tokens), A2 (writes), A3 (reads) to run
 #   BENCH_AUTHZ_STUDENTS=N students of LEA 255901 in the authz instance, each enrolled at one of its
 #                          3 schools (default 10000; quick 1000)
-#   BENCH_AUTHZ_EVENTS=N   attendance events of those students created before A3 (default 100000; quick 5000)
+#   BENCH_AUTHZ_EVENTS=N   attendance events of those students created before A3 (default 50000; quick 5000)
 #   BENCH_AUTHZ_OTHER=F    A3 phase B: LEA 255902 gets F times LEA 255901's students and events
 #                          (default 4: the LEA 255901 client then sees 1/5 of the rows; 0 = no phase B)
 #   BENCH_AUTHZ_TOKENS=N   token requests per A1 cached-issuance run (default 50000; quick 10000; at
@@ -61,7 +63,7 @@ if [ "$QUICK" = 1 ]; then
   d_azn=1000 d_aze=5000 d_aztok=10000 d_azrn=20 d_azrb=5
 else
   d_runs=3 d_dur=10 d_bulk=10000000 d_lat=1000 d_stu=50000 d_pk=20 d_pb=60 mode=full
-  d_azn=10000 d_aze=100000 d_aztok=50000 d_azrn=100 d_azrb=10
+  d_azn=10000 d_aze=50000 d_aztok=50000 d_azrn=100 d_azrb=10
 fi
 RUNS=${BENCH_RUNS:-$d_runs}
 DUR=${BENCH_DURATION:-$d_dur}
@@ -917,6 +919,254 @@ bk_teardown() { # [label]: end-of-instance records (if the server is still up), 
   fi
 }
 
+# ================================================================== A1-A3: tokens and record-level authorization
+# A second instance per backend (so that the rows every client sees are exactly the ones created
+# here), served with --tokens-per-client 0. Clients: the full-access bench client of `edhub init`
+# (claim set "edhub Full Access"), and "SIS Vendor" clients made with `edhub clients create` while
+# the server runs: one for LEA 255901 (Grand Bend: schools 255901001/044/107, parent ESC 255950),
+# and in A3 phase B one for LEA 255902 (created here under the same ESC).
+AZ_SCHOOLS=255901001,255901044,255901107
+AZ_SESSION="Bench AZ 2023-2024"
+AZ2_LEA=255902 AZ2_SCHOOL=255902001
+AZ_PFX=AZ AZ2_PFX=BZ
+AZ_SIS_KEY1=bench-sis-255901 AZ_SIS_KEY2=bench-sis-255902
+AZ_SIS_SECRET1="bench-sis-secret-$$-1" AZ_SIS_SECRET2="bench-sis-secret-$$-2"
+FORM=application/x-www-form-urlencoded
+az_has() { [[ $AZ_PARTS == *" $1 "* ]]; }
+mask() { MASK_V+=("$1"); MASK_N+=("$2"); } # value placeholder: hide a secret/token in recorded commands
+
+token_for() { # key secret: print a token (3 tries)
+  local t i
+  for i in 1 2 3; do
+    t=$(curl -s -m 30 -u "$1:$2" -d grant_type=client_credentials "$BASE/oauth/token" | $LIB get access_token)
+    [ -n "$t" ] && { echo "$t"; return 0; }
+    sleep 1
+  done
+  return 1
+}
+
+az_client() { # key secret claim-set [edorg]: `edhub clients create` while the server runs (secret on stdin)
+  local args=(clients create --data "$DATA" --key "$1" --secret - --claim-set "$3")
+  [ -n "${4:-}" ] && args+=(--edorg "$4")
+  printf '%s' "$2" | timeout 120 "$EDHUB" "${args[@]}" >>"$WORK/clients.$BK.log" 2>&1 && return 0
+  check "edhub clients create --key $1 --claim-set '$3'${4:+ --edorg $4}" false \
+    "failed: $(tail -1 "$WORK/clients.$BK.log" | cut -c1-200)"
+  return 1
+}
+
+az_post() { # resource json: one setup POST with the full-access token (201, or 200 if it exists)
+  local code
+  code=$(curl -s -m 30 -o "$WORK/az_post.body" -w '%{http_code}' -H "$AUTH" -H 'Content-Type: application/json' \
+    -d "$2" "$BASE$API/$1")
+  [ "$code" = 201 ] || [ "$code" = 200 ] && return 0
+  check "authz setup: POST $1" false "status $code: $(head -c 300 "$WORK/az_post.body")"
+  return 1
+}
+
+hc_ok() { # workload run what: check that an hclient run got only expected statuses (setup steps)
+  local f="$WORK/$1.$BK.r$2.json" un io
+  un=$(cat "$f" | $LIB get unexpected x); io=$(cat "$f" | $LIB get io_errors x)
+  [ "$un" = 0 ] && [ "$io" = 0 ] && return 0
+  check "$3" false "unexpected statuses: $un, I/O errors: $io; statuses $(cat "$f" | $LIB get status)"
+  return 1
+}
+
+az_session() { # school
+  az_post sessions "{\"sessionName\":\"$AZ_SESSION\",\"schoolReference\":{\"schoolId\":$1},\"schoolYearTypeReference\":{\"schoolYear\":2024},\"beginDate\":\"2023-08-21\",\"endDate\":\"2024-06-14\",\"termDescriptor\":\"uri://ed-fi.org/TermDescriptor#Year Round\",\"totalInstructionalDays\":180}"
+}
+
+az_people() { # phase prefix nstudents schools nevents: students, their enrolments, attendance events
+  local ph=$1 pf=$2 n=$3 sch=$4 ne=$5
+  log "[$BK] A3 setup $ph: $n students $pf*, their enrolments at $sch, $ne attendance events (full-access client, hclient -c32)"
+  new_token || return 1
+  run_hc "az_setup_${ph}_students" 1 -c 32 -n "$n" -s 0 -m POST -u "$API/students" -H "$AUTH" -e 201 -T 3600 \
+    -b "{\"studentUniqueId\":\"$pf{n}\",\"birthDate\":\"2010-01-13\",\"firstName\":\"Authz\",\"lastSurname\":\"Bench\"}" || return 1
+  hc_ok "az_setup_${ph}_students" 1 "authz setup $ph: POST students" || return 1
+  $LIB authzdata ssa "$pf" "$n" "$sch" >"$WORK/az_ssa_$ph.tsv"
+  run_hc "az_setup_${ph}_ssa" 1 -c 32 -n "$n" -i "$WORK/az_ssa_$ph.tsv" -m POST -u "$API/studentSchoolAssociations" \
+    -H "$AUTH" -e 201 -T 3600 \
+    -b '{"studentReference":{"studentUniqueId":"{1}"},"schoolReference":{"schoolId":{2}},"entryDate":"2023-08-01","entryGradeLevelDescriptor":"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade"}' || return 1
+  hc_ok "az_setup_${ph}_ssa" 1 "authz setup $ph: POST studentSchoolAssociations" || return 1
+  if [ "$ne" -gt 0 ]; then
+    $LIB authzdata events "$pf" "$n" "$ne" "$sch" >"$WORK/az_ev_$ph.tsv" ||
+      { check "authz setup $ph: attendance data" false "benchlib authzdata events failed"; return 1; }
+    run_hc "az_setup_${ph}_events" 1 -c 32 -n "$ne" -i "$WORK/az_ev_$ph.tsv" -m POST \
+      -u "$API/studentSchoolAttendanceEvents" -H "$AUTH" -e 201 -T 3600 \
+      -b "{\"studentReference\":{\"studentUniqueId\":\"{1}\"},\"schoolReference\":{\"schoolId\":{2}},\"sessionReference\":{\"schoolId\":{2},\"schoolYear\":2024,\"sessionName\":\"$AZ_SESSION\"},\"attendanceEventCategoryDescriptor\":\"uri://ed-fi.org/AttendanceEventCategoryDescriptor#In Attendance\",\"eventDate\":\"{3}\"}" || return 1
+    hc_ok "az_setup_${ph}_events" 1 "authz setup $ph: POST studentSchoolAttendanceEvents" || return 1
+  fi
+  rm -f "$WORK/az_ssa_$ph.tsv" "$WORK/az_ev_$ph.tsv"
+  record_sizes "A3 setup $ph"
+}
+
+az_restart() { # label: restart the server without extra records (empties its token table)
+  QUIET=1
+  stop_server "$1"
+  start_server "$1"
+  local st=$?
+  QUIET=0
+  return $st
+}
+
+az_tokens() { # A1: token issuance
+  local basic r i set key sec pc=$((AZ_FRESH < 16 ? AZ_FRESH : 16)) f
+  basic=$(printf '%s:%s' "$KEY" "$SECRET" | base64 -w0)
+  mask "$basic" '$BASIC'
+  log "[$BK] A1 token issuance: $RUNS x $AZ_TOKN requests (cached secret) at $AZ_CONNS connections; first tokens of $AZ_FRESH fresh clients, sequential and at $pc connections"
+  for r in $(seq 1 "$RUNS"); do
+    # a fresh server per run: the live-token table starts empty (the server keeps at most 100,000);
+    # start_server's token request verifies the secret, so the cached path is what is measured
+    az_restart "A1 run $r" || return 1
+    run_hc a1_token_cached "$r" -c "$AZ_CONNS" -n "$AZ_TOKN" -w 200 -m POST -u /oauth/token \
+      -H "Authorization: Basic $basic" -C "$FORM" -b grant_type=client_credentials -e 200 || return 1
+    for set in seq par; do
+      f="$WORK/az_fresh_$set.$BK.r$r.tsv"
+      : >"$f"
+      for i in $(seq 1 "$AZ_FRESH"); do
+        key="bench-fresh-$set-$r-$i" sec="bench-fresh-secret-$$-$set-$r-$i"
+        az_client "$key" "$sec" "SIS Vendor" 255901 || return 1
+        printf '%s\n' "$(printf '%s:%s' "$key" "$sec" | base64 -w0)" >>"$f"
+      done
+    done
+    run_hc a1_token_first "$r" -c 1 -n "$AZ_FRESH" -i "$WORK/az_fresh_seq.$BK.r$r.tsv" -m POST -u /oauth/token \
+      -H 'Authorization: Basic {1}' -C "$FORM" -b grant_type=client_credentials -e 200 || return 1
+    run_hc a1_token_again "$r" -c 1 -n "$AZ_FRESH" -i "$WORK/az_fresh_seq.$BK.r$r.tsv" -m POST -u /oauth/token \
+      -H 'Authorization: Basic {1}' -C "$FORM" -b grant_type=client_credentials -e 200 || return 1
+    run_hc a1_token_first_par "$r" -c "$pc" -n "$AZ_FRESH" -i "$WORK/az_fresh_par.$BK.r$r.tsv" -m POST -u /oauth/token \
+      -H 'Authorization: Basic {1}' -C "$FORM" -b grant_type=client_credentials -e 200 || return 1
+  done
+  az_restart "after A1" # the later workloads do not run next to tens of thousands of live tokens
+}
+
+az_total() { # token resource: Total-Count this client sees
+  curl -s -m 600 -D - -o /dev/null -H "Authorization: Bearer $1" "$BASE$API/$2?limit=1&totalCount=true" |
+    grep -i '^total-count:' | tr -dc '0-9'
+}
+
+az_reads() { # phase (a: LEA 255901's data only; b: LEA 255902's added): A3 list reads
+  local ph=$1 t i j u r w n tot exp name
+  new_token || return 1
+  local who=(full sis1) toks=("$TOKEN")
+  t=$(token_for "$AZ_SIS_KEY1" "$AZ_SIS_SECRET1") || { check "token of $AZ_SIS_KEY1" false "no token"; return 1; }
+  toks+=("$t"); mask "$t" '$TOKEN_SIS_255901'
+  if [ "$ph" = b ]; then
+    t=$(token_for "$AZ_SIS_KEY2" "$AZ_SIS_SECRET2") || { check "token of $AZ_SIS_KEY2" false "no token"; return 1; }
+    who+=(sis2); toks+=("$t"); mask "$t" '$TOKEN_SIS_255902'
+  fi
+  local R="$API/studentSchoolAttendanceEvents"
+  local names=(events events_count students) urls=("$R?limit=100" "$R?limit=100&totalCount=true" "$API/students?limit=100")
+  local items=() F1=$((AZ_F + 1))
+  [ "$ph" = a ] && F1=1
+  # what every client sees: Total-Count, checked against what was created
+  for i in "${!who[@]}"; do
+    for u in studentSchoolAttendanceEvents students; do
+      tot=$(az_total "${toks[$i]}" "$u")
+      n=$AZ_E; [ "$u" = students ] && n=$AZ_N
+      case ${who[$i]} in full) exp=$((n * F1)) ;; sis1) exp=$n ;; sis2) exp=$((n * AZ_F)) ;; esac
+      items+=("total_${u}_${who[$i]}=${tot:-null}" "expected_${u}_${who[$i]}=$exp")
+      check "A3 phase $ph: ${who[$i]} client sees the expected $u (Total-Count)" \
+        "$([ "${tot:-x}" = "$exp" ] && echo true || echo false)" "Total-Count ${tot:-missing}, expected $exp"
+    done
+  done
+  # one timed request per URL and client first: it checks the page and sizes the sample count
+  local -A KN WN
+  for j in "${!names[@]}"; do
+    for i in "${!who[@]}"; do
+      name="${names[$j]}_${who[$i]}"
+      t=$(curl -s -m 600 -H "Authorization: Bearer ${toks[$i]}" -o "$WORK/az_page.json" -w '%{time_total}' "$BASE${urls[$j]}")
+      read -r KN[$name] WN[$name] < <(python3 -c "t=float('${t:-0}' or 0); b=$AZ_READ_BUDGET; k=$AZ_READ_N
+n = k if t * (k + 3) <= b else max(3, min(k, int(b / max(t, 1e-6))))
+print(n, 3 if t * (n + 3) <= b else 1)")
+      items+=("items_$name=$($LIB count "$WORK/az_page.json")" "first_s_$name=${t:-null}" "k_$name=${KN[$name]}")
+    done
+  done
+  rec workload=a3_info phase="$ph" clients="${who[*]}" budget_s="$AZ_READ_BUDGET" "${items[@]}"
+  log "  [$BK] A3 phase $ph: ${items[*]}"
+  local T=$((AZ_READ_BUDGET * 3 + 600)) nw=${#who[@]} k
+  for r in $(seq 1 "$RUNS"); do
+    for j in "${!names[@]}"; do
+      for k in $(seq 0 $((nw - 1))); do
+        i=$(((k + r - 1) % nw)) # the clients' order rotates from run to run
+        name="${names[$j]}_${who[$i]}"
+        run_hc "a3_${ph}_$name" "$r" -c 1 -n "${KN[$name]}" -w "${WN[$name]}" -u "${urls[$j]}" \
+          -H "Authorization: Bearer ${toks[$i]}" -e 200 -t 300 -T $T || return 1
+      done
+    done
+  done
+}
+
+az_setup_b() { # A3 phase B: a second LEA under the same ESC, its school, students, enrolments, events
+  new_token || return 1
+  log "[$BK] A3 setup b: LEA $AZ2_LEA (ESC 255950), school $AZ2_SCHOOL, $AZ_F x the data of LEA 255901"
+  az_post localEducationAgencies "{\"localEducationAgencyId\":$AZ2_LEA,\"nameOfInstitution\":\"Bench District $AZ2_LEA\",\"categories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#Local Education Agency\"}],\"localEducationAgencyCategoryDescriptor\":\"uri://ed-fi.org/LocalEducationAgencyCategoryDescriptor#Independent\",\"educationServiceCenterReference\":{\"educationServiceCenterId\":255950}}" || return 1
+  az_post schools "{\"schoolId\":$AZ2_SCHOOL,\"nameOfInstitution\":\"Bench District $AZ2_LEA High School\",\"educationOrganizationCategories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#School\"}],\"gradeLevels\":[{\"gradeLevelDescriptor\":\"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade\"}],\"localEducationAgencyReference\":{\"localEducationAgencyId\":$AZ2_LEA}}" || return 1
+  az_session "$AZ2_SCHOOL" || return 1
+  az_client "$AZ_SIS_KEY2" "$AZ_SIS_SECRET2" "SIS Vendor" "$AZ2_LEA" || return 1
+  az_people b "$AZ2_PFX" $((AZ_F * AZ_N)) "$AZ2_SCHOOL" $((AZ_F * AZ_E))
+}
+
+az_writes() { # A2: POST SSA and attendance events, full access vs SIS Vendor, same wrk command
+  new_token || return 1
+  local tf=$TOKEN ts wl r k who tok base order
+  ts=$(token_for "$AZ_SIS_KEY1" "$AZ_SIS_SECRET1") || { check "token of $AZ_SIS_KEY1" false "no token"; return 1; }
+  mask "$ts" '$TOKEN_SIS_255901'
+  # run k of a workload uses dates from 2000-01-01 + k*slot days on (slot: room for 20,000 req/s),
+  # far from the setup's 2023 enrolments and events, so every POST is an insert
+  local slot=$(((DUR * 20000 + AZ_N - 1) / AZ_N + 1))
+  if [ $(((2 * RUNS + 2) * slot)) -ge 8500 ]; then
+    check "A2 date range" false "BENCH_AUTHZ_STUDENTS=$AZ_N is too small for $RUNS runs of ${DUR}s (identities could repeat)"
+    return 1
+  fi
+  log "[$BK] A2 writes: POST studentSchoolAssociations and studentSchoolAttendanceEvents, full access vs SIS Vendor (LEA 255901), $RUNS x ${DUR}s each at $AZ_CONNS connections, interleaved"
+  for wl in ssa att; do
+    k=0
+    for r in $(seq 1 "$RUNS"); do
+      order="full sis"; [ $((r % 2)) = 0 ] && order="sis full"
+      for who in $order; do
+        k=$((k + 1)); base=$((k * slot * AZ_N))
+        tok=$tf; [ "$who" = sis ] && tok=$ts
+        WRK_EXTRA=(-H "Authorization: Bearer $tok")
+        if [ "$wl" = ssa ]; then
+          run_wrk "a2_ssa_$who" "$r" "$BASE/" "$AZ_CONNS" "$BENCH_DIR/lua/ssa_post.lua" "$base" "$AZ_N" $WRK_T "$AZ_PFX" ||
+            { WRK_EXTRA=(); return 1; }
+        else
+          run_wrk "a2_att_$who" "$r" "$BASE/" "$AZ_CONNS" "$BENCH_DIR/lua/att_post.lua" "$base" "$AZ_N" $WRK_T "$AZ_PFX" \
+            "$AZ_SESSION" "$AZ_SCHOOLS" || { WRK_EXTRA=(); return 1; }
+        fi
+      done
+    done
+  done
+  WRK_EXTRA=()
+  record_sizes "A2 writes"
+}
+
+run_authz() {
+  bk_instance authz || return 1
+  SERVE_EXTRA=(--tokens-per-client 0)
+  start_server "authz instance" || return 1
+  rec workload=a_info students="$AZ_N" events="$AZ_E" other_factor="$AZ_F" schools="$AZ_SCHOOLS" \
+    conns="$AZ_CONNS" tokens="$AZ_TOKN" fresh="$AZ_FRESH" parts="$AZ_PARTS" \
+    serve="edhub serve --data DIR --listen 127.0.0.1:\$PORT ${SERVE_EXTRA[*]}" \
+    clients="edhub clients create --data DIR --key $AZ_SIS_KEY1 --secret - --claim-set 'SIS Vendor' --edorg 255901"
+  if az_has tokens; then az_tokens || return 1; fi
+  if az_has writes || az_has reads; then
+    az_client "$AZ_SIS_KEY1" "$AZ_SIS_SECRET1" "SIS Vendor" 255901 || return 1
+    for s in ${AZ_SCHOOLS//,/ }; do az_session "$s" || return 1; done
+    az_people a "$AZ_PFX" "$AZ_N" "$AZ_SCHOOLS" "$(az_has reads && echo "$AZ_E" || echo 0)" || return 1
+    if az_has reads; then
+      log "[$BK] A3 list reads, phase a (only LEA 255901's data: both clients see the same rows)"
+      az_reads a || return 1
+      if [ "$AZ_F" -gt 0 ]; then
+        az_setup_b || return 1
+        log "[$BK] A3 list reads, phase b (LEA 255902 holds $AZ_F/$((AZ_F + 1)) of the rows)"
+        az_reads b || return 1
+      fi
+    fi
+    if az_has writes; then az_writes || return 1; fi
+  fi
+  return 0
+}
+
 run_backend() {
   bk_instance || return 1
   start_server "fresh instance" || return 1
@@ -936,8 +1186,17 @@ FIRST_BK=1
 for BK in $BACKENDS; do
   log "======== backend $BK"
   rec workload=backend_start date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" loadavg="$(loadavg)"
-  run_backend || log "[$BK] stopped early (see the checks in the report)"
-  bk_teardown
+  SERVE_EXTRA=() MASK_V=() MASK_N=() SLOG="$WORK/server.$BK.log"
+  if [ $DO_MAIN = 1 ]; then
+    run_backend || log "[$BK] stopped early (see the checks in the report)"
+    bk_teardown
+  fi
+  if [ $DO_AUTHZ = 1 ]; then
+    SLOG="$WORK/server.$BK-authz.log"
+    run_authz || log "[$BK] authorization workloads stopped early (see the checks in the report)"
+    bk_teardown " (authz instance)"
+    SERVE_EXTRA=()
+  fi
   rec workload=backend_end date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" loadavg="$(loadavg)"
   FIRST_BK=0
 done
