@@ -7,10 +7,10 @@ CC ?= cc
 SRC := $(shell find src -name '*.c' | sort)
 LIB_SRC := $(filter-out src/cli/%,$(SRC))
 CLI_SRC := $(filter src/cli/%,$(SRC))
-LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lpq -lcrypto -lpthread -lm
+LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lpq -lxml2 -lcrypto -lpthread -lm
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I/usr/include/postgresql -MMD -MP
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I/usr/include/postgresql -I/usr/include/libxml2 -MMD -MP
 
 REL_OBJ := $(LIB_SRC:%.c=build/rel/%.o)
 SAN_OBJ := $(LIB_SRC:%.c=build/san/%.o)

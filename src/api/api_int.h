@@ -58,9 +58,18 @@ typedef struct request {
     struct timespec started;   /* for the access log */
     const char *client_key;    /* authenticated client, for the access log */
     const auth_client *client; /* what its token grants (released with the request) */
+    struct batch *batch;       /* a batch in flight (POST /edhub/v1/batch) */
 } request;
 
+/* The batch endpoint's limits: a body of JSON lines, one document each. */
+#define BATCH_MAX_BODY (64u << 20)
+#define BATCH_MAX_ITEMS 10000
+
 void req_header(request *r, const char *name, const char *value);
+/* An outcome's problem as Ed-Fi problem+json text, appended to out. */
+void req_problem_json(request *r, buf *out, const outcome *o);
+/* Checks the bearer token (401 sent when it fails). */
+bool req_authenticate(request *r);
 /* Renders an outcome's problem (status >= 400) as application/problem+json. */
 void req_problem(request *r, const outcome *o);
 void req_simple_problem(request *r, int status, const char *type, const char *title, const char *detail,
@@ -75,6 +84,9 @@ void handle_metadata(request *r, route_kind k);
 void handle_token(request *r);
 void handle_token_info(request *r);
 void handle_data(request *r, const route *rt);
+/* POST /edhub/v1/batch, and its answer once every item is written. */
+void handle_batch(request *r);
+void handle_batch_done(request *r);
 /* /adminapi/... (Admin API 2.x subset). */
 void handle_admin(request *r);
 /* The client's IP address as text ("" when unknown). */

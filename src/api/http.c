@@ -38,33 +38,31 @@ const char *req_base_url(request *r)
     return arena_printf(&r->a, "http://%s", host);
 }
 
-static void problem_json(request *r, int status, const char *type, const char *title, const char *detail,
-                         json_object *validation, json_object *errors, bool with_validation)
+void req_problem_json(request *r, buf *out, const outcome *o)
 {
-    buf_reset(&r->out);
-    buf_puts(&r->out, "{\"detail\":");
-    buf_json_str(&r->out, detail ? detail : "");
-    buf_puts(&r->out, ",\"type\":");
-    buf_json_str(&r->out, type);
-    buf_puts(&r->out, ",\"title\":");
-    buf_json_str(&r->out, title);
-    buf_printf(&r->out, ",\"status\":%d,\"correlationId\":", status);
-    buf_json_str(&r->out, r->correlation);
-    if (with_validation) {
-        buf_puts(&r->out, ",\"validationErrors\":");
-        buf_puts(&r->out, validation ? jsonx_text(validation) : "{}");
+    buf_puts(out, "{\"detail\":");
+    buf_json_str(out, o->detail ? o->detail : "");
+    buf_puts(out, ",\"type\":");
+    buf_json_str(out, o->type ? o->type : "urn:ed-fi:api:system");
+    buf_puts(out, ",\"title\":");
+    buf_json_str(out, o->title ? o->title : "Error");
+    buf_printf(out, ",\"status\":%d,\"correlationId\":", o->status);
+    buf_json_str(out, r->correlation);
+    if (o->status != 401) {
+        buf_puts(out, ",\"validationErrors\":");
+        buf_puts(out, o->validation ? jsonx_text(o->validation) : "{}");
     }
-    buf_puts(&r->out, ",\"errors\":");
-    buf_puts(&r->out, errors ? jsonx_text(errors) : "[]");
-    buf_putc(&r->out, '}');
-    r->status = status;
-    r->content_type = "application/problem+json";
+    buf_puts(out, ",\"errors\":");
+    buf_puts(out, o->errors ? jsonx_text(o->errors) : "[]");
+    buf_putc(out, '}');
 }
 
 void req_problem(request *r, const outcome *o)
 {
-    problem_json(r, o->status, o->type ? o->type : "urn:ed-fi:api:system", o->title ? o->title : "Error", o->detail,
-                 o->validation, o->errors, o->status != 401);
+    buf_reset(&r->out);
+    req_problem_json(r, &r->out, o);
+    r->status = o->status;
+    r->content_type = "application/problem+json";
     if (o->allow) req_header(r, "Allow", o->allow);
 }
 
@@ -77,6 +75,8 @@ void req_simple_problem(request *r, int status, const char *type, const char *ti
     outcome_free(&o);
 }
 
+static bool is_batch_url(const char *url) { return !strcmp(url, "/edhub/v1/batch"); }
+
 static request *request_new(api_server *srv, struct MHD_Connection *c, const char *method, const char *url)
 {
     request *r = xcalloc(1, sizeof *r);
@@ -85,7 +85,7 @@ static request *request_new(api_server *srv, struct MHD_Connection *c, const cha
     arena_init(&r->a, 16384);
     r->method = arena_strdup(&r->a, method);
     r->url = arena_strdup(&r->a, url);
-    buf_init(&r->body, srv->cfg.max_body);
+    buf_init(&r->body, is_batch_url(url) ? BATCH_MAX_BODY : srv->cfg.max_body);
     buf_init(&r->out, 0);
     r->content_type = "application/json";
     snprintf(r->correlation, sizeof r->correlation, "%llx", (unsigned long long)atomic_fetch_add(&next_correlation, 1));
@@ -127,6 +127,10 @@ static void dispatch(request *r)
 {
     if (!strncmp(r->url, "/adminapi", 9) && (!r->url[9] || r->url[9] == '/' || r->url[9] == '?')) {
         handle_admin(r);
+        return;
+    }
+    if (is_batch_url(r->url)) {
+        handle_batch(r);
         return;
     }
     route rt;
@@ -198,13 +202,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->state = ST_READING;
         /* Refuse an announced oversized body before reading it. */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body) r->too_large = true;
+        if (cl && strtoull(cl, NULL, 10) > r->body.max) r->too_large = true;
         if (!r->too_large) return MHD_YES;
     }
     if (r->suspended) {
         if (atomic_load(&r->state) != ST_RESUMED) return MHD_YES;
         r->suspended = false;
-        handle_write_done(r);
+        if (r->batch) handle_batch_done(r);
+        else handle_write_done(r);
         return send_response(r);
     }
     if (*upload_size) {
@@ -214,7 +219,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->too_large) {
         char msg[160];
-        snprintf(msg, sizeof msg, "The request body is larger than the limit of %zu bytes.", srv->cfg.max_body);
+        snprintf(msg, sizeof msg, "The request body is larger than the limit of %zu bytes.", r->body.max);
         req_simple_problem(r, 413, "urn:ed-fi:api:bad-request:payload-too-large", "Payload Too Large",
                            "The request could not be processed. See 'errors' for details.", msg);
         return send_response(r);

@@ -11,7 +11,7 @@
 
 #define MAX_QUERY_PARAMS 40
 
-static bool authenticate(request *r)
+bool req_authenticate(request *r)
 {
     const char *h = req_get_header(r, "Authorization");
     if (h && !strncasecmp(h, "Bearer ", 7)) {
@@ -325,7 +325,7 @@ static void submit_write(request *r, write_op op, const route *rt)
 
 void handle_data(request *r, const route *rt)
 {
-    if (!authenticate(r)) return;
+    if (!req_authenticate(r)) return;
     r->res = model_find(r->srv->m, rt->project, rt->endpoint);
     if (!r->res) {
         req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified data could not be found.", NULL);

@@ -140,6 +140,7 @@ typedef struct okrec {
 } okrec;
 
 struct auth {
+    char *dummy_hash;     /* verified against for unknown keys: the same cost as a real one */
     admin_store *admin;
     const claims *claims;
     int ttl;
@@ -171,6 +172,7 @@ void auth_free(auth *a)
     if (!a) return;
     pthread_mutex_destroy(&a->mu);
     OPENSSL_cleanse(a->oks, sizeof *a->oks * OK_SLOTS);
+    free(a->dummy_hash);
     for (size_t i = 0; i < a->cap; i++)
         if (a->tokens[i].g) auth_client_release(&a->tokens[i].g->c);
     free(a->tokens);
@@ -301,6 +303,20 @@ err_t auth_issue_token(auth *a, const char *key, const char *secret, const char 
     bool ok = false;
     unsigned char d[32];
     digest(secret, d);
+    if (e == ERR_NOT_FOUND) {
+        /* An unknown key costs the same PBKDF2 as a wrong secret: the
+         * answer's timing does not tell which keys exist. */
+        pthread_mutex_lock(&a->mu);
+        char *dummy = a->dummy_hash ? xstrdup(a->dummy_hash) : NULL;
+        pthread_mutex_unlock(&a->mu);
+        if (!dummy && (dummy = auth_hash_secret("edhub: no such client", AUTH_PBKDF2_ITERATIONS))) {
+            pthread_mutex_lock(&a->mu); /* made outside the lock: ~0.1 s of CPU */
+            if (!a->dummy_hash) a->dummy_hash = xstrdup(dummy);
+            pthread_mutex_unlock(&a->mu);
+        }
+        if (dummy) (void)auth_verify_secret(secret, dummy);
+        free(dummy);
+    }
     if (!e) {
         pthread_mutex_lock(&a->mu);
         okrec *o = ok_slot(a, key);

@@ -343,3 +343,20 @@ const char *jsonx_text(json_object *o)
 {
     return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
+
+json_object *jsonx_at(json_object *doc, const char *path)
+{
+    if (!path || strncmp(path, "$.", 2)) return NULL;
+    json_object *cur = doc;
+    const char *p = path + 2;
+    while (cur && *p) {
+        size_t n = strcspn(p, ".");
+        char key[128];
+        if (n >= sizeof key) return NULL;
+        memcpy(key, p, n);
+        key[n] = 0;
+        if (!json_object_is_type(cur, json_type_object) || !json_object_object_get_ex(cur, key, &cur)) return NULL;
+        p += n + (p[n] == '.');
+    }
+    return cur;
+}

@@ -20,6 +20,8 @@ json_object *jsonx_parse_file(const char *path, char *err, size_t errlen);
 const char *jsonx_str(json_object *o, const char *key);  /* NULL if absent or not a string */
 bool jsonx_bool(json_object *o, const char *key);         /* false if absent */
 json_object *jsonx_get(json_object *o, const char *key);
+/* The value at a dotted path ("$.a.b", no arrays) in doc, or NULL. */
+json_object *jsonx_at(json_object *doc, const char *path);
 /* Compact serialization without slash escaping. */
 const char *jsonx_text(json_object *o);
 

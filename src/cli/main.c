@@ -7,11 +7,14 @@
 #include "../base/uuid.h"
 #include "../engine/engine.h"
 #include "../load/jsonl.h"
+#include "../load/xml.h"
 #include "../model/model.h"
 #include "../security/credentials.h"
 #include "../store/store.h"
 #include "cli.h"
+#include <dirent.h>
 #include <errno.h>
+#include <strings.h>
 #include <pwd.h>
 #include <limits.h>
 #include <signal.h>
@@ -63,13 +66,19 @@ static const char *usage_serve =
     "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
 
 static const char *usage_load =
-    "usage: edhub load --data DIR [--model FILE] FILE.jsonl...\n"
+    "usage: edhub load --data DIR [--model FILE] [--dry-run] PATH...\n"
     "\n"
-    "Loads JSON-lines files into the instance in DIR through the same validation and integrity\n"
-    "checks as the API. Each line is {\"resource\":\"/ed-fi/<endpoint>\",\"document\":{...}}; lines are\n"
-    "upserted in file order, so put referenced documents first. Rejected lines are written to\n"
-    "DIR/load-errors.jsonl (file, line, resource, status, problem); the exit status is 1 when any line\n"
-    "was rejected. Progress goes to stderr.\n";
+    "Loads files into the instance in DIR through the same validation and integrity checks as the\n"
+    "API. A PATH is a file or a folder (searched recursively), in any mix of:\n"
+    "  FILE.jsonl   JSON lines, {\"resource\":\"/ed-fi/<endpoint>\",\"document\":{...}} each, upserted in\n"
+    "               file order (put referenced documents first); loaded before any XML\n"
+    "  FILE.xml     Ed-Fi DS 5.2 XML interchanges (the Bulk Load Client's format), mapped to API JSON by\n"
+    "               the model and loaded in dependency order across all the files\n"
+    "Loading is an upsert by natural key: running it again after a crash or Ctrl-C neither duplicates\n"
+    "nor loses records. Rejected records are written to DIR/load-errors.jsonl (file, line, resource,\n"
+    "natural key when known, status, problem); the exit status is 1 when any record was rejected.\n"
+    "Progress goes to stderr. --dry-run writes the JSON that XML records map to (JSON lines, loadable\n"
+    "later) to stdout instead of loading them.\n";
 
 static const char *usage_migrate =
     "usage: edhub migrate --data DIR\n"
@@ -108,7 +117,7 @@ static const char *data_file(const char *rel, char *out, size_t n)
 
 typedef struct opts {
     const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database, *claim_set;
-    bool empty;
+    bool empty, dry_run;
     int threads;
     int tokens_per_client;     /* serve: live tokens per client (0: default; -1: no cap) */
     bool takes_files;          /* positional FILE arguments allowed (load) */
@@ -135,6 +144,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         else if (!strcmp(a, "--database")) slot = &o->database;
         else if (!strcmp(a, "--claim-set")) slot = &o->claim_set;
         else if (!strcmp(a, "--empty")) o->empty = true;
+        else if (!strcmp(a, "--dry-run") && o->takes_files) o->dry_run = true;
         else if (!strcmp(a, "--threads")) {
             if (i + 1 >= argc || (o->threads = atoi(argv[++i])) <= 0 || o->threads > 256) {
                 fprintf(stderr, "edhub: --threads needs a number between 1 and 256\n");
@@ -374,7 +384,10 @@ static int cmd_init(int argc, char **argv)
         FILE *errs = fopen(errpath, "w");
         load_stats st = {0};
         fprintf(stderr, "edhub: loading bootstrap data from %s\n", bp);
-        if (load_jsonl(m, s, bp, "bootstrap", errs, stderr, &st) != ERR_OK) {
+        sink *k = sink_new(m, s, "bootstrap", errs, &st);
+        err_t le = load_jsonl(k, m, bp, stderr, &st);
+        sink_free(k);
+        if (le != ERR_OK) {
             fprintf(stderr, "edhub: cannot read %s (pass --bootstrap FILE, or --empty to skip)\n", bp);
             status = 1;
         } else if (st.rejected) {
@@ -394,39 +407,121 @@ static int cmd_init(int argc, char **argv)
     return status;
 }
 
+typedef struct file_list { char **v; int n, cap; } file_list;
+
+static void file_list_add(file_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = xrealloc(l->v, sizeof(char *) * (size_t)l->cap);
+    }
+    l->v[l->n++] = xstrdup(path);
+}
+
+static void file_list_free(file_list *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t l = strlen(s), k = strlen(suffix);
+    return l > k && !strcasecmp(s + l - k, suffix);
+}
+
+/* Files named, and in folders (recursively, sorted): .jsonl/.ndjson into
+ * jl, .xml into xl. A file named explicitly counts as JSON lines unless it
+ * ends in .xml. */
+static bool collect_files(const char *path, file_list *jl, file_list *xl, int depth)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return false;
+    if (!S_ISDIR(st.st_mode)) {
+        file_list_add(has_suffix(path, ".xml") ? xl : jl, path);
+        return true;
+    }
+    if (depth > 16) return true;
+    DIR *d = opendir(path);
+    if (!d) return false;
+    file_list names = {0};
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char full[PATH_MAX];
+        if ((size_t)snprintf(full, sizeof full, "%s/%s", path, e->d_name) >= sizeof full) continue;
+        file_list_add(&names, full);
+    }
+    closedir(d);
+    qsort(names.v, (size_t)names.n, sizeof(char *), cmp_names);
+    bool ok = true;
+    for (int i = 0; i < names.n && ok; i++) {
+        struct stat s2;
+        if (stat(names.v[i], &s2) != 0) continue;
+        if (S_ISDIR(s2.st_mode)) ok = collect_files(names.v[i], jl, xl, depth + 1);
+        else if (has_suffix(names.v[i], ".xml")) file_list_add(xl, names.v[i]);
+        else if (has_suffix(names.v[i], ".jsonl") || has_suffix(names.v[i], ".ndjson")) file_list_add(jl, names.v[i]);
+    }
+    file_list_free(&names);
+    return ok;
+}
+
 static int cmd_load(int argc, char **argv)
 {
     opts o = {.takes_files = true};
     int rc = parse_opts(argc, argv, &o, usage_load);
     if (rc) return rc == 1 ? 0 : rc;
     if (!o.nfiles) {
-        fprintf(stderr, "edhub: name at least one FILE.jsonl to load\n\n%s", usage_load);
+        fprintf(stderr, "edhub: name at least one FILE.jsonl, FILE.xml or folder to load\n\n%s", usage_load);
+        return 2;
+    }
+    file_list jl = {0}, xl = {0};
+    for (int i = 0; i < o.nfiles; i++) {
+        if (!collect_files(o.files[i], &jl, &xl, 0)) {
+            fprintf(stderr, "edhub: cannot read %s: %s\n", o.files[i], strerror(errno));
+            file_list_free(&jl), file_list_free(&xl);
+            return 1;
+        }
+    }
+    if (!jl.n && !xl.n) {
+        fprintf(stderr, "edhub: no .jsonl or .xml file found in what was named\n");
         return 2;
     }
     model *m;
     store *s;
-    if (!open_instance(&o, 2, false, &m, &s)) return 1;
+    if (!open_instance(&o, 2, false, &m, &s)) {
+        file_list_free(&jl), file_list_free(&xl);
+        return 1;
+    }
     char errpath[PATH_MAX];
     snprintf(errpath, sizeof errpath, "%s/load-errors.jsonl", o.data);
     FILE *errs = fopen(errpath, "w");
     int status = 0;
     load_stats total = {0};
-    for (int i = 0; i < o.nfiles && !status; i++) {
-        load_stats st = {0};
-        fprintf(stderr, "edhub: loading %s\n", o.files[i]);
-        if (load_jsonl(m, s, o.files[i], "load", errs, stderr, &st) != ERR_OK) {
-            fprintf(stderr, "edhub: cannot read %s\n", o.files[i]);
+    sink *k = sink_new(m, s, "load", errs, &total);
+    for (int i = 0; i < jl.n && !status; i++) {
+        fprintf(stderr, "edhub: loading %s\n", jl.v[i]);
+        if (load_jsonl(k, m, jl.v[i], stderr, &total) != ERR_OK) {
+            fprintf(stderr, "edhub: cannot read %s\n", jl.v[i]);
             status = 1;
         }
-        total.lines += st.lines, total.created += st.created, total.updated += st.updated, total.rejected += st.rejected;
     }
+    if (!status && xl.n) {
+        fprintf(stderr, "edhub: loading %d XML interchange file%s in dependency order\n", xl.n, xl.n > 1 ? "s" : "");
+        load_xml(o.dry_run ? NULL : k, m, (const char *const *)xl.v, xl.n, stderr, o.dry_run ? stdout : NULL, &total);
+    }
+    sink_free(k);
     if (errs) fclose(errs);
     store_close(s);
     model_free(m);
-    printf("edhub: %ld lines: %ld created, %ld updated, %ld rejected\n", total.lines, total.created, total.updated,
-           total.rejected);
+    file_list_free(&jl), file_list_free(&xl);
+    /* A dry run's stdout is JSON lines: the summary goes to stderr. */
+    fprintf(o.dry_run ? stderr : stdout, "edhub: %ld records: %ld created, %ld updated, %ld rejected\n", total.lines,
+            total.created, total.updated, total.rejected);
     if (total.rejected) {
-        fprintf(stderr, "edhub: rejected lines are listed in %s\n", errpath);
+        fprintf(stderr, "edhub: rejected records are listed in %s\n", errpath);
         status = 1;
     }
     return status;

@@ -393,6 +393,7 @@ static void put_from(wreq *w, const mresource *r, json_object *doc, const docinf
     p->key_json = info->key_json;
     p->owner = w->owner;
     p->qvals = doc_query_index(w->a, r, doc);
+    authz_subjects(r, doc, w->a, &p->sec_edorg, &p->sec_person);
 }
 
 static void identity_conflict(wreq *w, bool update)

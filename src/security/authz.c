@@ -2,6 +2,7 @@
  * ODS/API 7.3 (security.md §2.2, §2.7). */
 #include "authz.h"
 #include "../base/buf.h"
+#include "../base/jsonx.h"
 #include "../base/log.h"
 #include <ctype.h>
 #include <stdio.h>
@@ -36,6 +37,17 @@ static const char *person_name(msec_kind k)
     return k == MSEC_STUDENT ? "StudentUniqueId" : k == MSEC_STAFF ? "StaffUniqueId" : "ContactUniqueId";
 }
 
+/* The securable elements stored beside the body: the first education
+ * organization and the first person element of the resource. */
+static int first_of(const mresource *r, bool person)
+{
+    for (int i = 0; i < r->nsecurable; i++) {
+        msec_kind k = r->securable[i].kind;
+        if (person ? (k == MSEC_STUDENT || k == MSEC_STAFF || k == MSEC_CONTACT) : k == MSEC_EDORG) return i;
+    }
+    return -1;
+}
+
 /* Adds the requirements of one relationship strategy as an OR group. */
 static void add_group(authz_plan *p, uint32_t bit)
 {
@@ -63,7 +75,10 @@ static void add_group(authz_plan *p, uint32_t bit)
         bool array = false;
         for (int k = 0; k < s->path.nseg; k++) array |= s->path.seg[k].array;
         if (array) continue; /* subjects are identity properties: never inside a collection */
-        p->reqs[g][n] = (store_authz_req){.view = v, .including_deletes = deletes, .json_path = s->path.text};
+        p->reqs[g][n] = (store_authz_req){.view = v, .including_deletes = deletes, .json_path = s->path.text,
+                                          .stored = i == first_of(r, false) ? SUBJ_EDORG
+                                                    : i == first_of(r, true) ? SUBJ_PERSON
+                                                                             : SUBJ_NONE};
         p->names[g][n] = s->kind == MSEC_EDORG ? (s->meta_name ? s->meta_name : "EducationOrganizationId")
                                                  : person_name(s->kind);
         n++;
@@ -165,18 +180,7 @@ void authz_plan_for(authz_plan *p, const claims *cl, const auth_client *c, const
 /* The canonical text of the scalar at a dotted path ("$.a.b"), or NULL. */
 static const char *text_at(arena *a, json_object *doc, const char *path)
 {
-    if (strncmp(path, "$.", 2)) return NULL;
-    json_object *cur = doc;
-    const char *p = path + 2;
-    while (cur && *p) {
-        size_t n = strcspn(p, ".");
-        char key[128];
-        if (n >= sizeof key) return NULL;
-        memcpy(key, p, n);
-        key[n] = 0;
-        if (!json_object_is_type(cur, json_type_object) || !json_object_object_get_ex(cur, key, &cur)) return NULL;
-        p += n + (p[n] == '.');
-    }
+    json_object *cur = jsonx_at(doc, path);
     if (!cur) return NULL;
     switch (json_object_get_type(cur)) {
     case json_type_int: return arena_printf(a, "%lld", (long long)json_object_get_int64(cur));
@@ -333,6 +337,13 @@ err_t authz_check_stored(const authz_plan *p, const store_doc *sd, const authz_r
     err_t e = authz_check(p, doc, true, sd->owner, via, a, d);
     json_object_put(doc);
     return e;
+}
+
+void authz_subjects(const mresource *r, json_object *doc, arena *a, const char **edorg, const char **person)
+{
+    int e = first_of(r, false), p = first_of(r, true);
+    *edorg = e >= 0 ? text_at(a, doc, r->securable[e].path.text) : NULL;
+    *person = p >= 0 ? text_at(a, doc, r->securable[p].path.text) : NULL;
 }
 
 /* ---- the relationship index ---- */

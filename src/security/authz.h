@@ -56,6 +56,8 @@ err_t authz_check(const authz_plan *p, json_object *doc, bool existing, const ch
 /* The same for a stored document. */
 err_t authz_check_stored(const authz_plan *p, const store_doc *doc, const authz_reach *via, arena *a, authz_denial *d);
 
+/* The subject values stored beside a document (store_put.sec_*). */
+void authz_subjects(const mresource *r, json_object *doc, arena *a, const char **edorg, const char **person);
 /* Whether documents of r feed the relationship index. */
 bool authz_indexes(const mresource *r);
 /* Keeps the relationship index in step with a write of a document of r, in

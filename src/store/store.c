@@ -20,9 +20,27 @@ typedef struct job {
     struct job *next;
 } job;
 
+/* The writer remembers relationship checks (txn_reachable) while nothing
+ * that could change their answer happened: checks on the hierarchy alone
+ * hold until an education organization's parents change; checks through
+ * people also until a person relationship changes. A rollback, or
+ * (SQLite) a commit by another process, forgets everything. Moving a
+ * generation forgets in O(1); most writes of a district repeat the same
+ * few schools and students. */
+#define MEMO_MAX 65536
+typedef struct memo_entry {
+    uint64_t h;
+    char *key;
+    bool ok;
+    uint64_t gen_edorgs, gen_people;  /* the generations it was computed under */
+} memo_entry;
+
 struct store_txn {
     const store_backend *be;
     void *impl;
+    memo_entry *memo;   /* open addressing, 2 * MEMO_MAX slots once used */
+    size_t memo_n;
+    uint64_t gen_edorgs, gen_people;
 };
 
 struct store {
@@ -61,10 +79,44 @@ static err_t prefetch(store *s, job *batch)
     return e;
 }
 
+/* Forgets everything the memo knows. */
+static void memo_forget(store_txn *t)
+{
+    t->gen_edorgs++;
+    t->gen_people++;
+}
+
+static void memo_free(store_txn *t)
+{
+    for (size_t i = 0; t->memo && i < 2 * MEMO_MAX; i++) free(t->memo[i].key);
+    free(t->memo);
+    t->memo = NULL;
+    t->memo_n = 0;
+}
+
+static uint64_t memo_hash(const char *k)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot of key: its entry, or the empty slot where it goes. */
+static memo_entry *memo_slot(store_txn *t, const char *key, uint64_t h)
+{
+    if (!t->memo) t->memo = xcalloc(2 * MEMO_MAX, sizeof *t->memo);
+    size_t j = h & (2 * MEMO_MAX - 1);
+    while (t->memo[j].key && (t->memo[j].h != h || strcmp(t->memo[j].key, key))) j = (j + 1) & (2 * MEMO_MAX - 1);
+    return &t->memo[j];
+}
+
+static bool through_people(store_view v) { return v != SV_EDORG && v != SV_EDORG_INVERTED; }
+
 /* One attempt: ERR_RETRY when the whole batch must be run again. */
 static err_t try_batch(store *s, job *batch, bool safe)
 {
     const store_backend *be = s->be;
+    if (safe || (be->changed_elsewhere && be->changed_elsewhere(s->impl))) memo_forget(&s->txn);
     err_t e = be->begin(s->impl, safe);
     if (e) return e == ERR_RETRY ? ERR_RETRY : ERR_STORAGE;
     if ((e = prefetch(s, batch))) {
@@ -79,9 +131,11 @@ static err_t try_batch(store *s, job *batch, bool safe)
         j->result = j->fn(&s->txn, j->ctx);
         if (j->result == ERR_RETRY) {
             if (be->abort) be->abort(s->impl);
+            memo_forget(&s->txn);
             return ERR_RETRY;
         }
         if (j->result != ERR_OK) {
+            memo_forget(&s->txn); /* the job's writes are undone */
             if (be->rollback_to(s->impl) == ERR_RETRY) {
                 if (be->abort) be->abort(s->impl);
                 return ERR_RETRY;
@@ -91,6 +145,7 @@ static err_t try_batch(store *s, job *batch, bool safe)
         }
     }
     e = be->commit(s->impl);
+    if (e != ERR_OK) memo_forget(&s->txn);
     if (e == ERR_RETRY) return ERR_RETRY; /* rolled back; nothing was committed */
     if (e != ERR_OK) {
         for (job *j = batch; j; j = j->next)
@@ -187,6 +242,7 @@ void store_close(store *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->writer, NULL); /* queued jobs finish first */
+    memo_free(&s->txn);
     s->be->close(s->impl);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -306,21 +362,54 @@ err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, i
 
 err_t txn_edorg_parents(store_txn *t, const char *edorg, const char *const *parents, int nparents)
 {
+    t->gen_edorgs++;
     return t->be->edorg_parents(t->impl, edorg, parents, nparents);
 }
 
 err_t txn_rel_put(store_txn *t, int64_t doc_id, store_rel kind, const char *person, const char *other)
 {
+    t->gen_people++;
     return t->be->rel_put(t->impl, doc_id, kind, person, other);
 }
 
-err_t txn_rel_retire(store_txn *t, int64_t doc_id) { return t->be->rel_retire(t->impl, doc_id); }
+err_t txn_rel_retire(store_txn *t, int64_t doc_id)
+{
+    t->gen_people++;
+    return t->be->rel_retire(t->impl, doc_id);
+}
 
 err_t txn_reachable(store_txn *t, store_view v, bool including_deletes, const char *value, const char *const *claims,
                     int nclaims, bool *ok)
 {
     *ok = false;
-    return nclaims ? t->be->reachable_w(t->impl, v, including_deletes, value, claims, nclaims, ok) : ERR_OK;
+    if (!nclaims) return ERR_OK;
+    char key[1024];
+    int n = snprintf(key, sizeof key, "%d|%d|%s", (int)v, including_deletes, value);
+    for (int i = 0; i < nclaims && n > 0 && (size_t)n < sizeof key; i++)
+        n += snprintf(key + n, sizeof key - (size_t)n, "|%s", claims[i]);
+    bool memo = n > 0 && (size_t)n < sizeof key; /* very long claim lists are not remembered */
+    uint64_t h = memo ? memo_hash(key) : 0;
+    memo_entry *slot = memo ? memo_slot(t, key, h) : NULL;
+    bool people = through_people(v);
+    if (slot && slot->key && slot->gen_edorgs == t->gen_edorgs && (!people || slot->gen_people == t->gen_people)) {
+        *ok = slot->ok;
+        return ERR_OK;
+    }
+    err_t e = t->be->reachable_w(t->impl, v, including_deletes, value, claims, nclaims, ok);
+    if (e || !slot) return e;
+    if (!slot->key) {
+        if (t->memo_n >= MEMO_MAX) { /* full: start over (rare: 64k distinct checks) */
+            memo_free(t);
+            slot = memo_slot(t, key, h);
+        }
+        slot->h = h;
+        slot->key = xstrdup(key);
+        t->memo_n++;
+    }
+    slot->ok = *ok;
+    slot->gen_edorgs = t->gen_edorgs;
+    slot->gen_people = t->gen_people;
+    return ERR_OK;
 }
 
 err_t store_reachable(store *s, store_view v, bool including_deletes, const char *value, const char *const *claims,

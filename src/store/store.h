@@ -68,6 +68,9 @@ typedef struct store_put {
     const char *key_json;      /* identity values, for tombstones and key changes */
     const char *owner;         /* client key that wrote it */
     const char *qvals;         /* query-index entries: "key\tvalue\n"... (may be NULL) */
+    /* The resource's first education organization and person subjects of
+     * authorization (canonical text), or NULL. */
+    const char *sec_edorg, *sec_person;
 } store_put;
 
 /* ---- write jobs ---- */
@@ -169,11 +172,15 @@ typedef enum {
     SV_CONTACT,              /* related to such a student */
 } store_view;
 
+/* The subject values a document carries outside its body (store_put). */
+typedef enum { SUBJ_NONE, SUBJ_EDORG, SUBJ_PERSON } store_subject;
+
 /* One AND-ed requirement: the value at json_path relates through view. */
 typedef struct store_authz_req {
     store_view view;
     bool including_deletes;
     const char *json_path;   /* "$.studentReference.studentUniqueId" */
+    store_subject stored;    /* which stored subject holds the same value (SUBJ_NONE: only the body) */
 } store_authz_req;
 typedef struct store_authz_group { int n; const store_authz_req *reqs; } store_authz_group;
 

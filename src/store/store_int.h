@@ -27,6 +27,8 @@ typedef struct store_backend {
     err_t (*commit)(void *impl);        /* on failure the batch is rolled back */
     void (*abort)(void *impl);          /* rolls the whole batch back (before a re-run) */
     void (*idle)(void *impl);           /* optional: after a batch was answered */
+    /* optional: whether another process committed since the last call */
+    bool (*changed_elsewhere)(void *impl);
     err_t (*find_identity)(void *impl, const uuid_t16 *refid, arena *a, store_hit *out);
     /* optional: batched find_identity (store.c loops when absent) */
     err_t (*find_identities)(void *impl, int n, const uuid_t16 *refids, arena *a, store_hit *hits, bool *found);

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 /* Any constant works; it names "the edhub writer" among advisory locks. */
 #define WRITER_LOCK_KEY 0x6564687562LL
 #define SCHEMA_LOCK_KEY 6564687563LL
@@ -38,7 +38,8 @@ static const char *pg_tables_sql =
     "CREATE TABLE documents("
     "  doc_id bigint NOT NULL, id text NOT NULL, resource text NOT NULL, ref_id bytea NOT NULL, alias_id bytea,"
     "  body text NOT NULL, refs bytea, etag bigint NOT NULL, last_modified text NOT NULL, change_version bigint NOT NULL,"
-    "  owner text, qv text, PRIMARY KEY(resource, doc_id), UNIQUE(resource, id)) PARTITION BY LIST(resource);"
+    "  owner text, qv text, sec_edorg text, sec_person text, PRIMARY KEY(resource, doc_id), UNIQUE(resource, id))"
+    "  PARTITION BY LIST(resource);"
     "CREATE INDEX documents_cv ON documents(resource, change_version);"
     "CREATE TABLE documents_other PARTITION OF documents DEFAULT;"
     "CREATE TABLE identities(ref_id bytea PRIMARY KEY, doc_id bigint NOT NULL, resource text NOT NULL, id text NOT NULL)"
@@ -86,7 +87,8 @@ static const char *pg_sql[P_COUNT] = {
     [P_GET_BY_ID] = "SELECT " DOC_COLS " FROM documents WHERE resource = $2 AND id = $1",
     [P_INSERT] =
         "WITH d AS (INSERT INTO documents(doc_id, id, resource, ref_id, alias_id, body, refs, etag, last_modified,"
-        "   change_version, owner, qv) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11)),"
+        "   change_version, owner, qv, sec_edorg, sec_person) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11,"
+        "   $14, $15)),"
         " i AS (INSERT INTO identities(ref_id, doc_id, resource, id)"
         "   SELECT x, $1, $3, $2 FROM unnest(ARRAY[$4::bytea, $5::bytea]) AS x WHERE x IS NOT NULL),"
         " r AS (INSERT INTO refs(target, doc_id, resource) SELECT t, $1, $3 FROM unnest(" HEX_IDS(12) ") AS t"
@@ -104,7 +106,7 @@ static const char *pg_sql[P_COUNT] = {
         " dq AS (DELETE FROM qvals WHERE kv = ANY(" KV_LIST(15) ") AND doc_id = $1),"
         " iq AS (INSERT INTO qvals(kv, doc_id) SELECT k, $1 FROM unnest(" KV_LIST(16) ") AS k ON CONFLICT DO NOTHING)"
         " UPDATE documents SET ref_id = $4, alias_id = $5, body = $6, refs = $7, etag = $8, change_version = $8,"
-        "   last_modified = $9, qv = $10 WHERE resource = $2 AND doc_id = $1",
+        "   last_modified = $9, qv = $10, sec_edorg = $17, sec_person = $18 WHERE resource = $2 AND doc_id = $1",
     [P_DELETE] =
         "WITH di AS (DELETE FROM identities WHERE ref_id = ANY(" HEX_IDS(3) ") AND doc_id = $1),"
         " dr AS (DELETE FROM refs WHERE target = ANY(" HEX_IDS(4) ") AND doc_id = $1),"
@@ -474,9 +476,18 @@ static bool migrate_2_3(pg *s, const store_opts *o, char *err, size_t errlen)
            exec_sql(s->w, copy_rows, err, errlen);
 }
 
+/* 3 → 4: the authorization subject columns (older rows fall back to their
+ * JSON body in list filters). */
+static bool migrate_3_4(pg *s, const store_opts *o, char *err, size_t errlen)
+{
+    (void)o;
+    return exec_sql(s->w, "ALTER TABLE documents ADD COLUMN IF NOT EXISTS sec_edorg text, ADD COLUMN IF NOT EXISTS sec_person text",
+                    err, errlen);
+}
+
 /* Versioned steps: steps[v] takes version v to v + 1. */
 typedef bool (*migration_fn)(pg *s, const store_opts *o, char *err, size_t errlen);
-static const migration_fn pg_migrations[PG_SCHEMA_VERSION] = {[2] = migrate_2_3};
+static const migration_fn pg_migrations[PG_SCHEMA_VERSION] = {[2] = migrate_2_3, [3] = migrate_3_4};
 
 static int read_version(PGconn *c)
 {
@@ -1156,6 +1167,8 @@ static err_t w_insert(void *impl, const store_put *put, store_doc *out)
     p_text(&p, put->qvals);
     p_text(&p, refs.data);
     p_text(&p, qv.data);
+    p_text(&p, put->sec_edorg);
+    p_text(&p, put->sec_person);
     pcall c = {P_INSERT, &p};
     e = w_write(s, &c, 1, "insert document");
     buf_free(&refs);
@@ -1218,6 +1231,8 @@ static err_t w_update(void *impl, const store_doc *old, const store_put *put, co
     p_text(&p, rins.data);
     p_text(&p, qdel.data);
     p_text(&p, qins.data);
+    p_text(&p, put->sec_edorg);
+    p_text(&p, put->sec_person);
     params k = {0};
     pcall calls[2] = {{P_UPDATE, &p}, {P_KEY_CHANGE, &k}};
     int ncalls = 1;
@@ -1543,8 +1558,15 @@ static void authz_sql(buf *b, const store_authz *z, arena *a, const char **vals,
             buf_puts(b, " OR (true");
             for (int i = 0; i < z->groups[g].n && reqs < AZ_MAX_REQS; i++, reqs++) {
                 vals[n++] = pg_path(a, z->groups[g].reqs[i].json_path);
-                buf_printf(b, " AND (body::jsonb #>> $%d::text[]) IN ", n);
+                store_subject sj = z->groups[g].reqs[i].stored;
+                const char *col = sj == SUBJ_EDORG ? "sec_edorg" : sj == SUBJ_PERSON ? "sec_person" : NULL;
+                /* The stored subject spares parsing the body; rows written before it existed fall back.
+                 * "(... IN (set)) IS TRUE" keeps each set a hashed subplan built once, instead of a
+                 * semi-join that would read and sort every row before the first page. */
+                if (col) buf_printf(b, " AND (coalesce(%s, body::jsonb #>> $%d::text[]) IN ", col, n);
+                else buf_printf(b, " AND ((body::jsonb #>> $%d::text[]) IN ", n);
                 view_set_sql(b, z->groups[g].reqs[i].view, z->groups[g].reqs[i].including_deletes, claims);
+                buf_puts(b, ") IS TRUE");
             }
             buf_puts(b, ")");
         }
@@ -1652,7 +1674,13 @@ static err_t r_query(void *impl, const store_query *q, store_row_fn fn, void *ct
     vals[nv++] = arena_printf(&a, "%lld", (long long)q->limit);
     vals[nv++] = arena_printf(&a, "%lld", (long long)q->offset);
     buf_printf(&sql, " ORDER BY doc_id LIMIT $%d OFFSET $%d", nv - 1, nv);
+    /* A filtered page must walk the primary key in order and stop at the
+     * page's end; with stale statistics (a partition that just grew) the
+     * planner would filter and sort every row instead. */
+    bool walk = q->authz != NULL;
+    if (walk) PQclear(PQexec(r->c, "SET enable_sort = off"));
     res = PQexecParams(r->c, sql.data, nv, NULL, vals, NULL, NULL, 0);
+    if (walk) PQclear(PQexec(r->c, "RESET enable_sort"));
     if (!ok_result(res)) {
         e = pg_fail(r->c, res, "query");
         res = NULL;

@@ -12,13 +12,24 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION "2"
-#define SCHEMA_VERSION_NUM 2
+#define SCHEMA_VERSION "3"
+#define SCHEMA_VERSION_NUM 3
 /* Versioned schema steps, sq_migrations[v] taking version v to v + 1, each
  * run in its own transaction by `edhub migrate`. Version 2 is the first
  * released layout, so there is none yet. */
 typedef bool (*sq_migration)(sqlite3 *db, char *err, size_t errlen);
-static const sq_migration sq_migrations[SCHEMA_VERSION_NUM + 1] = {0};
+/* 2 → 3: the authorization subject columns (filled as documents are
+ * written; older rows fall back to their JSON body). */
+static bool sq_migrate_2_3(sqlite3 *db, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, "ALTER TABLE documents ADD COLUMN sec_edorg TEXT; ALTER TABLE documents ADD COLUMN sec_person TEXT",
+                          NULL, NULL, &msg);
+    if (rc != SQLITE_OK) snprintf(err, errlen, "migration 2 to 3: %s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return rc == SQLITE_OK;
+}
+static const sq_migration sq_migrations[SCHEMA_VERSION_NUM + 1] = {[2] = sq_migrate_2_3};
 /* 16384 frames of 4 KiB pages: rewind the WAL past 64 MiB. */
 #define WAL_RESTART_FRAMES 16384
 
@@ -36,7 +47,11 @@ static const char *schema_sql =
     "  last_modified TEXT NOT NULL,"
     "  change_version INTEGER NOT NULL,"
     "  owner TEXT,"
-    "  qv TEXT);"
+    "  qv TEXT,"
+    /* Authorization subjects (a resource's first education organization and
+     * person securable elements), so list filters read a column, not JSON. */
+    "  sec_edorg TEXT,"
+    "  sec_person TEXT);"
     "CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(id);"
     "CREATE INDEX IF NOT EXISTS documents_resource ON documents(resource, doc_id);"
     "CREATE INDEX IF NOT EXISTS documents_cv ON documents(change_version);"
@@ -69,9 +84,14 @@ static const char *schema_sql =
     "CREATE INDEX IF NOT EXISTS auth_people_by_doc ON auth_people(doc_id);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" SCHEMA_VERSION "');";
 
+/* Relationship checks: one statement per view and deletes flag, prepared
+ * on first use on each connection. */
+#define REACH_STMTS 12
+
 typedef struct reader {
     sqlite3 *db;
     sqlite3_stmt *get_by_id;
+    sqlite3_stmt *reach[REACH_STMTS];
     bool busy;
 } reader;
 
@@ -79,6 +99,7 @@ enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_ROLLBACK_TO, W_RELEASE,
     W_FIND_IDENTITY, W_GET, W_GET_BY_ID, W_INSERT_DOC, W_INSERT_IDENTITY, W_DELETE_IDENTITY,
     W_DELETE_ALIAS, W_INSERT_REF, W_DELETE_REF, W_INSERT_QV, W_DELETE_QV, W_GET_QV, W_UPDATE_DOC, W_DELETE_DOC, W_TOMBSTONE, W_KEY_CHANGE, W_REFERRERS,
+    W_DATA_VERSION,
     W_COUNT
 };
 
@@ -92,8 +113,8 @@ static const char *writer_sql[W_COUNT] = {
     [W_FIND_IDENTITY] = "SELECT d.doc_id, d.id, d.resource FROM identities i JOIN documents d ON d.doc_id = i.doc_id WHERE i.ref_id = ?1",
     [W_GET] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs, owner FROM documents WHERE doc_id = ?1",
     [W_GET_BY_ID] = "SELECT doc_id, id, resource, body, etag, last_modified, ref_id, refs, owner FROM documents WHERE id = ?1 AND resource = ?2",
-    [W_INSERT_DOC] = "INSERT INTO documents(id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner, qv)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
+    [W_INSERT_DOC] = "INSERT INTO documents(id, resource, ref_id, alias_id, body, refs, etag, last_modified, change_version, owner, qv,"
+                     " sec_edorg, sec_person) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7, ?9, ?10, ?11, ?12)",
     [W_INSERT_IDENTITY] = "INSERT INTO identities(ref_id, doc_id) VALUES(?1, ?2)",
     [W_DELETE_IDENTITY] = "DELETE FROM identities WHERE ref_id = ?1",
     [W_DELETE_ALIAS] = "DELETE FROM identities WHERE ref_id = (SELECT alias_id FROM documents WHERE doc_id = ?1)",
@@ -103,12 +124,13 @@ static const char *writer_sql[W_COUNT] = {
     [W_DELETE_QV] = "DELETE FROM qvals WHERE field = ?1 AND value = ?2 AND doc_id = ?3",
     [W_GET_QV] = "SELECT qv FROM documents WHERE doc_id = ?1",
     [W_UPDATE_DOC] = "UPDATE documents SET ref_id = ?2, alias_id = ?3, body = ?4, refs = ?5, etag = ?6, last_modified = ?7,"
-                     " change_version = ?6, qv = ?8 WHERE doc_id = ?1",
+                     " change_version = ?6, qv = ?8, sec_edorg = ?9, sec_person = ?10 WHERE doc_id = ?1",
     [W_DELETE_DOC] = "DELETE FROM documents WHERE doc_id = ?1",
     [W_TOMBSTONE] = "INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES(?1, ?2, ?3, ?4, ?5)",
     [W_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [W_REFERRERS] = "SELECT r.doc_id, d.resource FROM refs r JOIN documents d ON d.doc_id = r.doc_id WHERE r.target = ?1 LIMIT ?2",
+    [W_DATA_VERSION] = "PRAGMA data_version",
 };
 
 typedef struct sq sq;
@@ -118,6 +140,7 @@ typedef struct sqw {
     sq *s;
     sqlite3 *db;
     sqlite3_stmt *st[W_COUNT];
+    sqlite3_stmt *reach[REACH_STMTS];
 } sqw;
 
 struct sq {
@@ -126,6 +149,7 @@ struct sq {
     int64_t next_cv;           /* writer-only: next change version */
     int64_t batch_cv;          /* next_cv when the batch began */
     int wal_frames;            /* frames in the WAL after the last commit */
+    int64_t data_version;      /* writer-only: PRAGMA data_version at the last batch */
     pthread_t checkpointer;   /* copies the WAL back off the writer's path */
     sqlite3 *ckpt_db;
     bool ckpt_started;
@@ -349,8 +373,10 @@ fail:
     }
     sqlite3_close(s->ckpt_db);
     for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->w.st[i]);
+    for (int i = 0; i < REACH_STMTS; i++) sqlite3_finalize(s->w.reach[i]);
     sqlite3_close(s->w.db);
     for (int i = 0; s->readers && i < s->nreaders; i++) {
+        for (int k = 0; k < REACH_STMTS; k++) sqlite3_finalize(s->readers[i].reach[k]);
         sqlite3_finalize(s->readers[i].get_by_id);
         sqlite3_close(s->readers[i].db);
     }
@@ -371,7 +397,9 @@ static void sq_close(void *impl)
     pthread_join(s->checkpointer, NULL);
     sqlite3_close(s->ckpt_db);
     for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->w.st[i]);
+    for (int i = 0; i < REACH_STMTS; i++) sqlite3_finalize(s->w.reach[i]);
     for (int i = 0; i < s->nreaders; i++) {
+        for (int k = 0; k < REACH_STMTS; k++) sqlite3_finalize(s->readers[i].reach[k]);
         sqlite3_finalize(s->readers[i].get_by_id);
         sqlite3_close(s->readers[i].db);
     }
@@ -570,6 +598,8 @@ static err_t sqw_insert(sqw *t, const store_put *p, store_doc *out)
     sqlite3_bind_text(st, 8, out->last_modified, -1, SQLITE_STATIC);
     if (p->owner) sqlite3_bind_text(st, 9, p->owner, -1, SQLITE_STATIC);
     if (p->qvals) sqlite3_bind_text(st, 10, p->qvals, -1, SQLITE_STATIC);
+    if (p->sec_edorg) sqlite3_bind_text(st, 11, p->sec_edorg, -1, SQLITE_STATIC);
+    if (p->sec_person) sqlite3_bind_text(st, 12, p->sec_person, -1, SQLITE_STATIC);
     if (step_done(st) != SQLITE_DONE) return sql_err(t, "insert document");
     out->doc_id = sqlite3_last_insert_rowid(t->db);
     out->etag = cv;
@@ -609,6 +639,8 @@ static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const 
     sqlite3_bind_int64(st, 6, cv);
     sqlite3_bind_text(st, 7, out->last_modified, -1, SQLITE_STATIC);
     if (p->qvals) sqlite3_bind_text(st, 8, p->qvals, -1, SQLITE_STATIC);
+    if (p->sec_edorg) sqlite3_bind_text(st, 9, p->sec_edorg, -1, SQLITE_STATIC);
+    if (p->sec_person) sqlite3_bind_text(st, 10, p->sec_person, -1, SQLITE_STATIC);
     if (step_done(st) != SQLITE_DONE) return sql_err(t, "update document");
     out->etag = cv;
     out->body = p->body;
@@ -745,7 +777,10 @@ static void authz_sql(buf *b, const store_authz *z)
     for (int g = 0; g < z->ngroups; g++) {
         buf_puts(b, " OR (1");
         for (int i = 0; i < z->groups[g].n && p < AZ_NS_PATH; i++, p++) {
-            buf_printf(b, " AND CAST(json_extract(body, ?%d) AS TEXT) IN ", p);
+            store_subject sj = z->groups[g].reqs[i].stored;
+            const char *col = sj == SUBJ_EDORG ? "sec_edorg" : sj == SUBJ_PERSON ? "sec_person" : NULL;
+            if (col) buf_printf(b, " AND coalesce(%s, CAST(json_extract(body, ?%d) AS TEXT)) IN ", col, p);
+            else buf_printf(b, " AND CAST(json_extract(body, ?%d) AS TEXT) IN ", p);
             view_set_sql(b, z->groups[g].reqs[i].view, z->groups[g].reqs[i].including_deletes);
         }
         buf_puts(b, ")");
@@ -1032,21 +1067,23 @@ static const char *reach_sql(store_view v, bool deletes)
     return NULL;
 }
 
-static err_t reachable(sqlite3 *db, store_view v, bool deletes, const char *value, const char *const *claims, int n,
-                       bool *ok)
+static err_t reachable(sqlite3 *db, sqlite3_stmt **cache, store_view v, bool deletes, const char *value,
+                       const char *const *claims, int n, bool *ok)
 {
-    sqlite3_stmt *st;
     *ok = false;
-    if (sqlite3_prepare_v3(db, reach_sql(v, deletes), -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    sqlite3_stmt **slot = &cache[2 * (int)v + deletes];
+    if (!*slot && sqlite3_prepare_v3(db, reach_sql(v, deletes), -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
         log_error("store: prepare reachable: %s", sqlite3_errmsg(db));
         return ERR_STORAGE;
     }
+    sqlite3_stmt *st = *slot;
     char *cj = claims_json(claims, n);
     sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, cj, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     *ok = rc == SQLITE_ROW;
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     free(cj);
     if (rc == SQLITE_ROW || rc == SQLITE_DONE) return ERR_OK;
     log_error("store: reachable: %s", sqlite3_errmsg(db));
@@ -1056,7 +1093,7 @@ static err_t reachable(sqlite3 *db, store_view v, bool deletes, const char *valu
 static err_t sq_reachable(sq *s, store_view v, bool deletes, const char *value, const char *const *claims, int n, bool *ok)
 {
     reader *r = acquire(s);
-    err_t e = reachable(r->db, v, deletes, value, claims, n, ok);
+    err_t e = reachable(r->db, r->reach, v, deletes, value, claims, n, ok);
     release(s, r);
     return e;
 }
@@ -1126,6 +1163,18 @@ static err_t sq_begin(void *impl, bool safe)
     (void)safe; /* every write is checked at once here: always safe */
     s->batch_cv = s->next_cv;
     return step_done(s->w.st[W_BEGIN]) == SQLITE_DONE ? ERR_OK : sql_err(&s->w, "BEGIN");
+}
+
+/* Another process (edhub load, the CLI) committed since the last batch. */
+static bool sq_changed_elsewhere(void *impl)
+{
+    sq *s = impl;
+    sqlite3_stmt *st = s->w.st[W_DATA_VERSION];
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    bool changed = v != s->data_version || v < 0;
+    s->data_version = v;
+    return changed;
 }
 
 static err_t sq_savepoint(void *impl)
@@ -1203,7 +1252,7 @@ static err_t a_rel_retire(void *impl, int64_t doc_id) { return sqw_rel_retire(&(
 static err_t a_reachable_w(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                            bool *ok)
 {
-    return reachable(((sq *)impl)->w.db, v, deletes, value, claims, n, ok);
+    return reachable(((sq *)impl)->w.db, ((sq *)impl)->w.reach, v, deletes, value, claims, n, ok);
 }
 static err_t a_reachable_r(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                            bool *ok)
@@ -1237,6 +1286,7 @@ const store_backend store_sqlite_backend = {
     .abort = sq_abort,
     .schema_version = SCHEMA_VERSION_NUM,
     .idle = sq_idle,
+    .changed_elsewhere = sq_changed_elsewhere,
     .find_identity = a_find_identity,
     .get = a_get,
     .get_by_id = a_get_by_id,

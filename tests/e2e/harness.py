@@ -514,6 +514,20 @@ class Server:
             time.sleep(0.1)
         raise ServerError('GET / did not answer 200 within %ss (last: %s)' % (START_TIMEOUT, last))
 
+    def serve_again(self):
+        """Serve the same data directory again (after stop()) on a new port."""
+        self.port = free_port()
+        out = open(self.out_path, 'ab')
+        err = open(self.err_path, 'ab')
+        try:
+            self.proc = subprocess.Popen([EDHUB, 'serve', '--data', self.data, '--listen', '127.0.0.1:%d' % self.port]
+                                         + self.extra_args, stdout=out, stderr=err, cwd=REPO)
+        finally:
+            out.close()
+            err.close()
+        self._wait_ready()
+        return self
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 

@@ -16,20 +16,6 @@ WRITERS = 8
 MAX_PER_WRITER = 4000
 
 
-def restart(srv):
-    """Serve the same data directory again on a new port."""
-    srv.port = h.free_port()
-    out = open(srv.out_path, 'ab')
-    err = open(srv.err_path, 'ab')
-    try:
-        srv.proc = subprocess.Popen([h.EDHUB, 'serve', '--data', srv.data, '--listen', '127.0.0.1:%d' % srv.port],
-                                    stdout=out, stderr=err, cwd=h.REPO)
-    finally:
-        out.close()
-        err.close()
-    srv._wait_ready()
-
-
 class CrashRecovery(unittest.TestCase):
 
     def setUp(self):
@@ -98,7 +84,7 @@ class CrashRecovery(unittest.TestCase):
             if db is not None:
                 db.close()
 
-        restart(self.srv)
+        self.srv.serve_again()
         c = self.srv.client()
         missing = []
         for suid, doc_id in acked:

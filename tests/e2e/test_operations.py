@@ -170,7 +170,7 @@ class LoadAndMigrate(unittest.TestCase):
         path = self.write_jsonl([('students', good1), ('students', good2), ('students', bad)])
         code, out, err = self.run_edhub('load', '--data', self.data, path)
         self.assertEqual(code, 1, err)
-        self.assertIn('3 lines: 2 created, 0 updated, 1 rejected', out)
+        self.assertIn('3 records: 2 created, 0 updated, 1 rejected', out)
         with open(os.path.join(self.data, 'load-errors.jsonl')) as f:
             errors = [json.loads(l) for l in f if l.strip()]
         self.assertEqual(len(errors), 1, errors)
@@ -181,7 +181,7 @@ class LoadAndMigrate(unittest.TestCase):
         path2 = self.write_jsonl([('students', good1), ('students', good2)])
         code, out, err = self.run_edhub('load', '--data', self.data, path2)
         self.assertEqual(code, 0, err)
-        self.assertIn('2 lines: 0 created, 2 updated, 0 rejected', out)
+        self.assertIn('2 records: 0 created, 2 updated, 0 rejected', out)
 
     def test_load_needs_files_and_an_instance(self):
         code, out, err = self.run_edhub('load', '--data', self.data)
@@ -192,11 +192,37 @@ class LoadAndMigrate(unittest.TestCase):
         self.assertIn('edhub init --data', err)
 
     def test_migrate_is_idempotent(self):
-        want = '3' if h.PG_DIR else '2'
+        want = '4' if h.PG_DIR else '3'
         for _ in range(2):
             code, out, err = self.run_edhub('migrate', '--data', self.data)
             self.assertEqual(code, 0, err)
             self.assertIn('storage schema version %s (current)' % want, out)
+            self.assertIn('relationship index rebuilt', out)
+
+    @unittest.skipIf(h.PG_DIR, 'a version-2 SQLite file is made here; PostgreSQL migrations have unit tests')
+    def test_a_version_2_sqlite_instance_is_migrated_and_keeps_access(self):
+        """An instance written before the authorization subjects existed: serve refuses it and says what to do;
+        migrate adds the columns and rebuilds the relationship index, and an LEA client then sees its schools."""
+        import shutil
+        import sqlite3
+        old = os.path.join(self.srv.tmp, 'v2')
+        shutil.copytree(self.data, old)
+        db = sqlite3.connect(os.path.join(old, 'ods.sqlite'), isolation_level=None)
+        db.execute('ALTER TABLE documents DROP COLUMN sec_edorg')
+        db.execute('ALTER TABLE documents DROP COLUMN sec_person')
+        db.execute('DELETE FROM auth_edorg_parents')
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        db.close()
+        code, out, err = self.run_edhub('serve', '--data', old, '--listen', '127.0.0.1:%d' % h.free_port())
+        self.assertNotEqual(code, 0)
+        self.assertIn('edhub migrate', err)
+        code, out, err = self.run_edhub('migrate', '--data', old)
+        self.assertEqual(code, 0, err)
+        self.assertIn('storage schema version 3 (current)', out)
+        db = sqlite3.connect(os.path.join(old, 'ods.sqlite'))
+        parents = db.execute('SELECT count(*) FROM auth_edorg_parents').fetchone()[0]
+        db.close()
+        self.assertGreaterEqual(parents, 4, 'the Grand Bend hierarchy is indexed again')
 
 
 if __name__ == '__main__':

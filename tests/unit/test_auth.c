@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "leak.h"
 #include "testdb.h"
@@ -211,6 +212,27 @@ Test(token, issue_and_check)
     auth_client_release(c);
 }
 
+Test(token, an_unknown_key_costs_a_verification)
+{
+    /* No timing oracle: an unknown key takes about as long as a wrong secret
+     * for a key whose hash has the full iteration count. */
+    char *full = auth_hash_secret("secret-x", AUTH_PBKDF2_ITERATIONS);
+    put_client("full-cost", full);
+    free(full);
+    char tok[65];
+    int exp, ra;
+    struct timespec t0, t1, t2;
+    auth_issue_token(AU, "nobody", "x", "10.7.7.7", 0, tok, &exp, &ra); /* makes the dummy hash once */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(auth_issue_token(AU, "nobody-2", "x", "10.7.7.7", 0, tok, &exp, &ra), ERR_NOT_FOUND);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert_eq(auth_issue_token(AU, "full-cost", "wrong", "10.7.7.7", 0, tok, &exp, &ra), ERR_NOT_FOUND);
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    double unknown = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double wrong = (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9;
+    cr_assert_gt(unknown, wrong * 0.5, "unknown %.3f s vs wrong secret %.3f s", unknown, wrong);
+}
+
 Test(token, bad_credentials)
 {
     char tok[65];
@@ -362,10 +384,15 @@ Test(token, repeated_failures_are_throttled_per_address)
 {
     char tok[65], key[32];
     int exp, ra = 0;
+    /* Wrong secrets for 100 existing keys (cheap hashes: an unknown key
+     * would cost a full PBKDF2 each, by design). */
+    char *h = auth_hash_secret("right", ITER);
     for (int i = 0; i < 100; i++) {
         snprintf(key, sizeof key, "guess-%d", i);
+        put_client(key, h);
         cr_assert_eq(auth_issue_token(AU, key, "x", "10.9.9.9", 0, tok, &exp, &ra), ERR_NOT_FOUND);
     }
+    free(h);
     cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.9", 0, tok, &exp, &ra), ERR_THROTTLED,
                  "an address that guessed 100 times waits");
     cr_assert_eq(auth_issue_token(AU, "client-1", "secret-1", "10.9.9.10", 0, tok, &exp, &ra), ERR_OK,

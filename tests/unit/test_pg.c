@@ -217,7 +217,7 @@ Test(pg, migrates_a_version_2_database)
     cr_assert(strstr(err, "edhub migrate"), "the error says what to do: %s", err);
 
     s = open_pg(url, true, NULL);
-    cr_assert_eq(store_schema_version(s), 3);
+    cr_assert_eq(store_schema_version(s), 4);
     findr f = {.id = rid("ssa-1")};
     cr_assert_eq(store_run(s, find_job, &f), ERR_OK);
     cr_assert_eq(f.e, ERR_OK, "identities survive the migration");
@@ -246,7 +246,7 @@ Test(pg, migrates_a_version_2_database)
     PQfinish(c);
 
     s = open_pg(url, false, NULL); /* opening again: nothing left to migrate */
-    cr_assert_eq(store_schema_version(s), 3);
+    cr_assert_eq(store_schema_version(s), 4);
     store_close(s);
 }
 
