@@ -19,6 +19,8 @@ typedef struct bitem {
     struct batch *b;
     long line;
     bool submitted;
+    const uuid_t16 *keys;   /* the ids the job looks up (made before any job runs) */
+    int nkeys;
 } bitem;
 
 typedef struct batch {
@@ -143,6 +145,8 @@ void handle_batch(request *r)
                 w->az_update = pl->update;
                 const char *text = jsonx_text(doc);
                 it->submitted = engine_prepare(w, text, strlen(text));
+                /* The request arena is the writer's once the first job is queued. */
+                if (it->submitted) it->nkeys = engine_keys(w, &it->keys);
             }
         }
         json_object_put(rec);
@@ -155,7 +159,9 @@ void handle_batch(request *r)
         handle_batch_done(r);
         return;
     }
-    /* Phase 2: hand every prepared item to the writer; the connection waits. */
+    /* Phase 2: hand every prepared item to the writer; the connection waits.
+     * From the first submission on, only the writer touches the request arena
+     * (its jobs run one after another) until the last item is done. */
     atomic_fetch_add(&r->srv->inflight, 1);
     if (atomic_load(&r->srv->stopping)) {
         atomic_fetch_sub(&r->srv->inflight, 1);
@@ -171,9 +177,7 @@ void handle_batch(request *r)
     for (int i = 0; i < b->n; i++) {
         bitem *it = &b->items[i];
         if (!it->submitted) continue;
-        const uuid_t16 *keys;
-        int nkeys = engine_keys(&it->w, &keys);
-        if (store_submit_keyed(r->srv->s, engine_write_job, item_done, &it->w, keys, nkeys) != ERR_OK) {
+        if (store_submit_keyed(r->srv->s, engine_write_job, item_done, &it->w, it->keys, it->nkeys) != ERR_OK) {
             item_problem(it, 503, "urn:ed-fi:api:service-unavailable", "Service Unavailable",
                          "The server is shutting down; retry shortly.");
             item_done(it, ERR_UNAVAILABLE);
