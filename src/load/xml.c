@@ -267,7 +267,7 @@ err_t load_xml(sink *k, const model *m, const char *const *paths, int n, FILE *p
     }
     time_t start = time(NULL), last = 0;
     long done = 0;
-    for (int level = 1; level <= nlevels; level++) {
+    for (int level = 0; level <= nlevels; level++) { /* 0: what the order leaves out (school years) */
         for (int i = 0; i < n; i++) {
             if (!fs[i].interchange) continue;
             bool any = false;
