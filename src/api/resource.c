@@ -101,12 +101,17 @@ static bool if_none_match_hits(const char *h, int64_t etag)
     return false;
 }
 
+static void not_found_item(request *r)
+{
+    req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified item could not be found.", NULL);
+}
+
 static void get_item(request *r, const route *rt, const authz_plan *az)
 {
     store_doc d;
     err_t e = store_get_by_id(r->srv->s, stored_name(r), rt->id, &r->a, &d);
     if (e == ERR_NOT_FOUND) {
-        req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified item could not be found.", NULL);
+        not_found_item(r);
         return;
     }
     authz_denial dn = {0};
@@ -114,6 +119,10 @@ static void get_item(request *r, const route *rt, const authz_plan *az)
     if (!e) e = authz_check_stored(az, &d, &via, &r->a, &dn);
     if (e) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    if (dn.status && r->srv->cfg.hide_existence) {
+        not_found_item(r);
         return;
     }
     if (dn.status) {
@@ -268,6 +277,14 @@ static void write_done(void *ctx, err_t result)
 void handle_write_done(request *r)
 {
     outcome *o = &r->oc;
+    /* With hide_existence, a stored item the client may not touch is answered
+     * as absent (a record-level denial, not a claim-set one). */
+    if (o->status == 403 && r->srv->cfg.hide_existence && r->w.op != OP_UPSERT && o->type &&
+        strcmp(o->type, "urn:ed-fi:api:security:authorization:access-denied:resource") &&
+        strcmp(o->type, "urn:ed-fi:api:security:authorization:access-denied:action")) {
+        not_found_item(r);
+        return;
+    }
     if (o->status >= 400) {
         req_problem(r, o);
         return;

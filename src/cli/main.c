@@ -56,13 +56,15 @@ static const char *usage_init =
 
 static const char *usage_serve =
     "usage: edhub serve --data DIR [--listen ADDR:PORT] [--threads N] [--model FILE] [--access-log FILE|-] [--public-url URL]\n"
-    "                   [--tokens-per-client N]\n"
+    "                   [--tokens-per-client N] [--hide-existence]\n"
     "\n"
     "Serves the instance in DIR at http://ADDR:PORT (default 127.0.0.1:8080) until SIGINT/SIGTERM.\n"
     "--public-url URL is the base URL clients see (behind a reverse proxy); by default the Host header is used.\n"
     "--access-log appends one line per request (time, method, path, status, ms, client, correlation id).\n"
     "GET /health answers 200 while the instance is readable (for load balancers).\n"
     "--tokens-per-client caps the live tokens of one client (default 15, as ODS; 0 = no cap).\n"
+    "--hide-existence answers 404 instead of Ed-Fi's 403 when a client asks for (GET, PUT, DELETE) a stored\n"
+    "item it may not see, so that ids reveal nothing (stricter than ODS; claim-set refusals stay 403).\n"
     "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
 
 static const char *usage_load =
@@ -117,7 +119,7 @@ static const char *data_file(const char *rel, char *out, size_t n)
 
 typedef struct opts {
     const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database, *claim_set;
-    bool empty, dry_run, bulk;
+    bool empty, dry_run, bulk, hide_existence;
     int threads;
     int tokens_per_client;     /* serve: live tokens per client (0: default; -1: no cap) */
     bool takes_files;          /* positional FILE arguments allowed (load) */
@@ -145,6 +147,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         else if (!strcmp(a, "--claim-set")) slot = &o->claim_set;
         else if (!strcmp(a, "--empty")) o->empty = true;
         else if (!strcmp(a, "--dry-run") && o->takes_files) o->dry_run = true;
+        else if (!strcmp(a, "--hide-existence")) o->hide_existence = true;
         else if (!strcmp(a, "--threads")) {
             if (i + 1 >= argc || (o->threads = atoi(argv[++i])) <= 0 || o->threads > 256) {
                 fprintf(stderr, "edhub: --threads needs a number between 1 and 256\n");
@@ -590,7 +593,8 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     auth *au = auth_new(adm, cl, 1800, o.tokens_per_client ? o.tokens_per_client : AUTH_MAX_TOKENS_PER_CLIENT);
-    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl, .admin = adm};
+    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl, .admin = adm,
+                      .hide_existence = o.hide_existence};
     char public_url[512] = "";
     if (o.public_url) {
         size_t n = strlen(o.public_url);

@@ -348,5 +348,52 @@ class Namespaces(SecurityCase):
         self.assertIn('vendors create', err)
 
 
+class HideExistence(unittest.TestCase):
+    """`edhub serve --hide-existence`: a stored item the client may not see answers 404, as an unknown id does;
+    claim-set refusals stay 403 (they say nothing about the item)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = h.Server('hide')
+        cls.srv.extra_args = ['--hide-existence']
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.srv.stop()
+        cls.srv.cleanup()
+        assert code == 0, code
+
+    def test_unreadable_items_look_absent(self):
+        admin = self.srv.client()
+        st = f.student()
+        r = admin.post(h.DATA + '/students', st)
+        self.assertEqual(r.status, 201, repr(r))
+        path = h.DATA + '/students/' + r.location_id
+        key, secret = h.uid('hk').replace('-', ''), h.uid('hs')
+        subprocess.run([h.EDHUB, 'clients', 'create', '--data', self.srv.data, '--key', key, '--secret', secret,
+                        '--claim-set', 'SIS Vendor', '--edorg', '255901'], check=True, capture_output=True, timeout=120)
+        lea = h.Client(self.srv, self.srv.get_token(key, secret))
+        unknown = h.DATA + '/students/00000000-0000-4000-8000-000000000000'
+        for method in ('GET', 'PUT'):  # (people Delete needs no relationship in Ed-Fi's SIS Vendor: not tried)
+            body = st if method == 'PUT' else None
+            hidden = lea.request(method, path, body)
+            absent = lea.request(method, unknown, body)
+            self.assertEqual(hidden.status, absent.status, method)
+            self.assertNotEqual(hidden.status, 403, method)
+            self.assertEqual(hidden.json['type'], absent.json['type'], method)
+        self.assertEqual(lea.get(path).status, 404)
+        self.assertEqual(admin.get(path).status, 200, 'the item is there for a client that may read it')
+        key2, secret2 = h.uid('hk').replace('-', ''), h.uid('hs')
+        subprocess.run([h.EDHUB, 'clients', 'create', '--data', self.srv.data, '--key', key2, '--secret', secret2,
+                        '--claim-set', 'Assessment Vendor', '--edorg', '255901'], check=True, capture_output=True,
+                       timeout=120)
+        other = h.Client(self.srv, self.srv.get_token(key2, secret2))
+        self.assertEqual(other.get(path).status, 404, 'a relationship denial is hidden for this client too')
+        r = other.get(h.DATA + '/staffs/00000000-0000-4000-8000-000000000000')
+        self.assertEqual(r.status, 403, 'a claim-set refusal reveals nothing about any item: it stays 403')
+        self.assertEqual(r.json['type'], AUTHZ + ':access-denied:resource')
+
+
 if __name__ == '__main__':
     unittest.main()
