@@ -159,6 +159,24 @@ static void set_str(json_object *o, const char *k, const char *v)
     if (v) json_object_object_add(o, k, json_object_new_string(v));
 }
 
+/* Validates namespace prefixes and sets them as o's "namespaces". */
+static bool put_namespaces(json_object *o, const char *const *ns, int n, const char *owner, char *msg, size_t msglen)
+{
+    if (n > CRED_MAX_NAMESPACES) {
+        snprintf(msg, msglen, "at most %d namespace prefixes per %s", CRED_MAX_NAMESPACES, owner);
+        return false;
+    }
+    for (int i = 0; i < n; i++)
+        if (!namespace_ok(ns[i])) {
+            snprintf(msg, msglen, "namespace prefix '%s' must be 1-255 characters without blanks", ns[i]);
+            return false;
+        }
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < n; i++) json_object_array_add(arr, json_object_new_string(ns[i]));
+    json_object_object_add(o, "namespaces", arr);
+    return true;
+}
+
 /* Applies s to the client object o; false with msg on invalid input. */
 static bool apply_spec(json_object *o, const claims *cl, admin_store *a, const cred_spec *s, char *msg, size_t msglen)
 {
@@ -204,22 +222,7 @@ static bool apply_spec(json_object *o, const claims *cl, admin_store *a, const c
         }
         json_object_object_add(o, "edorgs", arr);
     }
-    if (s->nnamespaces >= 0) {
-        if (s->nnamespaces > CRED_MAX_NAMESPACES) {
-            snprintf(msg, msglen, "at most %d namespace prefixes per client", CRED_MAX_NAMESPACES);
-            return false;
-        }
-        json_object *arr = json_object_new_array();
-        for (int i = 0; i < s->nnamespaces; i++) {
-            if (!namespace_ok(s->namespaces[i])) {
-                json_object_put(arr);
-                snprintf(msg, msglen, "namespace prefix '%s' must be 1-255 characters without blanks", s->namespaces[i]);
-                return false;
-            }
-            json_object_array_add(arr, json_object_new_string(s->namespaces[i]));
-        }
-        json_object_object_add(o, "namespaces", arr);
-    }
+    if (s->nnamespaces >= 0 && !put_namespaces(o, s->namespaces, s->nnamespaces, "client", msg, msglen)) return false;
     if (s->enabled >= 0) json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
     return true;
 }
@@ -411,21 +414,8 @@ static bool vendor_fields(json_object *o, const cred_vendor *v, char *msg, size_
         snprintf(msg, msglen, "a vendor needs a name of 1-150 characters (--name)");
         return false;
     }
-    if (v->nnamespaces > CRED_MAX_NAMESPACES) {
-        snprintf(msg, msglen, "at most %d namespace prefixes per vendor", CRED_MAX_NAMESPACES);
-        return false;
-    }
-    json_object *arr = json_object_new_array();
-    for (int i = 0; i < v->nnamespaces; i++) {
-        if (!namespace_ok(v->namespaces[i])) {
-            json_object_put(arr);
-            snprintf(msg, msglen, "namespace prefix '%s' must be 1-255 characters without blanks", v->namespaces[i]);
-            return false;
-        }
-        json_object_array_add(arr, json_object_new_string(v->namespaces[i]));
-    }
+    if (!put_namespaces(o, v->namespaces, v->nnamespaces, "vendor", msg, msglen)) return false;
     set_str(o, "name", v->name);
-    json_object_object_add(o, "namespaces", arr);
     set_str(o, "contactName", v->contact_name ? v->contact_name : "");
     set_str(o, "contactEmailAddress", v->contact_email ? v->contact_email : "");
     return true;
@@ -490,7 +480,9 @@ err_t cred_vendor_update(admin_store *a, int64_t id, const cred_vendor *v, const
     return e;
 }
 
-/* Deleting a vendor deletes its clients (as Ed-Fi's Admin API does). */
+/* Deleting a vendor deletes its clients (as Ed-Fi's Admin API does), each
+ * in its own audited transaction and the vendor last: if it stops midway,
+ * the vendor is still there and running the delete again finishes it. */
 err_t cred_vendor_delete(admin_store *a, int64_t id, const cred_actor *who, char *msg, size_t msglen)
 {
     char key[24], *before = NULL, *all = NULL;
