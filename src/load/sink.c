@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Documents prepared but not yet written: enough to fill several group
- * commits, bounded so a huge file does not sit in memory. */
-#define MAX_INFLIGHT 4096
+/* Documents prepared but not yet written: enough for a few large
+ * transactions (a bulk load commits up to STORE_BULK_BATCH at once), bounded
+ * so a huge file does not sit in memory (~10 KB each). The reader resumes
+ * when half of them are written, not after each one: fewer wake-ups. */
+#define MAX_INFLIGHT 32768
+
+typedef struct item item;
 
 struct sink {
     const model *m;
@@ -19,6 +23,8 @@ struct sink {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int inflight;
+    int wake_at;    /* the reader waits until inflight is this low; -1: not waiting */
+    item *finished; /* written or rejected by the writer, not yet counted */
 };
 
 /* wreq first: the store job receives the item as its wreq. */
@@ -27,6 +33,8 @@ typedef struct item {
     arena a;
     outcome oc;
     sink *k;
+    err_t result;
+    item *next;
     char file[256];
     long line;
 } item;
@@ -56,24 +64,41 @@ static void item_free(item *it)
     free(it);
 }
 
+/* On the writer thread: only hand the item back. Counting, reporting and
+ * freeing happen on the reader's thread, off the single writer's path (and
+ * memory is freed by the thread that allocated it). */
 static void done(void *ctx, err_t result)
 {
     item *it = ctx;
     sink *k = it->k;
+    it->result = result;
     pthread_mutex_lock(&k->mu);
-    if (result == ERR_OK && it->oc.status < 400) {
-        if (it->oc.status == 201) k->st->created++;
-        else k->st->updated++;
-    } else {
-        if (it->oc.status < 400)
-            outcome_problem(&it->oc, 500, "urn:ed-fi:api:system", "Internal Server Error", "storage failure", NULL);
-        k->st->rejected++;
-        report(k, it->file, it->line, it->w.r->path, it->w.info.key_json, &it->oc);
-    }
+    it->next = k->finished;
+    k->finished = it;
     k->inflight--;
-    pthread_cond_signal(&k->cv);
+    if (k->inflight <= k->wake_at) pthread_cond_signal(&k->cv);
     pthread_mutex_unlock(&k->mu);
-    item_free(it);
+}
+
+/* Counts, reports and frees what the writer finished; called with k->mu held. */
+static void reap(sink *k)
+{
+    item *it = k->finished;
+    k->finished = NULL;
+    while (it) {
+        item *next = it->next;
+        if (it->result == ERR_OK && it->oc.status < 400) {
+            if (it->oc.status == 201) k->st->created++;
+            else k->st->updated++;
+        } else {
+            if (it->oc.status < 400)
+                outcome_problem(&it->oc, 500, "urn:ed-fi:api:system", "Internal Server Error", "storage failure", NULL);
+            k->st->rejected++;
+            report(k, it->file, it->line, it->w.r->path, it->w.info.key_json, &it->oc);
+        }
+        item_free(it);
+        it = next;
+    }
 }
 
 sink *sink_new(const model *m, store *s, const char *owner, FILE *errs, load_stats *st)
@@ -84,6 +109,7 @@ sink *sink_new(const model *m, store *s, const char *owner, FILE *errs, load_sta
     k->owner = owner;
     k->errs = errs;
     k->st = st;
+    k->wake_at = -1;
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cv, NULL);
     return k;
@@ -92,7 +118,11 @@ sink *sink_new(const model *m, store *s, const char *owner, FILE *errs, load_sta
 void sink_drain(sink *k)
 {
     pthread_mutex_lock(&k->mu);
+    reap(k);
+    k->wake_at = 0;
     while (k->inflight > 0) pthread_cond_wait(&k->cv, &k->mu);
+    k->wake_at = -1;
+    reap(k);
     pthread_mutex_unlock(&k->mu);
 }
 
@@ -139,7 +169,13 @@ void sink_put(sink *k, const mresource *r, const char *json, size_t len, const c
         return;
     }
     pthread_mutex_lock(&k->mu);
-    while (k->inflight >= MAX_INFLIGHT) pthread_cond_wait(&k->cv, &k->mu);
+    if (k->finished) reap(k);
+    if (k->inflight >= MAX_INFLIGHT) {
+        k->wake_at = MAX_INFLIGHT / 2;
+        while (k->inflight > k->wake_at) pthread_cond_wait(&k->cv, &k->mu);
+        k->wake_at = -1;
+        reap(k);
+    }
     k->inflight++;
     pthread_mutex_unlock(&k->mu);
     const uuid_t16 *keys;

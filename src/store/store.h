@@ -30,6 +30,8 @@ typedef struct store_opts {
     /* Apply pending versioned schema migrations instead of refusing to open
      * an older schema (edhub migrate). */
     bool migrate;
+    /* A bulk load: the backend may trade memory for fewer writes. */
+    bool bulk;
 } store_opts;
 
 err_t store_open(const char *path, const store_opts *opts, store **out, char *err, size_t errlen);
