@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <time.h>
 
-#define SCHEMA_VERSION "3"
-#define SCHEMA_VERSION_NUM 3
+#define SCHEMA_VERSION "4"
+#define SCHEMA_VERSION_NUM 4
 /* Versioned schema steps, sq_migrations[v] taking version v to v + 1, each
  * run in its own transaction by `edhub migrate`. Version 2 is the first
  * released layout, so there is none yet. */
@@ -30,7 +30,73 @@ static bool sq_migrate_2_3(sqlite3 *db, char *err, size_t errlen)
     sqlite3_free(msg);
     return rc == SQLITE_OK;
 }
-static const sq_migration sq_migrations[SCHEMA_VERSION_NUM + 1] = {[2] = sq_migrate_2_3};
+
+/* A query-index field ("ed-fi/students|studentUniqueId") as the integer
+ * that stands for it in qvals: its 64-bit FNV-1a hash. Names are long and
+ * repeated in every row; the integer makes rows and their B-tree compares
+ * several times smaller. A collision among the model's few thousand fields
+ * is practically impossible (~1e-13); it would only add candidates that the
+ * query's other conditions see. */
+static int64_t qfield_id(const char *name, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+    return (int64_t)h;
+}
+
+/* "field\tvalue\n"... (names) -> the stored form, "hexid\tvalue\n"... */
+static void qv_compact(const char *qv, buf *out)
+{
+    for (const char *line = qv; line && *line;) {
+        const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+        if (!tab || !nl || tab > nl) break;
+        buf_printf(out, "%016llx\t%.*s\n", (unsigned long long)qfield_id(line, (size_t)(tab - line)),
+                   (int)(nl - tab - 1), tab + 1);
+        line = nl + 1;
+    }
+}
+
+static void sql_qfield_id(sqlite3_context *c, int n, sqlite3_value **v)
+{
+    (void)n;
+    const char *t = (const char *)sqlite3_value_text(v[0]);
+    sqlite3_result_int64(c, qfield_id(t ? t : "", t ? (size_t)sqlite3_value_bytes(v[0]) : 0));
+}
+
+static void sql_qv_compact(sqlite3_context *c, int n, sqlite3_value **v)
+{
+    (void)n;
+    if (sqlite3_value_type(v[0]) != SQLITE_TEXT) {
+        sqlite3_result_null(c);
+        return;
+    }
+    buf b;
+    buf_init(&b, 256);
+    qv_compact((const char *)sqlite3_value_text(v[0]), &b);
+    sqlite3_result_text(c, b.data ? b.data : "", (int)b.len, SQLITE_TRANSIENT);
+    buf_free(&b);
+}
+
+/* 3 -> 4: query-index fields as integers (qfield_id), in qvals and in each
+ * document's list of its rows. */
+static bool sq_migrate_3_4(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_create_function(db, "edhub_qfield_id", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_qfield_id, NULL, NULL);
+    sqlite3_create_function(db, "edhub_qv_compact", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_qv_compact, NULL, NULL);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db,
+                          "CREATE TABLE qvals4(fid INTEGER NOT NULL, value TEXT NOT NULL, doc_id INTEGER NOT NULL,"
+                          "  PRIMARY KEY(fid, value, doc_id)) WITHOUT ROWID;"
+                          "INSERT OR IGNORE INTO qvals4 SELECT edhub_qfield_id(field), value, doc_id FROM qvals;"
+                          "DROP TABLE qvals; ALTER TABLE qvals4 RENAME TO qvals;"
+                          "UPDATE documents SET qv = edhub_qv_compact(qv) WHERE qv IS NOT NULL;",
+                          NULL, NULL, &msg);
+    if (rc != SQLITE_OK) snprintf(err, errlen, "migration 3 to 4: %s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return rc == SQLITE_OK;
+}
+
+static const sq_migration sq_migrations[SCHEMA_VERSION_NUM + 1] = {[2] = sq_migrate_2_3, [3] = sq_migrate_3_4};
 /* 16384 frames of 4 KiB pages: rewind the WAL past 64 MiB. */
 #define WAL_RESTART_FRAMES 16384
 
@@ -65,8 +131,8 @@ static const char *schema_sql =
     "  PRIMARY KEY(target, doc_id)) WITHOUT ROWID;"
     /* Query index: identity fields' canonical values, so that lookups by
      * natural key (e.g. ?studentUniqueId=...) do not scan the resource. */
-    "CREATE TABLE IF NOT EXISTS qvals(field TEXT NOT NULL, value TEXT NOT NULL, doc_id INTEGER NOT NULL,"
-    "  PRIMARY KEY(field, value, doc_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS qvals(fid INTEGER NOT NULL, value TEXT NOT NULL, doc_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(fid, value, doc_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS tombstones(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
     "  id TEXT NOT NULL, key_values TEXT NOT NULL, deleted_at TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS key_changes(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
@@ -121,8 +187,8 @@ static const char *writer_sql[W_COUNT] = {
     [W_DELETE_ALIAS] = "DELETE FROM identities WHERE ref_id = (SELECT alias_id FROM documents WHERE doc_id = ?1)",
     [W_INSERT_REF] = "INSERT OR IGNORE INTO refs(target, doc_id) VALUES(?1, ?2)",
     [W_DELETE_REF] = "DELETE FROM refs WHERE target = ?1 AND doc_id = ?2",
-    [W_INSERT_QV] = "INSERT OR IGNORE INTO qvals(field, value, doc_id) VALUES(?1, ?2, ?3)",
-    [W_DELETE_QV] = "DELETE FROM qvals WHERE field = ?1 AND value = ?2 AND doc_id = ?3",
+    [W_INSERT_QV] = "INSERT OR IGNORE INTO qvals(fid, value, doc_id) VALUES(?1, ?2, ?3)",
+    [W_DELETE_QV] = "DELETE FROM qvals WHERE fid = ?1 AND value = ?2 AND doc_id = ?3",
     [W_GET_QV] = "SELECT qv FROM documents WHERE doc_id = ?1",
     [W_UPDATE_DOC] = "UPDATE documents SET ref_id = ?2, alias_id = ?3, body = ?4, refs = ?5, etag = ?6, last_modified = ?7,"
                      " change_version = ?6, qv = ?8, sec_edorg = ?9, sec_person = ?10 WHERE doc_id = ?1",
@@ -552,14 +618,15 @@ static err_t drop_refs(sqw *t, const uint8_t *refs, int n, int64_t doc_id)
     return ERR_OK;
 }
 
-/* Adds or removes the query-index rows listed in qv ("key\tvalue\n"...). */
+/* Adds or removes the query-index rows listed in qv, stored form
+ * ("hexid\tvalue\n"...). */
 static err_t apply_qv(sqw *t, const char *qv, int64_t doc_id, bool add)
 {
     sqlite3_stmt *st = t->st[add ? W_INSERT_QV : W_DELETE_QV];
     for (const char *line = qv; line && *line;) {
         const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
         if (!tab || !nl || tab > nl) break;
-        sqlite3_bind_text(st, 1, line, (int)(tab - line), SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, (int64_t)strtoull(line, NULL, 16));
         sqlite3_bind_text(st, 2, tab + 1, (int)(nl - tab - 1), SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, doc_id);
         if (step_done(st) != SQLITE_DONE) return sql_err(t, "query index");
@@ -568,21 +635,27 @@ static err_t apply_qv(sqw *t, const char *qv, int64_t doc_id, bool add)
     return ERR_OK;
 }
 
-/* The query-index rows a stored document has. */
-static err_t drop_qv(sqw *t, int64_t doc_id)
+/* Replaces the query-index rows a stored document has by those in next
+ * (stored form; NULL: none). Most updates change no indexed value. */
+static err_t drop_qv(sqw *t, int64_t doc_id, const char *next)
 {
     sqlite3_stmt *st = t->st[W_GET_QV];
     sqlite3_bind_int64(st, 1, doc_id);
-    err_t e = ERR_OK;
+    char *qv = NULL;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
-        char *qv = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
-        if (!qv) return ERR_NOMEM;
-        e = apply_qv(t, qv, doc_id, false);
-        free(qv);
-        return e;
+        qv = strdup((const char *)sqlite3_column_text(st, 0));
+        if (!qv) {
+            sqlite3_reset(st);
+            return ERR_NOMEM;
+        }
     }
     sqlite3_reset(st);
+    err_t e = ERR_OK;
+    if (qv && next && !strcmp(qv, next)) goto out;
+    if (qv) e = apply_qv(t, qv, doc_id, false);
+    if (!e && next) e = apply_qv(t, next, doc_id, true);
+out:
+    free(qv);
     return e;
 }
 
@@ -612,10 +685,16 @@ static err_t sqw_insert(sqw *t, const store_put *p, store_doc *out)
     sqlite3_bind_int64(st, 7, cv);
     sqlite3_bind_text(st, 8, out->last_modified, -1, SQLITE_STATIC);
     if (p->owner) sqlite3_bind_text(st, 9, p->owner, -1, SQLITE_STATIC);
-    if (p->qvals) sqlite3_bind_text(st, 10, p->qvals, -1, SQLITE_STATIC);
+    buf qv;
+    buf_init(&qv, 256);
+    qv_compact(p->qvals, &qv);
+    if (p->qvals) sqlite3_bind_text(st, 10, qv.data ? qv.data : "", (int)qv.len, SQLITE_STATIC);
     if (p->sec_edorg) sqlite3_bind_text(st, 11, p->sec_edorg, -1, SQLITE_STATIC);
     if (p->sec_person) sqlite3_bind_text(st, 12, p->sec_person, -1, SQLITE_STATIC);
-    if (step_done(st) != SQLITE_DONE) return sql_err(t, "insert document");
+    if (step_done(st) != SQLITE_DONE) {
+        buf_free(&qv);
+        return sql_err(t, "insert document");
+    }
     out->doc_id = sqlite3_last_insert_rowid(t->db);
     out->etag = cv;
     out->resource = p->resource;
@@ -624,7 +703,8 @@ static err_t sqw_insert(sqw *t, const store_put *p, store_doc *out)
     err_t e = put_identity(t, p->refid, out->doc_id);
     if (!e && p->alias) e = put_identity(t, p->alias, out->doc_id);
     if (!e) e = put_refs(t, p->refs, p->nrefs, out->doc_id);
-    if (!e) e = apply_qv(t, p->qvals, out->doc_id, true);
+    if (!e) e = apply_qv(t, qv.data, out->doc_id, true);
+    buf_free(&qv);
     return e;
 }
 
@@ -640,8 +720,10 @@ static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const 
     }
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
     if ((e = put_refs(t, p->refs, p->nrefs, old->doc_id))) return e;
-    if ((e = drop_qv(t, old->doc_id))) return e;
-    if ((e = apply_qv(t, p->qvals, old->doc_id, true))) return e;
+    buf qv;
+    buf_init(&qv, 256);
+    qv_compact(p->qvals, &qv);
+    if ((e = drop_qv(t, old->doc_id, qv.data ? qv.data : ""))) goto done;
     int64_t cv = t->s->next_cv++;
     *out = *old;
     time_now_iso(out->last_modified);
@@ -653,10 +735,13 @@ static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const 
     if (p->nrefs) sqlite3_bind_blob(st, 5, p->refs, 16 * p->nrefs, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, cv);
     sqlite3_bind_text(st, 7, out->last_modified, -1, SQLITE_STATIC);
-    if (p->qvals) sqlite3_bind_text(st, 8, p->qvals, -1, SQLITE_STATIC);
+    if (p->qvals) sqlite3_bind_text(st, 8, qv.data ? qv.data : "", (int)qv.len, SQLITE_STATIC);
     if (p->sec_edorg) sqlite3_bind_text(st, 9, p->sec_edorg, -1, SQLITE_STATIC);
     if (p->sec_person) sqlite3_bind_text(st, 10, p->sec_person, -1, SQLITE_STATIC);
-    if (step_done(st) != SQLITE_DONE) return sql_err(t, "update document");
+    if (step_done(st) != SQLITE_DONE) {
+        e = sql_err(t, "update document");
+        goto done;
+    }
     out->etag = cv;
     out->body = p->body;
     out->refid = *p->refid;
@@ -668,9 +753,11 @@ static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const 
         sqlite3_bind_text(st, 4, old_key_json, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, p->key_json ? p->key_json : "{}", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, out->last_modified, -1, SQLITE_STATIC);
-        if (step_done(st) != SQLITE_DONE) return sql_err(t, "key change");
+        if (step_done(st) != SQLITE_DONE) e = sql_err(t, "key change");
     }
-    return ERR_OK;
+done:
+    buf_free(&qv);
+    return e;
 }
 
 static err_t sqw_delete(sqw *t, const store_doc *old, const char *key_json)
@@ -678,7 +765,7 @@ static err_t sqw_delete(sqw *t, const store_doc *old, const char *key_json)
     err_t e;
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
     if ((e = drop_identity(t, &old->refid))) return e;
-    if ((e = drop_qv(t, old->doc_id))) return e;
+    if ((e = drop_qv(t, old->doc_id, NULL))) return e;
     if ((e = drop_alias(t, old->doc_id))) return e;
     sqlite3_stmt *st = t->st[W_DELETE_DOC];
     sqlite3_bind_int64(st, 1, old->doc_id);
@@ -852,7 +939,7 @@ static void where_sql(buf *b, const store_query *q)
     for (int i = 0; i < q->nfilters; i++) {
         int p = 2 + 2 * i;
         if (q->filters[i].index_key) {
-            buf_printf(b, " AND doc_id IN (SELECT doc_id FROM qvals WHERE field = ?%d AND value = ?%d)", p, p + 1);
+            buf_printf(b, " AND doc_id IN (SELECT doc_id FROM qvals WHERE fid = ?%d AND value = ?%d)", p, p + 1);
             continue;
         }
         switch (q->filters[i].kind) {
@@ -873,7 +960,7 @@ static void bind_filters(sqlite3_stmt *st, const store_query *q)
         const store_filter *f = &q->filters[i];
         int p = 2 + 2 * i;
         if (f->index_key) {
-            sqlite3_bind_text(st, p, f->index_key, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, p, qfield_id(f->index_key, strlen(f->index_key)));
             sqlite3_bind_text(st, p + 1, f->index_value, -1, SQLITE_STATIC);
             continue;
         }
