@@ -7,7 +7,7 @@ CC ?= cc
 SRC := $(shell find src -name '*.c' | sort)
 LIB_SRC := $(filter-out src/cli/%,$(SRC))
 CLI_SRC := $(filter src/cli/%,$(SRC))
-LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lpq -lxml2 -lcrypto -lpthread -lm
+LIBS := -ljson-c -lmicrohttpd -lsqlite3 -lpq -lxml2 -lcurl -lcrypto -lpthread -lm
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I/usr/include/postgresql -I/usr/include/libxml2 -MMD -MP
@@ -108,6 +108,7 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory edhub
 	bash bench/run.sh
+	python3 bench/load.py
 
 clean:
 	rm -rf build edhub

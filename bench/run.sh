@@ -313,7 +313,11 @@ finish() { # write the report (the backends have been torn down)
   rec workload=meta_end loadavg="$(loadavg)" date="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   mkdir -p "$(dirname "$OUT_MD")" "$(dirname "$OUT_JSONL")"
   cp "$RES" "$OUT_JSONL"
+  # the Loading section (bench/load.py) is kept: it has its own run
+  local keep=""
+  [ -f "$OUT_MD" ] && keep=$(sed -n '/<!-- loading:begin -->/,/<!-- loading:end -->/p' "$OUT_MD")
   $LIB report "$RES" "$OUT_MD" || die "report generation failed"
+  [ -n "$keep" ] && printf '\n%s\n' "$keep" >>"$OUT_MD"
   log "wrote $OUT_MD and $OUT_JSONL"
 }
 

@@ -3,7 +3,7 @@
 # Idempotent: only missing packages are installed. Usage: scripts/deps.sh [build|test|bench]
 set -euo pipefail
 what=${1:-build}
-pkgs=(build-essential pkg-config libjson-c-dev libmicrohttpd-dev libsqlite3-dev libssl-dev libpq-dev libxml2-dev)
+pkgs=(build-essential pkg-config libjson-c-dev libmicrohttpd-dev libsqlite3-dev libssl-dev libpq-dev libxml2-dev libcurl4-openssl-dev)
 case "$what" in
   build) ;;
   test)  pkgs+=(clang libclang-rt-14-dev libcriterion-dev python3 curl postgresql-15) ;;

@@ -360,3 +360,35 @@ json_object *jsonx_at(json_object *doc, const char *path)
     }
     return cur;
 }
+
+void jsonx_set_at(json_object *doc, const char *path, json_object *v)
+{
+    if (strncmp(path, "$.", 2) != 0) {
+        json_object_put(v);
+        return;
+    }
+    const char *p = path + 2;
+    json_object *cur = doc;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        char key[128];
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof key) {
+            json_object_put(v);
+            return;
+        }
+        memcpy(key, p, n);
+        key[n] = 0;
+        if (!dot) {
+            json_object_object_add(cur, key, v);
+            return;
+        }
+        json_object *next;
+        if (!json_object_object_get_ex(cur, key, &next)) {
+            next = json_object_new_object();
+            json_object_object_add(cur, key, next);
+        }
+        cur = next;
+        p = dot + 1;
+    }
+}

@@ -22,6 +22,9 @@ bool jsonx_bool(json_object *o, const char *key);         /* false if absent */
 json_object *jsonx_get(json_object *o, const char *key);
 /* The value at a dotted path ("$.a.b", no arrays) in doc, or NULL. */
 json_object *jsonx_at(json_object *doc, const char *path);
+/* Sets the value at path ("$.a.b") of doc, creating objects on the way;
+ * takes ownership of v (released when the path is unusable). */
+void jsonx_set_at(json_object *doc, const char *path, json_object *v);
 /* Compact serialization without slash escaping. */
 const char *jsonx_text(json_object *o);
 

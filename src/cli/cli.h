@@ -27,6 +27,7 @@ int cli_require_data(const char *data, const char *usage);
 const char *cli_actor(void);
 
 int cmd_clients(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 int cmd_vendors(int argc, char **argv);
 int cmd_claimsets(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -8,6 +8,13 @@
 
 err_t load_jsonl(sink *k, const model *m, const char *path, FILE *progress, load_stats *st)
 {
+    load_target t;
+    load_target_sink(&t, k);
+    return load_jsonl_to(&t, m, path, progress, st);
+}
+
+err_t load_jsonl_to(const load_target *k, const model *m, const char *path, FILE *progress, load_stats *st)
+{
     FILE *f = fopen(path, "rb");
     if (!f) return ERR_IO;
     char *line = NULL;
@@ -15,13 +22,13 @@ err_t load_jsonl(sink *k, const model *m, const char *path, FILE *progress, load
     ssize_t n;
     long lineno = 0;
     time_t last = time(NULL);
-    while ((n = getline(&line, &cap, f)) > 0) {
+    while (!target_stopped(k) && (n = getline(&line, &cap, f)) > 0) {
         lineno++;
         st->lines++;
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (!n) continue;
         if ((size_t)n > MAX_LINE) {
-            sink_reject(k, path, lineno, "", 413, "The line is longer than the 8 MiB limit.");
+            target_reject(k, path, lineno, "", 413, "The line is longer than the 8 MiB limit.");
             continue;
         }
         char err[256];
@@ -32,13 +39,13 @@ err_t load_jsonl(sink *k, const model *m, const char *path, FILE *progress, load
         const mresource *r = NULL;
         if (res && sscanf(res, "/%63[^/]/%127s", proj, ep) == 2) r = model_find(m, proj, ep);
         if (!res || !doc) {
-            sink_reject(k, path, lineno, res ? res : "", 400,
+            target_reject(k, path, lineno, res ? res : "", 400,
                         rec ? "Each line must be {\"resource\":\"/ed-fi/<endpoint>\",\"document\":{...}}." : err);
         } else if (!r) {
-            sink_reject(k, path, lineno, res, 404, "Unknown resource.");
+            target_reject(k, path, lineno, res, 404, "Unknown resource.");
         } else {
             const char *text = jsonx_text(doc);
-            sink_put(k, r, text, strlen(text), path, lineno);
+            target_put(k, r, text, strlen(text), path, lineno);
         }
         json_object_put(rec);
         if (progress && time(NULL) != last) {
@@ -50,7 +57,7 @@ err_t load_jsonl(sink *k, const model *m, const char *path, FILE *progress, load
     }
     free(line);
     fclose(f);
-    sink_drain(k);
+    target_drain(k);
     if (progress)
         fprintf(progress, "\r  %s: %ld lines, %ld created, %ld updated, %ld rejected\n", path, st->lines, st->created,
                 st->updated, st->rejected);

@@ -3,8 +3,10 @@
 #include "../base/jsonx.h"
 #include "../engine/engine.h"
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Documents prepared but not yet written: enough for a few large
  * transactions (a bulk load commits up to STORE_BULK_BATCH at once), bounded
@@ -25,6 +27,14 @@ struct sink {
     int inflight;
     int wake_at;    /* the reader waits until inflight is this low; -1: not waiting */
     item *finished; /* written or rejected by the writer, not yet counted */
+    /* Resuming: every record handed over gets the next sequence number; the
+     * writer finishes them in that order (one FIFO queue), so all records
+     * before the oldest one in flight are durably done. */
+    long handed, skip;
+    item *oldest, *newest;         /* in flight, in submission order */
+    const volatile int *stop_flag; /* set by a signal handler: stop reading */
+    char *bookmark_path, *inputs;
+    time_t bookmark_at;
 };
 
 /* wreq first: the store job receives the item as its wreq. */
@@ -34,7 +44,9 @@ typedef struct item {
     outcome oc;
     sink *k;
     err_t result;
-    item *next;
+    item *next;  /* in k->finished */
+    item *qnext; /* in flight, submission order */
+    long seq;
     char file[256];
     long line;
 } item;
@@ -64,6 +76,16 @@ static void item_free(item *it)
     free(it);
 }
 
+/* Takes it out of the in-flight queue: the head, as jobs finish in order. */
+static void unqueue(sink *k, item *it)
+{
+    item **p = &k->oldest, *prev = NULL;
+    while (*p && *p != it) prev = *p, p = &(*p)->qnext;
+    if (!*p) return;
+    *p = it->qnext;
+    if (k->newest == it) k->newest = prev;
+}
+
 /* On the writer thread: only hand the item back. Counting, reporting and
  * freeing happen on the reader's thread, off the single writer's path (and
  * memory is freed by the thread that allocated it). */
@@ -73,12 +95,15 @@ static void done(void *ctx, err_t result)
     sink *k = it->k;
     it->result = result;
     pthread_mutex_lock(&k->mu);
+    unqueue(k, it);
     it->next = k->finished;
     k->finished = it;
     k->inflight--;
     if (k->inflight <= k->wake_at) pthread_cond_signal(&k->cv);
     pthread_mutex_unlock(&k->mu);
 }
+
+static void sink_save_bookmark_locked(sink *k, bool complete);
 
 /* Counts, reports and frees what the writer finished; called with k->mu held. */
 static void reap(sink *k)
@@ -99,6 +124,7 @@ static void reap(sink *k)
         item_free(it);
         it = next;
     }
+    if (k->bookmark_path && time(NULL) != k->bookmark_at) sink_save_bookmark_locked(k, false);
 }
 
 sink *sink_new(const model *m, store *s, const char *owner, FILE *errs, load_stats *st)
@@ -130,13 +156,26 @@ void sink_free(sink *k)
 {
     if (!k) return;
     sink_drain(k);
+    free(k->bookmark_path);
+    free(k->inputs);
     pthread_mutex_destroy(&k->mu);
     pthread_cond_destroy(&k->cv);
     free(k);
 }
 
+/* Numbers a record; true when an earlier run already loaded it. */
+static bool skipped(sink *k)
+{
+    pthread_mutex_lock(&k->mu);
+    bool skip = ++k->handed <= k->skip;
+    if (skip) k->st->skipped++;
+    pthread_mutex_unlock(&k->mu);
+    return skip;
+}
+
 void sink_reject(sink *k, const char *file, long line, const char *resource, int status, const char *detail)
 {
+    if (skipped(k)) return;
     outcome o = {0};
     outcome_problem(&o, status, status == 404 ? "urn:ed-fi:api:not-found" : "urn:ed-fi:api:bad-request",
                     status == 404 ? "Not Found" : "Bad Request", detail, NULL);
@@ -149,6 +188,7 @@ void sink_reject(sink *k, const char *file, long line, const char *resource, int
 
 void sink_put(sink *k, const mresource *r, const char *json, size_t len, const char *file, long line)
 {
+    if (skipped(k)) return;
     item *it = xcalloc(1, sizeof *it);
     arena_init(&it->a, 8192);
     it->k = k;
@@ -177,16 +217,76 @@ void sink_put(sink *k, const mresource *r, const char *json, size_t len, const c
         reap(k);
     }
     k->inflight++;
+    it->seq = k->handed;
+    if (k->newest) k->newest->qnext = it;
+    else k->oldest = it;
+    k->newest = it;
     pthread_mutex_unlock(&k->mu);
     const uuid_t16 *keys;
     int nkeys = engine_keys(&it->w, &keys);
     if (store_submit_keyed(k->s, engine_write_job, done, it, keys, nkeys) != ERR_OK) {
         outcome_problem(&it->oc, 503, "urn:ed-fi:api:service-unavailable", "Service Unavailable", "store closed", NULL);
         pthread_mutex_lock(&k->mu);
+        unqueue(k, it);
         k->inflight--;
         k->st->rejected++;
         report(k, file, line, r->path, NULL, &it->oc);
         pthread_mutex_unlock(&k->mu);
         item_free(it);
     }
+}
+
+void sink_resume(sink *k, const char *bookmark_path, const char *inputs, long skip)
+{
+    pthread_mutex_lock(&k->mu);
+    free(k->bookmark_path);
+    free(k->inputs);
+    k->bookmark_path = bookmark_path ? xstrdup(bookmark_path) : NULL;
+    k->inputs = xstrdup(inputs ? inputs : "");
+    k->skip = skip > 0 ? skip : 0;
+    pthread_mutex_unlock(&k->mu);
+}
+
+void sink_stop_on(sink *k, const volatile int *flag) { k->stop_flag = flag; }
+
+bool sink_stopped(const sink *k) { return k->stop_flag && *k->stop_flag; }
+
+long sink_done_prefix(sink *k)
+{
+    pthread_mutex_lock(&k->mu);
+    long n = k->oldest ? k->oldest->seq - 1 : k->handed;
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
+/* Written to a temporary file, then renamed: a crash leaves the old or the
+ * new bookmark, never half of one. The bookmark may lag the database (it is
+ * written after the commit), never lead it: a resumed run re-sends at most
+ * a few records, which upserts make harmless. */
+static void sink_save_bookmark_locked(sink *k, bool complete)
+{
+    if (!k->bookmark_path) return;
+    k->bookmark_at = time(NULL);
+    long done = k->oldest ? k->oldest->seq - 1 : k->handed;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", k->bookmark_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "inputs", json_object_new_string(k->inputs));
+    json_object_object_add(o, "records", json_object_new_int64(done));
+    json_object_object_add(o, "complete", json_object_new_boolean(complete));
+    json_object_object_add(o, "savedAt", json_object_new_int64((int64_t)k->bookmark_at));
+    bool ok = fprintf(f, "%s\n", jsonx_text(o)) > 0;
+    json_object_put(o);
+    ok = fclose(f) == 0 && ok;
+    if (ok) rename(tmp, k->bookmark_path);
+    else remove(tmp);
+}
+
+void sink_save_bookmark(sink *k, bool complete)
+{
+    pthread_mutex_lock(&k->mu);
+    sink_save_bookmark_locked(k, complete);
+    pthread_mutex_unlock(&k->mu);
 }

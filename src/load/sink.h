@@ -7,10 +7,12 @@
 #define EDHUB_SINK_H
 #include "../model/model.h"
 #include "../store/store.h"
+#include <stdbool.h>
 #include <stdio.h>
 
 typedef struct load_stats {
     long lines, created, updated, rejected;
+    long skipped; /* loaded by an earlier, interrupted run (--resume) */
 } load_stats;
 
 typedef struct sink sink;
@@ -25,5 +27,19 @@ void sink_put(sink *k, const mresource *r, const char *json, size_t len, const c
 void sink_reject(sink *k, const char *file, long line, const char *resource, int status, const char *detail);
 /* Waits until every submitted document is written or rejected. */
 void sink_drain(sink *k);
+
+/* Resuming an interrupted load. Records (puts and rejects) are numbered in
+ * the order they are handed over; the first `skip` are dropped (an earlier
+ * run loaded them). With bookmark_path, the number of records durably done
+ * and `inputs` (what identifies the input files) are saved there about once
+ * a second. */
+void sink_resume(sink *k, const char *bookmark_path, const char *inputs, long skip);
+/* Saves the bookmark now (complete: the whole input was handed over and done). */
+void sink_save_bookmark(sink *k, bool complete);
+/* How many records, in order, are durably done (written or rejected). */
+long sink_done_prefix(sink *k);
+/* The loaders stop reading once *flag is set (Ctrl-C). */
+void sink_stop_on(sink *k, const volatile int *flag);
+bool sink_stopped(const sink *k);
 
 #endif

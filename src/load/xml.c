@@ -38,7 +38,7 @@ static int *levels_of(const model *m, int *nlevels)
 static xmlTextReaderPtr open_reader(const char *path)
 {
     /* No network, no DTD loading, no entity substitution. */
-    return xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
+    return xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT | XML_PARSE_BIG_LINES);
 }
 
 typedef struct file_survey {
@@ -51,10 +51,18 @@ typedef struct file_survey {
 
 typedef enum { WALK_SURVEY, WALK_IDS, WALK_LOAD, WALK_ALL } walk_mode;
 
+/* The progress bar, shared by the walks of one load. */
+typedef struct progress_bar {
+    FILE *out;
+    long done, total;
+    time_t start, last;
+    const load_stats *st;
+} progress_bar;
+
 typedef struct walk {
     walk_mode mode;
     const model *m;
-    sink *k;
+    const load_target *k;
     file_survey *fs;
     const int *levels;
     int level;               /* WALK_LOAD: the level being loaded */
@@ -62,11 +70,14 @@ typedef struct walk {
     load_stats *st;
     long done;               /* records handled so far (progress) */
     FILE *out;               /* dry run: mapped records go here as JSON lines */
+    progress_bar *bar;       /* WALK_LOAD: updated about once a second (may be NULL) */
 } walk;
+
+static void bar(progress_bar *b, long in_walk);
 
 static void reject(walk *w, const char *path, long line, const char *resource, const char *msg)
 {
-    if (w->k) sink_reject(w->k, path, line, resource, 400, msg);
+    target_reject(w->k, path, line, resource, 400, msg);
     w->st->lines++;
 }
 
@@ -178,12 +189,14 @@ static bool walk_reader(walk *w, xmlTextReaderPtr rd, const char *path, char *er
             const char *text = jsonx_text(doc);
             if (w->out)
                 fprintf(w->out, "{\"resource\":\"%s\",\"document\":%s}\n", r->path, text);
-            else if (w->k)
-                sink_put(w->k, r, text, strlen(text), path, xmlGetLineNo(node));
+            else
+                target_put(w->k, r, text, strlen(text), path, xmlGetLineNo(node));
             w->st->lines++;
             w->done++;
         }
         json_object_put(doc);
+        if (w->bar && !(w->done & 63) && time(NULL) != w->bar->last) bar(w->bar, w->done);
+        if (target_stopped(w->k)) break;
         if ((rc = xmlTextReaderNext(rd)) == 1) goto again;
         break;
     }
@@ -214,7 +227,7 @@ bool xml_map_memory(const model *m, const char *data, size_t len, long *records,
     file_survey fs = {.path = "memory", .count = xcalloc((size_t)m->nres, sizeof(int))};
     walk ids = {.mode = WALK_IDS, .m = m, .fs = &fs, .st = &st, .ids = xml_ids_new()};
     walk all = {.mode = WALK_ALL, .m = m, .fs = &fs, .st = &st, .ids = ids.ids};
-    const int opts = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT;
+    const int opts = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT | XML_PARSE_BIG_LINES;
     xmlTextReaderPtr rd = xmlReaderForMemory(data, (int)len, "memory.xml", NULL, opts);
     bool ok = rd && walk_reader(&ids, rd, "memory", err, errlen);
     rd = ok ? xmlReaderForMemory(data, (int)len, "memory.xml", NULL, opts) : NULL;
@@ -225,24 +238,37 @@ bool xml_map_memory(const model *m, const char *data, size_t len, long *records,
     return ok;
 }
 
-static void bar(FILE *progress, long done, long total, time_t start, const load_stats *st)
+/* Prints the bar: b->done records of finished walks plus in_walk of the
+ * current one. */
+static void bar(progress_bar *b, long in_walk)
 {
-    if (!progress) return;
-    double el = difftime(time(NULL), start);
+    if (!b->out) return;
+    b->last = time(NULL);
+    long done = b->done + in_walk, total = b->total;
+    const load_stats *st = b->st;
+    double el = difftime(b->last, b->start);
     double rate = el > 0 ? (double)done / el : 0;
     int pct = total ? (int)(100.0 * (double)done / (double)total) : 100;
     char eta[32] = "";
     if (rate > 0 && total > done) snprintf(eta, sizeof eta, ", ETA %lds", (long)((double)(total - done) / rate));
-    char b[21];
+    char s[21];
     int filled = pct / 5;
-    for (int i = 0; i < 20; i++) b[i] = i < filled ? '#' : '.';
-    b[20] = 0;
-    fprintf(progress, "\r  [%s] %3d%% %ld/%ld records, %.0f/s%s; %ld created, %ld updated, %ld rejected   ", b, pct, done,
+    for (int i = 0; i < 20; i++) s[i] = i < filled ? '#' : '.';
+    s[20] = 0;
+    fprintf(b->out, "\r  [%s] %3d%% %ld/%ld records, %.0f/s%s; %ld created, %ld updated, %ld rejected   ", s, pct, done,
             total, rate, eta, st->created, st->updated, st->rejected);
-    fflush(progress);
+    fflush(b->out);
 }
 
 err_t load_xml(sink *k, const model *m, const char *const *paths, int n, FILE *progress, FILE *dry_run, load_stats *st)
+{
+    load_target t;
+    load_target_sink(&t, k);
+    return load_xml_to(&t, m, paths, n, progress, dry_run, st);
+}
+
+err_t load_xml_to(const load_target *k, const model *m, const char *const *paths, int n, FILE *progress,
+                  FILE *dry_run, load_stats *st)
 {
     xmlInitParser();
     int nlevels = 0;
@@ -257,7 +283,7 @@ err_t load_xml(sink *k, const model *m, const char *const *paths, int n, FILE *p
         walk w = {.mode = WALK_SURVEY, .m = m, .k = k, .fs = &fs[i], .st = st};
         /* (survey: unknown record elements are rejected here, once) */
         if (!walk_file(&w, paths[i], err, sizeof err)) {
-            sink_reject(k, paths[i], 0, "", 400, err);
+            target_reject(k, paths[i], 0, "", 400, err);
             if (progress) fprintf(progress, "edhub: %s\n", err);
             fs[i].interchange = false;
             continue;
@@ -265,10 +291,10 @@ err_t load_xml(sink *k, const model *m, const char *const *paths, int n, FILE *p
         if (fs[i].other_version[0]) fs[i].interchange = false; /* rejected record by record above */
         for (int r = 0; r < m->nres; r++) total += fs[i].count[r];
     }
-    time_t start = time(NULL), last = 0;
-    long done = 0;
-    for (int level = 0; level <= nlevels; level++) { /* 0: what the order leaves out (school years) */
-        for (int i = 0; i < n; i++) {
+    progress_bar pb = {.out = progress, .total = total, .start = time(NULL), .st = st};
+    /* level 0: what the order leaves out (school years) */
+    for (int level = 0; level <= nlevels && !target_stopped(k); level++) {
+        for (int i = 0; i < n && !target_stopped(k); i++) {
             if (!fs[i].interchange) continue;
             bool any = false;
             for (int r = 0; r < m->nres && !any; r++) any = fs[i].count[r] && levels[r] == level;
@@ -277,23 +303,20 @@ err_t load_xml(sink *k, const model *m, const char *const *paths, int n, FILE *p
             /* ids first: ref="..." may point forward in the file */
             bool ok = walk_file(&idw, paths[i], err, sizeof err);
             walk w = {.mode = WALK_LOAD, .m = m, .k = k, .levels = levels, .level = level, .ids = idw.ids, .st = st,
-                      .out = dry_run};
+                      .out = dry_run, .bar = &pb};
             if (ok) ok = walk_file(&w, paths[i], err, sizeof err);
             if (!ok) {
-                sink_reject(k, paths[i], 0, "", 400, err);
+                target_reject(k, paths[i], 0, "", 400, err);
                 result = ERR_INVALID;
             }
-            done += w.done;
+            pb.done += w.done;
             xml_ids_free(idw.ids);
-            if (progress && time(NULL) != last) {
-                last = time(NULL);
-                bar(progress, done, total, start, st);
-            }
+            if (time(NULL) != pb.last) bar(&pb, 0);
         }
         /* A level is written before the next one refers to it. */
-        if (k) sink_drain(k);
+        target_drain(k);
     }
-    bar(progress, done, total, start, st);
+    bar(&pb, 0);
     if (progress) fputc('\n', progress);
     for (int i = 0; i < n; i++) free(fs[i].count);
     free(fs);

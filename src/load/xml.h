@@ -7,6 +7,7 @@
 #ifndef EDHUB_XML_H
 #define EDHUB_XML_H
 #include "sink.h"
+#include "target.h"
 #include <stdbool.h>
 
 /* Loads the files (paths[0..n)); records of unknown elements and records
@@ -16,6 +17,10 @@
  * the format edhub load reads) instead of being loaded. */
 err_t load_xml(sink *k, const model *m, const char *const *paths, int n, FILE *progress, FILE *dry_run,
                load_stats *st);
+/* The same into any target (a remote API: edhub load --api); t may be NULL
+ * for a dry run. */
+err_t load_xml_to(const load_target *t, const model *m, const char *const *paths, int n, FILE *progress,
+                  FILE *dry_run, load_stats *st);
 
 /* Maps every record of an in-memory interchange, writing nothing (the
  * fuzz target); *records counts them. False with err on malformed XML. */

@@ -440,35 +440,6 @@ static bool map_children(ctx *c, const snode *sn, const char *jpath, xmlNode *el
     return !c->failed;
 }
 
-/* Sets the value at path ("$.a.b") in doc, creating objects on the way. */
-static void set_at(json_object *doc, const char *path, json_object *v)
-{
-    const char *p = path + 2;
-    json_object *cur = doc;
-    for (;;) {
-        const char *dot = strchr(p, '.');
-        char key[128];
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof key) {
-            json_object_put(v);
-            return;
-        }
-        memcpy(key, p, n);
-        key[n] = 0;
-        if (!dot) {
-            json_object_object_add(cur, key, v);
-            return;
-        }
-        json_object *next;
-        if (!json_object_object_get_ex(cur, key, &next)) {
-            next = json_object_new_object();
-            json_object_object_add(cur, key, next);
-        }
-        cur = next;
-        p = dot + 1;
-    }
-}
-
 json_object *xmlmap_identity(const model *m, const mresource *t, xmlNode *ref_el, const xml_ids *ids)
 {
     char err[64];
@@ -478,7 +449,7 @@ json_object *xmlmap_identity(const model *m, const mresource *t, xmlNode *ref_el
     json_object *doc = json_object_new_object();
     for (int i = 0; i < t->nidentity; i++) {
         char *v = resolve(&c, t, id, t->identity[i].text, 0);
-        if (v) set_at(doc, t->identity[i].text, json_object_new_string(v));
+        if (v) jsonx_set_at(doc, t->identity[i].text, json_object_new_string(v));
         free(v);
     }
     return doc;
