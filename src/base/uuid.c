@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 
 void random_bytes(void *buf, size_t n)
@@ -39,6 +40,16 @@ void uuid_v4(uuid_t16 *out)
     id_left -= 16;
     out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x40);
     out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
+}
+
+void uuid_v7(uuid_t16 *out)
+{
+    uuid_v4(out);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 0; i < 6; i++) out->b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x70);
 }
 
 void uuid_v5(const uuid_t16 *ns, const void *name, size_t len, uuid_t16 *out)

@@ -1142,7 +1142,7 @@ static err_t w_insert(void *impl, const store_put *put, store_doc *out)
     err_t e = taken(s, keys, put->alias ? 2 : 1, -1);
     if (e) return e;
     uuid_t16 id;
-    uuid_v4(&id);
+    uuid_v7(&id);
     uuid_format(&id, out->id);
     int64_t cv = s->next_cv++, doc_id = s->next_doc++;
     time_now_iso(out->last_modified);

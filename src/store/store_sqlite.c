@@ -203,11 +203,31 @@ static const char *writer_sql[W_COUNT] = {
 typedef struct sq sq;
 
 /* The writer connection and its prepared statements. */
+/* The writer's memory of identity lookups within one transaction: a load
+ * looks up the same school, session, descriptor and student thousands of
+ * times per batch. Exact because the writer is the only one writing while
+ * its transaction is open, and every identity change forgets the entry
+ * (a removed alias, whose id is not at hand, forgets everything). */
+typedef struct icache_entry {
+    uuid_t16 key;
+    bool used, known, found; /* known = false: forgotten, look it up again */
+    int64_t doc_id;
+    char id[37];
+    const char *resource; /* in icache.a */
+} icache_entry;
+
+typedef struct icache {
+    icache_entry *e;
+    int cap, n; /* cap: a power of two, or 0 */
+    arena a;
+} icache;
+
 typedef struct sqw {
     sq *s;
     sqlite3 *db;
     sqlite3_stmt *st[W_COUNT];
     sqlite3_stmt *reach[REACH_STMTS];
+    icache ic;
 } sqw;
 
 struct sq {
@@ -218,6 +238,7 @@ struct sq {
     bool optimistic;           /* writer-only: this batch runs without savepoints */
     int64_t job_changes;       /* writer-only: total_changes when the job began */
     int wal_frames;            /* frames in the WAL after the last commit */
+    int wal_restart_frames;    /* past this the writer itself restarts the WAL */
     int64_t data_version;      /* writer-only: PRAGMA data_version at the last batch */
     pthread_t checkpointer;   /* copies the WAL back off the writer's path */
     sqlite3 *ckpt_db;
@@ -291,7 +312,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void sq_idle(void *impl)
 {
     sq *s = impl;
-    if (s->wal_frames < WAL_RESTART_FRAMES) return;
+    if (s->wal_frames < s->wal_restart_frames) return;
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(s->w.db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
     if (rc == SQLITE_OK) s->wal_frames = 0;
@@ -415,7 +436,13 @@ static err_t sq_open(const char *path, const store_opts *opts, void **out, char 
         }
     }
     exec(s->w.db, "PRAGMA wal_autocheckpoint=0;", err, errlen);
+    s->wal_restart_frames = WAL_RESTART_FRAMES;
     if (opts && opts->bulk) {
+        /* A bulk load commits tens of MiB at a time: restarting the WAL after
+         * each would have the writer copy them back itself (8% of its time
+         * measured); the checkpoint thread does it on the other core, and the
+         * WAL restarts by itself whenever that thread has caught up. */
+        s->wal_restart_frames = WAL_RESTART_FRAMES * 16;
         /* A bulk load's transactions dirty many pages: a cache that holds
          * them all writes each once at commit instead of spilling it to the
          * WAL again and again. An eighth of the memory, at most 1 GiB. */
@@ -487,6 +514,8 @@ static void sq_close(void *impl)
     /* Checkpoint and truncate the WAL so a stopped instance is one file. */
     sqlite3_wal_checkpoint_v2(s->w.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     sqlite3_close(s->w.db);
+    free(s->w.ic.e);
+    arena_free(&s->w.ic.a);
     free(s->readers);
     free(s->path);
     pthread_mutex_destroy(&s->mu);
@@ -504,8 +533,73 @@ static err_t sql_err(sqw *t, const char *what)
     return ERR_STORAGE;
 }
 
+static uint64_t icache_hash(const uuid_t16 *k)
+{
+    uint64_t h;
+    memcpy(&h, k->b, sizeof h); /* referential ids and UUIDs are uniformly random */
+    return h ^ (h >> 29);
+}
+
+static void icache_clear(icache *c)
+{
+    if (c->n) memset(c->e, 0, sizeof *c->e * (size_t)c->cap);
+    c->n = 0;
+    arena_free(&c->a);
+    arena_init(&c->a, 1 << 14);
+}
+
+static icache_entry *icache_slot(icache *c, const uuid_t16 *k)
+{
+    if (!c->cap) return NULL;
+    size_t mask = (size_t)c->cap - 1, i = (size_t)icache_hash(k) & mask;
+    while (c->e[i].used && memcmp(c->e[i].key.b, k->b, 16)) i = (i + 1) & mask;
+    return &c->e[i];
+}
+
+/* Keeps what a lookup found (hit NULL: nothing). */
+static void icache_put(icache *c, const uuid_t16 *k, const store_hit *hit)
+{
+    if ((c->n + 1) * 2 > c->cap) {
+        icache_entry *old = c->e;
+        int ocap = c->cap;
+        c->cap = ocap ? ocap * 2 : 4096;
+        c->e = xcalloc((size_t)c->cap, sizeof *c->e);
+        c->n = 0;
+        for (int i = 0; i < ocap; i++)
+            if (old[i].used) {
+                *icache_slot(c, &old[i].key) = old[i];
+                c->n++;
+            }
+        free(old);
+    }
+    icache_entry *e = icache_slot(c, k);
+    if (!e->used) c->n++;
+    e->used = e->known = true;
+    e->key = *k;
+    e->found = hit != NULL;
+    if (hit) {
+        e->doc_id = hit->doc_id;
+        memcpy(e->id, hit->id, sizeof e->id);
+        e->resource = arena_strdup(&c->a, hit->resource);
+    }
+}
+
+static void icache_forget(icache *c, const uuid_t16 *k)
+{
+    icache_entry *e = icache_slot(c, k);
+    if (e && e->used) e->known = false;
+}
+
 static err_t sqw_find_identity(sqw *t, const uuid_t16 *refid, arena *a, store_hit *out)
 {
+    icache_entry *c = icache_slot(&t->ic, refid);
+    if (c && c->used && c->known) {
+        if (!c->found) return ERR_NOT_FOUND;
+        out->doc_id = c->doc_id;
+        memcpy(out->id, c->id, sizeof out->id);
+        out->resource = arena_strdup(a, c->resource);
+        return ERR_OK;
+    }
     sqlite3_stmt *st = t->st[W_FIND_IDENTITY];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
     int rc = sqlite3_step(st);
@@ -520,6 +614,7 @@ static err_t sqw_find_identity(sqw *t, const uuid_t16 *refid, arena *a, store_hi
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (e == ERR_OK || e == ERR_NOT_FOUND) icache_put(&t->ic, refid, e == ERR_OK ? out : NULL);
     return e;
 }
 
@@ -584,6 +679,7 @@ static err_t put_identity(sqw *t, const uuid_t16 *refid, int64_t doc_id)
     sqlite3_stmt *st = t->st[W_INSERT_IDENTITY];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, doc_id);
+    icache_forget(&t->ic, refid);
     int rc = step_done(st);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) return ERR_IDENTITY_CONFLICT;
     return rc == SQLITE_DONE ? ERR_OK : sql_err(t, "insert identity");
@@ -593,6 +689,7 @@ static err_t drop_identity(sqw *t, const uuid_t16 *refid)
 {
     sqlite3_stmt *st = t->st[W_DELETE_IDENTITY];
     sqlite3_bind_blob(st, 1, refid->b, 16, SQLITE_STATIC);
+    icache_forget(&t->ic, refid);
     return step_done(st) == SQLITE_DONE ? ERR_OK : sql_err(t, "delete identity");
 }
 
@@ -665,13 +762,14 @@ static err_t drop_alias(sqw *t, int64_t doc_id)
 {
     sqlite3_stmt *st = t->st[W_DELETE_ALIAS];
     sqlite3_bind_int64(st, 1, doc_id);
+    icache_clear(&t->ic);
     return step_done(st) == SQLITE_DONE ? ERR_OK : sql_err(t, "delete alias");
 }
 
 static err_t sqw_insert(sqw *t, const store_put *p, store_doc *out)
 {
     uuid_t16 id;
-    uuid_v4(&id);
+    uuid_v7(&id);
     uuid_format(&id, out->id);
     int64_t cv = t->s->next_cv++;
     time_now_iso(out->last_modified);
@@ -1269,6 +1367,7 @@ static err_t sq_begin(void *impl, bool safe)
      * makes the batch run again in safe mode. */
     s->optimistic = !safe;
     s->batch_cv = s->next_cv;
+    icache_clear(&s->w.ic); /* another process may have written since */
     return step_done(s->w.st[W_BEGIN]) == SQLITE_DONE ? ERR_OK : sql_err(&s->w, "BEGIN");
 }
 
@@ -1305,6 +1404,7 @@ static err_t sq_rollback_to(void *impl)
 {
     sq *s = impl;
     if (s->optimistic) return sqlite3_total_changes64(s->w.db) == s->job_changes ? ERR_OK : ERR_RETRY;
+    icache_clear(&s->w.ic);
     step_done(s->w.st[W_ROLLBACK_TO]);
     return sq_release(impl);
 }
@@ -1315,6 +1415,7 @@ static err_t sq_commit(void *impl)
     if (step_done(s->w.st[W_COMMIT]) == SQLITE_DONE) return ERR_OK;
     log_error("store: COMMIT failed: %s", sqlite3_errmsg(s->w.db));
     step_done(s->w.st[W_ROLLBACK]);
+    icache_clear(&s->w.ic);
     s->next_cv = s->batch_cv;
     return ERR_STORAGE;
 }
@@ -1323,6 +1424,7 @@ static void sq_abort(void *impl)
 {
     sq *s = impl;
     step_done(s->w.st[W_ROLLBACK]);
+    icache_clear(&s->w.ic);
     s->next_cv = s->batch_cv;
 }
 

@@ -193,7 +193,7 @@ Test(store, insert_then_find_identity_and_alias)
     cr_assert_gt(d.etag, 0);
     uuid_t16 parsed;
     cr_assert(uuid_parse(d.id, &parsed), "id '%s' is a UUID", d.id);
-    cr_assert_eq(parsed.b[6] >> 4, 4, "public ids are random v4");
+    cr_assert_eq(parsed.b[6] >> 4, 7, "public ids are time-ordered v7 (their index grows at its end)");
     cr_assert_eq(strlen(d.last_modified), 20);
     cr_assert_eq(d.last_modified[19], 'Z');
 

@@ -3,12 +3,14 @@
 #include "base/uuid.h"
 #include <criterion/criterion.h>
 #include <string.h>
+#include <time.h>
 #include "leak.h"
 
 TestSuite(uuid_v5, .fini = unit_leak_check);
 TestSuite(uuid_ns, .fini = unit_leak_check);
 TestSuite(uuid_parse, .fini = unit_leak_check);
 TestSuite(uuid_v4, .fini = unit_leak_check);
+TestSuite(uuid_v7, .fini = unit_leak_check);
 
 static void v5_text(const char *name, char out[37])
 {
@@ -155,4 +157,28 @@ Test(uuid_v4, formats_and_parses_back)
     cr_assert_eq(s[14], '4');
     cr_assert(uuid_parse(s, &back));
     cr_assert_eq(memcmp(a.b, back.b, 16), 0);
+}
+
+Test(uuid_v7, version_variant_time_and_order)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t before = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uuid_t16 a, b;
+    uuid_v7(&a);
+    cr_assert_eq(a.b[6] >> 4, 7);
+    cr_assert_eq(a.b[8] & 0xc0, 0x80);
+    uint64_t ms = 0;
+    for (int i = 0; i < 6; i++) ms = ms << 8 | a.b[i];
+    cr_assert(ms >= before && ms < before + 5000, "the first 48 bits are the Unix time in ms");
+    /* a later millisecond sorts after, as text too (the index order) */
+    struct timespec pause = {0, 3 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    uuid_v7(&b);
+    char sa[37], sb[37];
+    uuid_format(&a, sa);
+    uuid_format(&b, sb);
+    cr_assert_lt(strcmp(sa, sb), 0);
+    cr_assert_eq(sa[14], '7');
+    cr_assert_neq(memcmp(a.b + 6, b.b + 6, 10), 0, "the rest is random");
 }
