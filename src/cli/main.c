@@ -87,7 +87,7 @@ static const char *usage_load =
     "unchanged; otherwise it says so and loads nothing). Rejected records are written to DIR/load-errors.jsonl (file, line, resource,\n"
     "natural key when known, status, problem); the exit status is 1 when any record was rejected.\n"
     "Progress goes to stderr. --dry-run writes the JSON that XML records map to (JSON lines, loadable\n"
-    "later) to stdout instead of loading them.\n"
+    "later) to stdout instead of loading them; it writes nothing, so it works while a server runs.\n"
     "\n"
     "--api URL loads into any Ed-Fi API over HTTP instead (an Ed-Fi ODS/API 7.x, or a running edhub):\n"
     "URL is its base URL (where GET / answers the discovery document, e.g. http://127.0.0.1:8080).\n"
@@ -530,6 +530,22 @@ static const char *secret_from_stdin(char *out, size_t n)
     return out;
 }
 
+/* edhub load --dry-run: the JSON that the XML records map to goes to stdout
+ * (JSON lines, loadable later); nothing is written or sent, so the instance
+ * is not opened (a server may be running on it). */
+static int load_dry_run(const opts *o, file_list *jl, file_list *xl)
+{
+    model *m = load_model(o);
+    if (!m) return 1;
+    load_stats total = {0};
+    if (jl->n)
+        fprintf(stderr, "edhub: --dry-run: %d JSON-lines file%s left out (nothing to map)\n", jl->n, jl->n > 1 ? "s" : "");
+    if (xl->n) load_xml_to(NULL, m, (const char *const *)xl->v, xl->n, stderr, stdout, &total);
+    fprintf(stderr, "edhub: %ld records mapped\n", total.lines);
+    model_free(m);
+    return 0;
+}
+
 /* edhub load --api: the same files, sent to an Ed-Fi API over HTTP. */
 static int load_remote(const opts *o, file_list *jl, file_list *xl)
 {
@@ -537,14 +553,6 @@ static int load_remote(const opts *o, file_list *jl, file_list *xl)
     if (!m) return 1;
     load_stats total = {0};
     int status = 0;
-    if (o->dry_run) { /* nothing is sent: the mapped JSON goes to stdout, as locally */
-        if (jl->n) fprintf(stderr, "edhub: --dry-run: %d JSON-lines file%s left out (nothing to map)\n", jl->n,
-                           jl->n > 1 ? "s" : "");
-        if (xl->n) load_xml_to(NULL, m, (const char *const *)xl->v, xl->n, stderr, stdout, &total);
-        fprintf(stderr, "edhub: %ld records mapped\n", total.lines);
-        model_free(m);
-        return 0;
-    }
     char secret_buf[1024];
     remote_opts ro = {.url = o->api, .connections = o->connections, .no_batch = o->no_batch, .log = stderr};
     ro.key = o->api_key ? o->api_key : getenv("EDHUB_KEY");
@@ -686,8 +694,8 @@ static int cmd_load(int argc, char **argv)
         fprintf(stderr, "edhub: no .jsonl or .xml file found in what was named\n");
         return 2;
     }
-    if (o.api) {
-        int st = load_remote(&o, &jl, &xl);
+    if (o.dry_run || o.api) {
+        int st = o.dry_run ? load_dry_run(&o, &jl, &xl) : load_remote(&o, &jl, &xl);
         file_list_free(&jl), file_list_free(&xl);
         return st;
     }
@@ -703,7 +711,7 @@ static int cmd_load(int argc, char **argv)
     char bookpath[PATH_MAX];
     snprintf(bookpath, sizeof bookpath, "%s/load-resume.json", o.data);
     char *inputs = load_inputs(&jl, &xl);
-    long skip = o.resume && !o.dry_run ? load_resume_point(bookpath, inputs) : 0;
+    long skip = o.resume ? load_resume_point(bookpath, inputs) : 0;
     if (skip < 0) {
         free(inputs);
         store_close(s);
@@ -716,7 +724,7 @@ static int cmd_load(int argc, char **argv)
     int status = 0;
     load_stats total = {0};
     sink *k = sink_new(m, s, "load", errs, &total);
-    if (!o.dry_run) sink_resume(k, bookpath, inputs, skip);
+    sink_resume(k, bookpath, inputs, skip);
     if (skip > 0) fprintf(stderr, "edhub: resuming: skipping the %ld records the interrupted load finished\n", skip);
     free(inputs);
     struct sigaction sa = {0};
@@ -733,20 +741,19 @@ static int cmd_load(int argc, char **argv)
     }
     if (!status && xl.n) {
         fprintf(stderr, "edhub: loading %d XML interchange file%s in dependency order\n", xl.n, xl.n > 1 ? "s" : "");
-        load_xml(o.dry_run ? NULL : k, m, (const char *const *)xl.v, xl.n, stderr, o.dry_run ? stdout : NULL, &total);
+        load_xml(k, m, (const char *const *)xl.v, xl.n, stderr, NULL, &total);
     }
     sink_drain(k);
-    if (!o.dry_run) sink_save_bookmark(k, !load_interrupted && !status);
+    sink_save_bookmark(k, !load_interrupted && !status);
     long done = sink_done_prefix(k);
     sink_free(k);
     if (errs) fclose(errs);
     store_close(s);
     model_free(m);
     file_list_free(&jl), file_list_free(&xl);
-    /* A dry run's stdout is JSON lines: the summary goes to stderr. */
-    fprintf(o.dry_run ? stderr : stdout, "edhub: %ld records: %ld created, %ld updated, %ld rejected", total.lines,
+    fprintf(stdout, "edhub: %ld records: %ld created, %ld updated, %ld rejected", total.lines,
             total.created, total.updated, total.rejected);
-    fprintf(o.dry_run ? stderr : stdout, total.skipped ? ", %ld skipped (done by the interrupted load)\n" : "\n",
+    fprintf(stdout, total.skipped ? ", %ld skipped (done by the interrupted load)\n" : "\n",
             total.skipped);
     if (load_interrupted) {
         fprintf(stderr, "edhub: interrupted after %ld records; to continue, run the same command with --resume\n", done);
