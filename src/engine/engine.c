@@ -65,6 +65,73 @@ static int cmp_ref_index(const void *x, const void *y)
     return i - j;
 }
 
+/* Where a reference's link goes in the prepared text: the value of its
+ * "link" member, [start, end). */
+struct wslot {
+    size_t start, end;
+    int ref;
+};
+
+/* Serializes the document once here, with a placeholder string as each
+ * reference's link ("\u0001L<i>" once serialized: a key "link" with such a
+ * value can come from nothing else, as any link a client sent is replaced),
+ * and records where the placeholders are. Anything unexpected leaves
+ * w->text NULL: the writer then serializes, as before. */
+static void prepare_text(wreq *w)
+{
+    static const char pat[] = "\"link\":\"\\u0001L";
+    w->text = NULL;
+    w->nslots = 0;
+    int n = 0;
+    for (int i = 0; i < w->info.nrefs; i++) {
+        docref *d = &w->info.refs[i];
+        if (!d->ref || !d->obj) continue;
+        char tag[16];
+        snprintf(tag, sizeof tag, "\001L%d", i);
+        json_object_object_add(d->obj, "link", json_object_new_string(tag));
+        n++;
+    }
+    const char *t = jsonx_text(w->doc);
+    struct wslot *slots = n ? arena_alloc(w->a, sizeof *slots * (size_t)n) : NULL;
+    bool *seen = n ? arena_alloc(w->a, sizeof *seen * (size_t)w->info.nrefs) : NULL;
+    if (seen) memset(seen, 0, sizeof *seen * (size_t)w->info.nrefs);
+    int found = 0;
+    for (const char *p = t, *q; (q = strstr(p, pat));) {
+        char *end;
+        long i = strtol(q + sizeof pat - 1, &end, 10);
+        if (found == n || *end != '"' || end == q + sizeof pat - 1 || i < 0 || i >= w->info.nrefs || seen[i] ||
+            !w->info.refs[i].ref || !w->info.refs[i].obj)
+            return;
+        seen[i] = true;
+        slots[found++] = (struct wslot){(size_t)(q + 7 - t), (size_t)(end + 1 - t), (int)i};
+        p = end + 1;
+    }
+    if (found != n) return;
+    w->text = arena_strdup(w->a, t);
+    w->slots = slots;
+    w->nslots = n;
+}
+
+/* The stored text: the prepared one with the links the writer found. */
+static const char *stored_text(wreq *w)
+{
+    if (!w->text) return arena_strdup(w->a, jsonx_text(w->doc));
+    if (!w->nslots) return w->text;
+    buf b;
+    buf_init(&b, strlen(w->text) + 128 * (size_t)w->nslots);
+    size_t at = 0;
+    for (int k = 0; k < w->nslots; k++) {
+        const struct wslot *sl = &w->slots[k];
+        buf_append(&b, w->text + at, sl->start - at);
+        buf_puts(&b, w->link_text[sl->ref]);
+        at = sl->end;
+    }
+    buf_puts(&b, w->text + at);
+    const char *out = arena_strndup(w->a, b.data, b.len);
+    buf_free(&b);
+    return out;
+}
+
 bool engine_prepare(wreq *w, const char *body, size_t len)
 {
     outcome *o = w->out;
@@ -189,6 +256,7 @@ bool engine_prepare(wreq *w, const char *body, size_t len)
         goto done;
     }
     ok = true;
+    prepare_text(w);
 done:
     verrors_free(&ve);
     json_object_put(raw);
@@ -339,7 +407,13 @@ static err_t resolve_refs(store_txn *t, wreq *w, store_hit *self_hit, bool *self
             continue;
         }
         if (e) break;
-        if (d->ref && d->obj) {
+        if (d->ref && d->obj && w->text) {
+            /* rel and href are names and ids: nothing to escape */
+            const mresource *tr = resource_of(w->m, hit.resource);
+            if (!w->link_text) w->link_text = arena_alloc(w->a, sizeof *w->link_text * (size_t)w->info.nrefs);
+            w->link_text[i] = arena_printf(w->a, "{\"rel\":\"%s\",\"href\":\"/%s/%s\"}",
+                                           tr ? tr->name : d->ref->target_name, hit.resource, hit.id);
+        } else if (d->ref && d->obj) {
             const mresource *tr = resource_of(w->m, hit.resource);
             json_object *link = json_object_new_object();
             json_object_object_add(link, "rel", json_object_new_string(tr ? tr->name : d->ref->target_name));
@@ -497,7 +571,7 @@ static err_t do_upsert(store_txn *t, wreq *w)
     bool exists = false;
     if ((e = resolve_refs(t, w, &hit, &exists))) return e;
     e = exists ? ERR_OK : ERR_NOT_FOUND;
-    const char *body = arena_strdup(w->a, jsonx_text(w->doc));
+    const char *body = stored_text(w);
     const char *res = stored_resource(w);
     store_put p;
     put_from(w, w->r, w->doc, &w->info, res, body, &p);
@@ -575,7 +649,7 @@ static err_t do_put(store_txn *t, wreq *w)
         return ERR_INVALID;
     }
     if ((e = resolve_refs(t, w, NULL, NULL))) return e;
-    const char *body = arena_strdup(w->a, jsonx_text(w->doc));
+    const char *body = stored_text(w);
     w->out->status = 204;
     memcpy(w->out->id, old.id, sizeof old.id);
     if (!key_changed && !strcmp(old.body, body)) {

@@ -49,6 +49,14 @@ typedef struct wreq {
     json_object *doc;           /* normalized document (owned) */
     docinfo info;
     outcome *out;
+    /* The document as stored, serialized by prepare (on the caller's
+     * thread, not the single writer's) with a slot per reference for its
+     * link, which only the writer can fill (it needs the target's id).
+     * NULL: the writer serializes the document itself. */
+    const char *text;
+    int nslots;
+    struct wslot *slots;
+    const char **link_text;     /* per reference: its link object, set by the writer */
 } wreq;
 
 /* Parses and checks a POST/PUT body. Returns false with out filled in on
