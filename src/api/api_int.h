@@ -84,6 +84,8 @@ void handle_metadata(request *r, route_kind k);
 void handle_token(request *r);
 void handle_token_info(request *r);
 void handle_data(request *r, const route *rt);
+/* GET /changeQueries/v1/availableChangeVersions. */
+void handle_change_versions(request *r);
 /* POST /edhub/v1/batch, and its answer once every item is written. */
 void handle_batch(request *r);
 void handle_batch_done(request *r);

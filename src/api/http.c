@@ -168,9 +168,15 @@ static void dispatch(request *r)
             outcome_free(&o);
         }
         return;
+    case RT_CHANGE_VERSIONS:
+        if (get) handle_change_versions(r);
+        else goto not_allowed;
+        return;
     case RT_COLLECTION:
     case RT_ITEM:
     case RT_PARTITIONS:
+    case RT_DELETES:
+    case RT_KEY_CHANGES:
     case RT_BAD_ID:
         handle_data(r, &rt);
         return;

@@ -24,7 +24,8 @@ void handle_discovery(request *r)
     buf_printf(o, "\"openApiMetadata\":\"%s/metadata/\",", base);
     buf_printf(o, "\"oauth\":\"%s/oauth/token\",", base);
     buf_printf(o, "\"oauthTokenIntrospection\":\"%s/oauth/token_info\",", base);
-    buf_printf(o, "\"dataManagementApi\":\"%s/data/v3/\"", base);
+    buf_printf(o, "\"dataManagementApi\":\"%s/data/v3/\",", base);
+    buf_printf(o, "\"changeQueries\":\"%s/changeQueries/v1/\"", base);
     buf_puts(o, "}}");
     r->status = 200;
 }

@@ -197,7 +197,7 @@ static void get_list(request *r, const authz_plan *az)
     if (!read_params(r, &pc)) return;
     list_request lr;
     outcome o = {0};
-    if (!route_list_request(r->res, pc.ps, pc.n, false, &r->a, &lr, &o)) {
+    if (!route_list_request(r->res, pc.ps, pc.n, LIST_DOCS, &r->a, &lr, &o)) {
         req_problem(r, &o);
         outcome_free(&o);
         return;
@@ -236,7 +236,7 @@ static void get_partitions(request *r)
     if (!read_params(r, &pc)) return;
     list_request lr;
     outcome o = {0};
-    if (!route_list_request(r->res, pc.ps, pc.n, true, &r->a, &lr, &o)) {
+    if (!route_list_request(r->res, pc.ps, pc.n, LIST_PARTITIONS, &r->a, &lr, &o)) {
         req_problem(r, &o);
         outcome_free(&o);
         return;
@@ -255,6 +255,72 @@ static void get_partitions(request *r)
         buf_printf(&r->out, "%s\"%s\"", i ? "," : "", tok);
     }
     buf_puts(&r->out, "]}");
+    r->status = 200;
+}
+
+/* ---- change queries (integration.md §1.2, §1.4, §1.5) ---- */
+
+typedef struct changectx { buf *out; int n; bool key_changes; } changectx;
+
+/* Key JSON is ours (written by the engine, or by an older edhub), so it
+ * is spliced in as stored. */
+static bool change_row(void *ctx, const store_change *c)
+{
+    changectx *l = ctx;
+    buf_printf(l->out, "%s{\"id\":\"%s\",\"changeVersion\":%lld", l->n++ ? "," : "", c->id, (long long)c->change_version);
+    if (l->key_changes)
+        buf_printf(l->out, ",\"oldKeyValues\":%s,\"newKeyValues\":%s}", c->old_key_values ? c->old_key_values : "{}",
+                   c->new_key_values ? c->new_key_values : "{}");
+    else buf_printf(l->out, ",\"keyValues\":%s}", c->key_values ? c->key_values : "{}");
+    return true;
+}
+
+/* GET {resource}/deletes and {resource}/keyChanges: offset paging in
+ * change-version order, filtered by the ReadChanges plan as lists are by
+ * Read. Resources whose keys cannot change simply have no key changes. */
+static void get_changes(request *r, const authz_plan *az, bool key_changes)
+{
+    pcollect pc = {0};
+    if (!read_params(r, &pc)) return;
+    list_request lr;
+    outcome o = {0};
+    if (!route_list_request(r->res, pc.ps, pc.n, LIST_CHANGES, &r->a, &lr, &o)) {
+        req_problem(r, &o);
+        outcome_free(&o);
+        return;
+    }
+    store_query q = lr.q;
+    q.resource = stored_name(r);
+    if (!az->f.open || az->f.ns_path || az->f.owner) q.authz = &az->f;
+    changectx l = {&r->out, 0, key_changes};
+    int64_t total = 0;
+    buf_putc(&r->out, '[');
+    err_t e = ERR_OK;
+    if (q.limit > 0 || q.count)
+        e = store_query_changes(r->srv->s, key_changes ? SC_KEY_CHANGES : SC_DELETES, &q, change_row, &l, &total);
+    buf_putc(&r->out, ']');
+    if (e) {
+        req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    r->status = 200;
+    if (q.count) {
+        char t[32];
+        snprintf(t, sizeof t, "%lld", (long long)total);
+        req_header(r, "Total-Count", t);
+    }
+}
+
+void handle_change_versions(request *r)
+{
+    if (!req_authenticate(r)) return; /* any valid token: no claim is checked (as ODS) */
+    int64_t newest = 0;
+    if (store_newest_change_version(r->srv->s, &newest)) {
+        req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    /* Nothing is ever purged: every version from the start is available. */
+    buf_printf(&r->out, "{\"oldestChangeVersion\":0,\"newestChangeVersion\":%lld}", (long long)newest);
     r->status = 200;
 }
 
@@ -368,13 +434,15 @@ void handle_data(request *r, const route *rt)
         outcome_free(&o);
         return;
     }
-    if (rt->kind == RT_PARTITIONS) {
+    if (rt->kind == RT_PARTITIONS || rt->kind == RT_DELETES || rt->kind == RT_KEY_CHANGES) {
         if (!get) {
             method_not_allowed(r, "GET", "The endpoint of the request does not support this method.");
             return;
         }
-        if (!plan(r, SEC_READ, true)) return;
-        get_partitions(r);
+        bool changes = rt->kind != RT_PARTITIONS;
+        authz_plan *az = plan(r, changes ? SEC_READ_CHANGES : SEC_READ, true);
+        if (az && changes) get_changes(r, az, rt->kind == RT_KEY_CHANGES);
+        else if (az) get_partitions(r);
         return;
     }
     if (rt->kind == RT_COLLECTION) {

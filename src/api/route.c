@@ -65,6 +65,11 @@ void route_parse(const char *path, route *out)
         out->kind = RT_DEPENDENCIES;
         return;
     }
+    if (!strcmp(path, "/changeQueries/v1/availableChangeVersions") ||
+        !strcmp(path, "/changeQueries/v1/availableChangeVersions/")) {
+        out->kind = RT_CHANGE_VERSIONS;
+        return;
+    }
     if (strncmp(path, "/data/v3/", 9) != 0) return;
     const char *p = path + 8; /* at the '/' before the project */
     char third[96];
@@ -82,8 +87,8 @@ void route_parse(const char *path, route *out)
     }
     if (*p && strcmp(p, "/") != 0) return; /* deeper paths do not exist */
     if (!third[0]) return;
-    if (!strcmp(third, "partitions")) {
-        out->kind = RT_PARTITIONS;
+    if (!strcmp(third, "partitions") || !strcmp(third, "deletes") || !strcmp(third, "keyChanges")) {
+        out->kind = third[0] == 'p' ? RT_PARTITIONS : third[0] == 'd' ? RT_DELETES : RT_KEY_CHANGES;
         return;
     }
     snprintf(out->raw_id, sizeof out->raw_id, "%s", third);
@@ -164,9 +169,10 @@ static void param_problem(outcome *o, const char *msg)
     outcome_problem(o, 400, T_PARAM, "Parameter Validation Failed", "Parameters supplied to the request were invalid.", msg);
 }
 
-bool route_list_request(const mresource *r, const qparam *ps, int n, bool partitions, arena *a, list_request *lr,
+bool route_list_request(const mresource *r, const qparam *ps, int n, list_kind kind, arena *a, list_request *lr,
                         outcome *out)
 {
+    bool partitions = kind == LIST_PARTITIONS, changes = kind == LIST_CHANGES;
     memset(lr, 0, sizeof *lr);
     lr->q.limit = PAGE_MAX;
     store_filter *fs = arena_alloc(a, sizeof(store_filter) * (size_t)(n + 1));
@@ -205,10 +211,10 @@ bool route_list_request(const mresource *r, const qparam *ps, int n, bool partit
                 param_problem(out, "TotalCount must be a boolean value.");
                 ok = false;
             }
-        } else if (!strcasecmp(k, "pageToken")) {
+        } else if (!changes && !strcasecmp(k, "pageToken")) {
             have_token = true;
             token = v;
-        } else if (!strcasecmp(k, "pageSize")) {
+        } else if (!changes && !strcasecmp(k, "pageSize")) {
             have_size = true;
             if (!parse_i64(v, &x) || x < 1 || x > PAGE_MAX) {
                 param_problem(out, "PageSize must be a numeric value between 1 and 500.");
@@ -231,7 +237,7 @@ bool route_list_request(const mresource *r, const qparam *ps, int n, bool partit
             const mquery *mq = NULL;
             for (int j = 0; j < r->nquery && !mq; j++)
                 if (!strcasecmp(r->query[j].name, k)) mq = &r->query[j];
-            if (!mq || partitions) {
+            if (!mq || partitions || changes) {
                 char msg[256];
                 snprintf(msg, sizeof msg, "The query field '%.100s' is not valid for this resource.", k);
                 outcome_problem(out, 400, "urn:ed-fi:api:bad-request", "Bad Request",

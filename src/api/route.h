@@ -21,6 +21,9 @@ typedef enum {
     RT_COLLECTION,
     RT_ITEM,
     RT_PARTITIONS,
+    RT_DELETES,       /* {resource}/deletes (change queries) */
+    RT_KEY_CHANGES,   /* {resource}/keyChanges */
+    RT_CHANGE_VERSIONS, /* /changeQueries/v1/availableChangeVersions */
     RT_BAD_ID,        /* item route whose id is not a UUID: 400 */
 } route_kind;
 
@@ -46,10 +49,15 @@ typedef struct list_request {
     int64_t partitions;   /* number=N for the partitions route */
 } list_request;
 
+/* What a list request asks for: documents (query fields, offset or cursor
+ * paging), the partitions of a resource, or its deletes or key changes
+ * (offset paging and the change-version window only). */
+typedef enum { LIST_DOCS, LIST_PARTITIONS, LIST_CHANGES } list_kind;
+
 /* Validates query parameters against the resource's query fields and the
  * paging rules; fills lr (allocating from a) or returns false with the
  * problem in out. */
-bool route_list_request(const mresource *r, const qparam *ps, int n, bool partitions, arena *a, list_request *lr,
+bool route_list_request(const mresource *r, const qparam *ps, int n, list_kind kind, arena *a, list_request *lr,
                         outcome *out);
 
 /* Decodes one application/x-www-form-urlencoded name or value in place;

@@ -464,10 +464,23 @@ static void put_from(wreq *w, const mresource *r, json_object *doc, const docinf
     p->body = body;
     p->refs = refs;
     p->nrefs = n;
-    p->key_json = info->key_json;
     p->owner = w->owner;
     p->qvals = doc_query_index(w->a, r, doc);
     authz_subjects(r, doc, w->a, &p->sec_edorg, &p->sec_person);
+}
+
+/* What change queries keep of doc, a stored document of r whose natural key
+ * goes away (deleted or changed): computed from the document and the model,
+ * before the document changes. */
+static void prior_of(wreq *w, const mresource *r, json_object *doc, const store_doc *old, const uuid_t16 *refid,
+                     store_prior *pr)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->key_values = doc_key_values(w->a, r, doc);
+    pr->refid = refid;
+    authz_subjects(r, doc, w->a, &pr->sec_edorg, &pr->sec_person);
+    pr->subjects = authz_subjects_json(r, doc, w->a);
+    pr->owner = old->owner;
 }
 
 static void identity_conflict(wreq *w, bool update)
@@ -531,6 +544,8 @@ static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uu
         verrors ve;
         verrors_init(&ve);
         doc_extract(w->a, rr, doc, &before, &ve);
+        store_prior prior;
+        prior_of(w, rr, doc, &old, &before.refid, &prior); /* before the references below change */
         for (int k = 0; k < before.nrefs; k++) {
             docref *d = &before.refs[k];
             if (!d->ref || memcmp(d->refid.b, old_refid->b, 16)) continue;
@@ -554,7 +569,8 @@ static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uu
         put_from(w, rr, doc, &after, old.resource, body, &p);
         store_doc nd;
         bool key_changed = memcmp(before.refid.b, after.refid.b, 16) != 0;
-        e = txn_update(t, &old, &p, before.key_json, &nd);
+        if (key_changed) p.key_values = doc_key_values(w->a, rr, doc);
+        e = txn_update(t, &old, &p, key_changed ? &prior : NULL, &nd);
         if (!e) e = authz_index(t, rr, old.doc_id, doc, true, false, w->a);
         if (!e && key_changed) e = cascade(t, w, rr, &before.refid, doc, budget);
         json_object_put(doc);
@@ -658,19 +674,17 @@ static err_t do_put(store_txn *t, wreq *w)
     }
     store_put p;
     put_from(w, w->r, w->doc, &w->info, res, body, &p);
-    const char *old_key = NULL;
+    store_prior prior;
     if (key_changed) {
         char perr[128];
         json_object *od = jsonx_parse(old.body, strlen(old.body), perr, sizeof perr, NULL, 0);
-        docinfo oi;
-        verrors ve;
-        verrors_init(&ve);
-        if (od && doc_extract(w->a, w->r, od, &oi, &ve)) old_key = oi.key_json;
-        verrors_free(&ve);
+        if (!od) return ERR_STORAGE;
+        prior_of(w, w->r, od, &old, &old.refid, &prior);
         json_object_put(od);
+        p.key_values = doc_key_values(w->a, w->r, w->doc);
     }
     store_doc out;
-    e = txn_update(t, &old, &p, old_key ? old_key : "{}", &out);
+    e = txn_update(t, &old, &p, key_changed ? &prior : NULL, &out);
     if (e == ERR_IDENTITY_CONFLICT) identity_conflict(w, true);
     if (!e) e = authz_index(t, w->r, old.doc_id, w->doc, true, false, w->a);
     if (e) return e;
@@ -747,7 +761,9 @@ static err_t do_delete(store_txn *t, wreq *w)
         json_object_put(od);
         return ERR_CONFLICT;
     }
-    e = txn_delete(t, &old, oi.key_json);
+    store_prior prior;
+    prior_of(w, w->r, od, &old, &old.refid, &prior);
+    e = txn_delete(t, &old, &prior);
     if (!e) e = authz_index(t, w->r, old.doc_id, od, true, true, w->a);
     json_object_put(od);
     if (e) return e;

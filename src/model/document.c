@@ -829,6 +829,64 @@ bool doc_extract(arena *a, const mresource *r, json_object *doc, docinfo *out, v
     return rc.ok;
 }
 
+/* The query parameter published for path p, or NULL. */
+static const char *query_name(const mresource *r, const mpath *p)
+{
+    for (int i = 0; i < r->nquery; i++)
+        if (!strcmp(r->query[i].path.text, p->text)) return r->query[i].name;
+    return NULL;
+}
+
+typedef struct keyval { const char *name; json_object *v; } keyval;
+
+static int cmp_keyval(const void *x, const void *y)
+{
+    return strcmp(((const keyval *)x)->name, ((const keyval *)y)->name);
+}
+
+const char *doc_key_values(arena *a, const mresource *r, json_object *doc)
+{
+    buf b;
+    buf_init(&b, 0);
+    buf_putc(&b, '{');
+    if (r->is_descriptor) {
+        const char *ns = jsonx_str(doc, "namespace"), *cv = jsonx_str(doc, "codeValue");
+        buf_puts(&b, "\"namespace\":");
+        buf_json_str(&b, ns ? ns : "");
+        buf_puts(&b, ",\"codeValue\":");
+        buf_json_str(&b, cv ? cv : "");
+    } else {
+        keyval *kv = arena_alloc(a, sizeof *kv * (size_t)(r->nidentity + 1));
+        int n = 0;
+        /* Members with a parameter of their own first: a member unified with
+         * another (courseOfferings' $.sessionReference.schoolId equals
+         * $.schoolReference.schoolId) has none, and its leaf name is then
+         * already there with the same value. */
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < r->nidentity; i++) {
+                const mpath *p = &r->identity[i];
+                const char *name = query_name(r, p);
+                if (pass == 0 ? !name : name != NULL) continue;
+                if (!name) name = p->seg[p->nseg - 1].name;
+                bool seen = false;
+                for (int k = 0; k < n && !seen; k++) seen = !strcmp(kv[k].name, name);
+                json_object *v = seen ? NULL : value_at(doc, p);
+                if (v) kv[n++] = (keyval){name, v};
+            }
+        qsort(kv, (size_t)n, sizeof *kv, cmp_keyval);
+        for (int k = 0; k < n; k++) {
+            if (k) buf_putc(&b, ',');
+            buf_json_str(&b, kv[k].name);
+            buf_putc(&b, ':');
+            buf_puts(&b, jsonx_text(kv[k].v));
+        }
+    }
+    buf_putc(&b, '}');
+    const char *out = arena_strdup(a, b.data);
+    buf_free(&b);
+    return out;
+}
+
 void doc_index_value(buf *out, json_object *v, bool lower)
 {
     buf tmp;

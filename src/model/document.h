@@ -51,6 +51,13 @@ typedef struct docinfo {
  * errors in ve) only on malformed references. Allocates from a. */
 bool doc_extract(arena *a, const mresource *r, json_object *doc, docinfo *out, verrors *ve);
 
+/* The natural key as change queries report it (/deletes keyValues,
+ * /keyChanges): a JSON object of the identity values under the names of
+ * their query parameters (programEducationOrganizationId, studentUniqueId),
+ * sorted by name, values as stored (descriptors as URIs, dates yyyy-mm-dd);
+ * descriptors give {"namespace","codeValue"}. Allocates from a. */
+const char *doc_key_values(arena *a, const mresource *r, json_object *doc);
+
 /* Referential id of a descriptor URI of the given descriptor resource. */
 void doc_descriptor_refid(const char *project, const char *descriptor_name, const char *uri, uuid_t16 *out);
 

@@ -346,6 +346,21 @@ void authz_subjects(const mresource *r, json_object *doc, arena *a, const char *
     *person = p >= 0 ? text_at(a, doc, r->securable[p].path.text) : NULL;
 }
 
+const char *authz_subjects_json(const mresource *r, json_object *doc, arena *a)
+{
+    json_object *keep = json_object_new_object();
+    for (int i = 0; i < r->nsecurable; i++) {
+        const mpath *p = &r->securable[i].path;
+        bool array = false;
+        for (int k = 0; k < p->nseg; k++) array |= p->seg[k].array;
+        json_object *v = array ? NULL : jsonx_at(doc, p->text); /* as add_group: never inside a collection */
+        if (v) jsonx_set_at(keep, p->text, json_object_get(v));
+    }
+    const char *out = json_object_object_length(keep) ? arena_strdup(a, jsonx_text(keep)) : NULL;
+    json_object_put(keep);
+    return out;
+}
+
 /* ---- the relationship index ---- */
 
 /* The documents that establish person relationships (the ODS auth views). */

@@ -58,6 +58,10 @@ err_t authz_check_stored(const authz_plan *p, const store_doc *doc, const authz_
 
 /* The subject values stored beside a document (store_put.sec_*). */
 void authz_subjects(const mresource *r, json_object *doc, arena *a, const char **edorg, const char **person);
+/* The document pruned to its securable elements (JSON text, NULL when it
+ * has none): what a tombstone or key change keeps so that list filters
+ * (namespace, every subject) apply to it as they did to the document. */
+const char *authz_subjects_json(const mresource *r, json_object *doc, arena *a);
 /* Whether documents of r feed the relationship index. */
 bool authz_indexes(const mresource *r);
 /* Keeps the relationship index in step with a write of a document of r, in

@@ -337,11 +337,11 @@ err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a
     return t->be->get_by_id(t->impl, resource, id, a, out);
 }
 err_t txn_insert(store_txn *t, const store_put *p, store_doc *out) { return t->be->insert(t->impl, p, out); }
-err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
+err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const store_prior *prior, store_doc *out)
 {
-    return t->be->update(t->impl, old, p, old_key_json, out);
+    return t->be->update(t->impl, old, p, prior, out);
 }
-err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json) { return t->be->remove(t->impl, old, key_json); }
+err_t txn_delete(store_txn *t, const store_doc *old, const store_prior *prior) { return t->be->remove(t->impl, old, prior); }
 err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n)
 {
     return t->be->referrers(t->impl, refid, a, max, hits, n);
@@ -358,6 +358,26 @@ err_t store_query_docs(store *s, const store_query *q, store_row_fn fn, void *ct
 err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, int *got)
 {
     return s->be->partitions(s->impl, resource, n, bounds, got);
+}
+err_t store_query_changes(store *s, store_change_kind k, const store_query *q, store_change_fn fn, void *ctx,
+                          int64_t *total)
+{
+    return s->be->query_changes(s->impl, k, q, fn, ctx, total);
+}
+
+/* Why the newest visible change version is a safe bookmark: versions are
+ * handed out in increasing order by the instance's single writer (one
+ * writer thread; a PostgreSQL advisory lock, or SQLite's write lock with the
+ * counter re-read after another process committed), each batch commits
+ * atomically and the next batch allocates only after that commit, and a
+ * rolled-back batch's versions are handed out again but were never visible.
+ * So when a reader sees version N committed, every version below N is
+ * already committed and visible to it, or never will be: unlike ODS's
+ * sequence value, it never counts a transaction still in flight. */
+err_t store_newest_change_version(store *s, int64_t *out)
+{
+    *out = 0;
+    return s->be->newest_change_version(s->impl, out);
 }
 
 err_t txn_edorg_parents(store_txn *t, const char *edorg, const char *const *parents, int nparents)

@@ -67,7 +67,9 @@ typedef struct store_put {
     const char *body;
     const uuid_t16 *refs;      /* outgoing references (documents and descriptors) */
     int nrefs;
-    const char *key_json;      /* identity values, for tombstones and key changes */
+    /* The identity under query-parameter names (doc_key_values), recorded as
+     * a key change's new key; only needed when the identity changes. */
+    const char *key_values;
     const char *owner;         /* client key that wrote it */
     const char *qvals;         /* query-index entries: "key\tvalue\n"... (may be NULL) */
     /* The resource's first education organization and person subjects of
@@ -99,10 +101,25 @@ err_t txn_get(store_txn *t, const char *resource, int64_t doc_id, arena *a, stor
 err_t txn_get_by_id(store_txn *t, const char *resource, const char *id, arena *a, store_doc *out);
 /* ERR_IDENTITY_CONFLICT when refid or alias is already taken. */
 err_t txn_insert(store_txn *t, const store_put *p, store_doc *out);
-/* Full replacement; when the identity changed, old_key_json is recorded as a
- * key change. ERR_IDENTITY_CONFLICT when the new identity is taken. */
-err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out);
-err_t txn_delete(store_txn *t, const store_doc *old, const char *key_json);
+
+/* What change queries keep of a document whose natural key goes away
+ * (deleted, or changed): the key under query-parameter names, its
+ * referential id (a tombstone whose key exists again is not reported), and
+ * what record-level authorization filters on, as it was in the document. */
+typedef struct store_prior {
+    const char *key_values;    /* {"schoolId":255901001,...} (doc_key_values) */
+    const uuid_t16 *refid;     /* the natural key's referential id */
+    const char *sec_edorg, *sec_person; /* as store_put */
+    const char *subjects;      /* the document pruned to its securable elements (JSON), or NULL */
+    const char *owner;         /* the client that created the document */
+} store_prior;
+
+/* Full replacement; when the identity changed and prior is given, the change
+ * is recorded (prior's key as old, p->key_values as new).
+ * ERR_IDENTITY_CONFLICT when the new identity is taken. */
+err_t txn_update(store_txn *t, const store_doc *old, const store_put *p, const store_prior *prior, store_doc *out);
+/* Deletes a document and records its tombstone from prior. */
+err_t txn_delete(store_txn *t, const store_doc *old, const store_prior *prior);
 /* Documents that reference refid (up to max): doc_id and resource (id is
  * left empty). */
 err_t txn_referrers(store_txn *t, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n);
@@ -138,6 +155,31 @@ typedef bool (*store_row_fn)(void *ctx, const store_doc *d);
 /* Calls fn per row in doc_id order; *total receives the count when asked;
  * *last receives the last doc_id returned. */
 err_t store_query_docs(store *s, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last);
+/* ---- change queries (integration.md §1) ---- */
+
+/* One row of /deletes (key_values) or /keyChanges (old and new). Key JSON
+ * written before schema 5 has leaf names and is served as stored. */
+typedef struct store_change {
+    char id[37];
+    int64_t change_version;
+    const char *key_values;
+    const char *old_key_values, *new_key_values;
+} store_change;
+typedef bool (*store_change_fn)(void *ctx, const store_change *c);
+typedef enum { SC_DELETES, SC_KEY_CHANGES } store_change_kind;
+
+/* The changes of q->resource in q's change-version window, ascending by
+ * change version, paged by q's offset and limit, filtered by q->authz
+ * (through what the tombstone or the key change's first row kept of the
+ * document); filters and cursor bounds are ignored. Deletes leave out
+ * tombstones whose natural key exists again; key changes are one row per
+ * id (the first change's old key, the last's new key and version). */
+err_t store_query_changes(store *s, store_change_kind k, const store_query *q, store_change_fn fn, void *ctx,
+                          int64_t *total);
+/* The newest change version a client may safely keep as its bookmark: no
+ * change at or below it can become visible later (availableChangeVersions). */
+err_t store_newest_change_version(store *s, int64_t *out);
+
 /* Splits a resource into n contiguous doc_id ranges: bounds[0..n] with
  * bounds[0] = 0; range i is (bounds[i], bounds[i+1]]. *got = ranges made. */
 err_t store_partitions(store *s, const char *resource, int n, int64_t *bounds, int *got);

@@ -35,8 +35,8 @@ typedef struct store_backend {
     err_t (*get)(void *impl, const char *resource, int64_t doc_id, arena *a, store_doc *out);
     err_t (*get_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);
     err_t (*insert)(void *impl, const store_put *p, store_doc *out);
-    err_t (*update)(void *impl, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out);
-    err_t (*remove)(void *impl, const store_doc *old, const char *key_json);
+    err_t (*update)(void *impl, const store_doc *old, const store_put *p, const store_prior *prior, store_doc *out);
+    err_t (*remove)(void *impl, const store_doc *old, const store_prior *prior);
     err_t (*referrers)(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n);
     err_t (*edorg_parents)(void *impl, const char *edorg, const char *const *parents, int nparents);
     err_t (*rel_put)(void *impl, int64_t doc_id, store_rel kind, const char *person, const char *other);
@@ -48,6 +48,9 @@ typedef struct store_backend {
     err_t (*read_by_id)(void *impl, const char *resource, const char *id, arena *a, store_doc *out);
     err_t (*query)(void *impl, const store_query *q, store_row_fn fn, void *ctx, int64_t *total, int64_t *last);
     err_t (*partitions)(void *impl, const char *resource, int n, int64_t *bounds, int *got);
+    err_t (*query_changes)(void *impl, store_change_kind k, const store_query *q, store_change_fn fn, void *ctx,
+                           int64_t *total);
+    err_t (*newest_change_version)(void *impl, int64_t *out);
     err_t (*reachable_r)(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                          bool *ok);
     char *(*stats_json)(void *impl);

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_SCHEMA_VERSION 4
+#define PG_SCHEMA_VERSION 5
 /* Any constant works; it names "the edhub writer" among advisory locks. */
 #define WRITER_LOCK_KEY 0x6564687562LL
 #define SCHEMA_LOCK_KEY 6564687563LL
@@ -49,11 +49,15 @@ static const char *pg_tables_sql =
     "CREATE TABLE qvals(kv text NOT NULL, doc_id bigint NOT NULL, PRIMARY KEY(kv, doc_id)) PARTITION BY HASH(kv);";
 
 static const char *pg_small_tables_sql =
+    /* Change queries (see store_sqlite.c): the prior columns are added to
+     * older tables by migration 4 -> 5. */
     "CREATE TABLE IF NOT EXISTS tombstones(change_version bigint PRIMARY KEY, resource text NOT NULL,"
-    "  id text NOT NULL, key_values text NOT NULL, deleted_at text NOT NULL);"
+    "  id text NOT NULL, key_values text NOT NULL, deleted_at text NOT NULL,"
+    "  ref_id bytea, sec_edorg text, sec_person text, subjects text, owner text);"
     "CREATE INDEX IF NOT EXISTS tombstones_resource ON tombstones(resource, change_version);"
     "CREATE TABLE IF NOT EXISTS key_changes(change_version bigint PRIMARY KEY, resource text NOT NULL,"
-    "  id text NOT NULL, old_key_values text NOT NULL, new_key_values text NOT NULL, changed_at text NOT NULL);"
+    "  id text NOT NULL, old_key_values text NOT NULL, new_key_values text NOT NULL, changed_at text NOT NULL,"
+    "  ref_id bytea, sec_edorg text, sec_person text, subjects text, owner text);"
     "CREATE INDEX IF NOT EXISTS key_changes_resource ON key_changes(resource, change_version);"
     /* The relationship index (see store_sqlite.c): created on open when
      * missing, like every table of this list. */
@@ -111,10 +115,11 @@ static const char *pg_sql[P_COUNT] = {
         "WITH di AS (DELETE FROM identities WHERE ref_id = ANY(" HEX_IDS(3) ") AND doc_id = $1),"
         " dr AS (DELETE FROM refs WHERE target = ANY(" HEX_IDS(4) ") AND doc_id = $1),"
         " dq AS (DELETE FROM qvals WHERE kv = ANY(" KV_LIST(5) ") AND doc_id = $1),"
-        " t AS (INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES($6, $2, $7, $8, $9))"
+        " t AS (INSERT INTO tombstones(change_version, resource, id, deleted_at, key_values, ref_id, sec_edorg, sec_person,"
+        "   subjects, owner) VALUES($6, $2, $7, $8, $9, $10, $11, $12, $13, $14))"
         " DELETE FROM documents WHERE resource = $2 AND doc_id = $1",
-    [P_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
-                     " VALUES($1, $2, $3, $4, $5, $6)",
+    [P_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, changed_at, old_key_values, ref_id, sec_edorg,"
+                     " sec_person, subjects, owner, new_key_values) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     [P_REFERRERS] = "SELECT doc_id, resource FROM refs WHERE target = $1 LIMIT $2",
     /* The rows deleted and inserted are disjoint (one statement may not touch a row twice). */
     [P_EDORG_PARENTS] = "WITH d AS (DELETE FROM auth_edorg_parents WHERE edorg = $1 AND parent <> ALL($2::text[]))"
@@ -180,6 +185,11 @@ typedef struct pg {
     PGconn *w;                   /* the writer connection */
     int64_t next_cv, batch_cv;   /* writer-only counters ... */
     int64_t next_doc, batch_doc; /* ... saved in meta at each commit */
+    /* The highest change version of a job that succeeded, saved in meta
+     * with its batch (availableChangeVersions reads it: a max over the
+     * documents partitions has no index to use); job_cv is next_cv when
+     * the current job began. */
+    int64_t newest_cv, batch_newest, job_cv;
     bool safe;                   /* this batch checks every write at once (see pg_begin) */
     int pending;                 /* commands queued in the pipeline, results not read */
     int unchecked;               /* writes queued without their result checked (optimistic) */
@@ -485,9 +495,29 @@ static bool migrate_3_4(pg *s, const store_opts *o, char *err, size_t errlen)
                     err, errlen);
 }
 
+/* 4 -> 5: what change queries keep of a deleted or re-keyed document
+ * (store_prior), and the newest change version in meta. Older rows keep
+ * their key JSON and no subjects (served as stored, to clients whose
+ * ReadChanges needs no record-level check). next_cv - 1 bounds every
+ * version handed out, so it is a safe newest version until the next write
+ * makes it exact. Repeatable: IF NOT EXISTS, DO NOTHING. */
+static bool migrate_4_5(pg *s, const store_opts *o, char *err, size_t errlen)
+{
+    (void)o;
+#define PRIOR_COLS                                                                                                     \
+    " ADD COLUMN IF NOT EXISTS ref_id bytea, ADD COLUMN IF NOT EXISTS sec_edorg text,"                                 \
+    " ADD COLUMN IF NOT EXISTS sec_person text, ADD COLUMN IF NOT EXISTS subjects text, ADD COLUMN IF NOT EXISTS owner text;"
+    return exec_sql(s->w,
+                    "ALTER TABLE tombstones" PRIOR_COLS "ALTER TABLE key_changes" PRIOR_COLS
+                    "INSERT INTO meta(key, value) SELECT 'newest_cv', (value::bigint - 1)::text FROM meta"
+                    "  WHERE key = 'next_cv' ON CONFLICT (key) DO NOTHING;",
+                    err, errlen);
+#undef PRIOR_COLS
+}
+
 /* Versioned steps: steps[v] takes version v to v + 1. */
 typedef bool (*migration_fn)(pg *s, const store_opts *o, char *err, size_t errlen);
-static const migration_fn pg_migrations[PG_SCHEMA_VERSION] = {[2] = migrate_2_3, [3] = migrate_3_4};
+static const migration_fn pg_migrations[PG_SCHEMA_VERSION] = {[2] = migrate_2_3, [3] = migrate_3_4, [4] = migrate_4_5};
 
 static int read_version(PGconn *c)
 {
@@ -512,7 +542,7 @@ static bool prepare_schema(pg *s, const store_opts *o, char *err, size_t errlen)
         char sql[256];
         snprintf(sql, sizeof sql,
                  "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
-                 "INSERT INTO meta VALUES('schema_version', '%d'), ('next_cv', '1'), ('next_doc', '1');",
+                 "INSERT INTO meta VALUES('schema_version', '%d'), ('next_cv', '1'), ('next_doc', '1'), ('newest_cv', '0');",
                  PG_SCHEMA_VERSION);
         if (!exec_sql(s->w, sql, err, errlen) || !create_schema(s, err, errlen)) goto fail;
     }
@@ -584,12 +614,14 @@ static int find_part(const pg *s, const char *resource)
 
 static bool read_counters(pg *s, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(s->w, "SELECT key, value FROM meta WHERE key IN ('next_cv', 'next_doc')");
-    bool ok = ok_result(r) && PQntuples(r) == 2;
-    for (int i = 0; ok && i < 2; i++) {
+    PGresult *r = PQexec(s->w, "SELECT key, value FROM meta WHERE key IN ('next_cv', 'next_doc', 'newest_cv')");
+    bool ok = ok_result(r) && PQntuples(r) == 3;
+    for (int i = 0; ok && i < 3; i++) {
         int64_t v = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        if (!strcmp(PQgetvalue(r, i, 0), "next_cv")) s->next_cv = v;
-        else s->next_doc = v;
+        const char *k = PQgetvalue(r, i, 0);
+        if (!strcmp(k, "next_cv")) s->next_cv = v;
+        else if (!strcmp(k, "next_doc")) s->next_doc = v;
+        else s->newest_cv = v;
     }
     if (!ok) snprintf(err, errlen, "the meta table lacks the writer counters");
     PQclear(r);
@@ -802,7 +834,9 @@ static err_t pg_begin(void *impl, bool safe)
         }
         PQfinish(s->w);
         s->w = c;
-        if (!writer_session(s, true, err, sizeof err)) {
+        /* The counters again: a COMMIT whose answer was lost may have
+         * happened, and versions must never be handed out twice. */
+        if (!writer_session(s, true, err, sizeof err) || !read_counters(s, err, sizeof err)) {
             log_error("store(pg): reconnect failed: %s", err);
             return ERR_RETRY;
         }
@@ -810,6 +844,7 @@ static err_t pg_begin(void *impl, bool safe)
     }
     s->batch_cv = s->next_cv;
     s->batch_doc = s->next_doc;
+    s->batch_newest = s->newest_cv;
     s->safe = safe;
     s->sp = SP_NONE;
     s->release_pending = false;
@@ -823,6 +858,7 @@ static err_t pg_savepoint(void *impl)
 {
     pg *s = impl;
     s->job_wrote = false;
+    s->job_cv = s->next_cv;
     if (s->safe) s->sp = SP_PENDING;
     return ERR_OK;
 }
@@ -830,6 +866,7 @@ static err_t pg_savepoint(void *impl)
 static err_t pg_release(void *impl)
 {
     pg *s = impl;
+    if (s->next_cv > s->job_cv) s->newest_cv = s->next_cv - 1; /* the job succeeded: its versions will be committed */
     if (s->sp == SP_ACTIVE) s->release_pending = true;
     s->sp = SP_NONE;
     return ERR_OK;
@@ -865,6 +902,7 @@ static void pg_abort(void *impl)
     s->pending = s->unchecked = 0;
     s->next_cv = s->batch_cv;
     s->next_doc = s->batch_doc;
+    s->newest_cv = s->batch_newest;
     cache_clear(s);
 }
 
@@ -872,11 +910,11 @@ static err_t pg_commit(void *impl)
 {
     pg *s = impl;
     if (s->next_cv != s->batch_cv || s->next_doc != s->batch_doc) {
-        char sql[256];
+        char sql[320];
         snprintf(sql, sizeof sql,
-                 "UPDATE meta SET value = CASE key WHEN 'next_cv' THEN '%lld' ELSE '%lld' END"
-                 " WHERE key IN ('next_cv', 'next_doc')",
-                 (long long)s->next_cv, (long long)s->next_doc);
+                 "UPDATE meta SET value = CASE key WHEN 'next_cv' THEN '%lld' WHEN 'next_doc' THEN '%lld' ELSE '%lld' END"
+                 " WHERE key IN ('next_cv', 'next_doc', 'newest_cv')",
+                 (long long)s->next_cv, (long long)s->next_doc, (long long)s->newest_cv);
         w_send_sql(s, sql);
     }
     /* Every queued write is checked before COMMIT is sent: up to here a
@@ -1184,7 +1222,19 @@ static err_t w_insert(void *impl, const store_put *put, store_doc *out)
     return ERR_OK;
 }
 
-static err_t w_update(void *impl, const store_doc *old, const store_put *put, const char *old_key_json, store_doc *out)
+/* Appends a store_prior's parameters: key values, referential id,
+ * sec_edorg, sec_person, subjects, owner. */
+static void p_prior(params *p, const store_prior *pr)
+{
+    p_text(p, pr->key_values ? pr->key_values : "{}");
+    p_blob(p, pr->refid ? pr->refid->b : NULL, pr->refid ? 16 : 0);
+    p_text(p, pr->sec_edorg);
+    p_text(p, pr->sec_person);
+    p_text(p, pr->subjects);
+    p_text(p, pr->owner);
+}
+
+static err_t w_update(void *impl, const store_doc *old, const store_put *put, const store_prior *prior, store_doc *out)
 {
     pg *s = impl;
     bool key_changed = memcmp(old->refid.b, put->refid->b, 16) != 0;
@@ -1236,13 +1286,13 @@ static err_t w_update(void *impl, const store_doc *old, const store_put *put, co
     params k = {0};
     pcall calls[2] = {{P_UPDATE, &p}, {P_KEY_CHANGE, &k}};
     int ncalls = 1;
-    if (key_changed && old_key_json) {
+    if (key_changed && prior) {
         p_int(&k, cv);
         p_text(&k, old->resource);
         p_text(&k, old->id);
-        p_text(&k, old_key_json);
-        p_text(&k, put->key_json ? put->key_json : "{}");
         p_text(&k, out->last_modified);
+        p_prior(&k, prior);
+        p_text(&k, put->key_values ? put->key_values : "{}");
         ncalls = 2;
     }
     err_t e = w_write(s, calls, ncalls, "update document");
@@ -1256,7 +1306,7 @@ static err_t w_update(void *impl, const store_doc *old, const store_put *put, co
     return ERR_OK;
 }
 
-static err_t w_remove(void *impl, const store_doc *old, const char *key_json)
+static err_t w_remove(void *impl, const store_doc *old, const store_prior *prior)
 {
     pg *s = impl;
     buf ids, refs, qv;
@@ -1277,8 +1327,9 @@ static err_t w_remove(void *impl, const store_doc *old, const char *key_json)
     p_text(&p, qv.data);
     p_int(&p, s->next_cv++);
     p_text(&p, old->id);
-    p_text(&p, key_json ? key_json : "{}");
     p_text(&p, now);
+    store_prior none = {0};
+    p_prior(&p, prior ? prior : &none);
     pcall c = {P_DELETE, &p};
     err_t e = w_write(s, &c, 1, "delete document");
     buf_free(&ids), buf_free(&refs), buf_free(&qv);
@@ -1530,7 +1581,9 @@ static char *prefix_pattern(arena *a, const char *prefix)
 
 /* The authorization filter: AND(namespace, owner) AND OR(groups of AND-ed
  * requirements). */
-static void authz_sql(buf *b, const store_authz *z, arena *a, const char **vals, int *np)
+/* body: the column holding the JSON the paths apply to (documents: body;
+ * change rows: subjects, the document pruned to its securable elements). */
+static void authz_sql(buf *b, const store_authz *z, const char *body, arena *a, const char **vals, int *np)
 {
     int n = *np;
     if (z->ns_path) {
@@ -1539,7 +1592,7 @@ static void authz_sql(buf *b, const store_authz *z, arena *a, const char **vals,
         buf_puts(b, " AND (false");
         for (int i = 0; i < z->nns && i < AZ_MAX_NS; i++) {
             vals[n++] = prefix_pattern(a, z->ns_prefixes[i]);
-            buf_printf(b, " OR (body::jsonb #>> $%d::text[]) ILIKE $%d", path, n);
+            buf_printf(b, " OR (%s::jsonb #>> $%d::text[]) ILIKE $%d", body, path, n);
         }
         buf_puts(b, ")");
     }
@@ -1563,8 +1616,8 @@ static void authz_sql(buf *b, const store_authz *z, arena *a, const char **vals,
                 /* The stored subject spares parsing the body; rows written before it existed fall back.
                  * "(... IN (set)) IS TRUE" keeps each set a hashed subplan built once, instead of a
                  * semi-join that would read and sort every row before the first page. */
-                if (col) buf_printf(b, " AND (coalesce(%s, body::jsonb #>> $%d::text[]) IN ", col, n);
-                else buf_printf(b, " AND ((body::jsonb #>> $%d::text[]) IN ", n);
+                if (col) buf_printf(b, " AND (coalesce(%s, %s::jsonb #>> $%d::text[]) IN ", col, body, n);
+                else buf_printf(b, " AND ((%s::jsonb #>> $%d::text[]) IN ", body, n);
                 view_set_sql(b, z->groups[g].reqs[i].view, z->groups[g].reqs[i].including_deletes, claims);
                 buf_puts(b, ") IS TRUE");
             }
@@ -1625,7 +1678,7 @@ static void where_sql(buf *b, const store_query *q, arena *a, const char **vals,
             buf_printf(b, " AND (body::jsonb #>> $%d::text[]) = $%d", n - 1, n);
         }
     }
-    if (q->authz) authz_sql(b, q->authz, a, vals, &n);
+    if (q->authz) authz_sql(b, q->authz, "body", a, vals, &n);
     *nv = n;
 }
 
@@ -1701,6 +1754,119 @@ out:
     PQclear(res);
     buf_free(&sql);
     arena_free(&a);
+    release(s, r);
+    return e;
+}
+
+/* ---- change queries ---- */
+
+/* A change query and its parameters (see store_sqlite.c changes_sql): the
+ * rows carry the columns list filters read, subjects standing in for the
+ * body. The recreated-key probe is a LIMIT subquery, so it stays one index
+ * probe per tombstone instead of becoming an anti-join over every
+ * identities partition. */
+static void changes_sql(buf *b, store_change_kind k, const store_query *q, bool count, arena *a, const char **vals,
+                        int *nv)
+{
+    int n = 0;
+    vals[n++] = q->resource;
+    buf window;
+    buf_init(&window, 0);
+    if (q->min_cv) {
+        vals[n++] = arena_printf(a, "%lld", (long long)q->min_cv);
+        buf_printf(&window, " AND change_version >= $%d", n);
+    }
+    if (q->max_cv) {
+        vals[n++] = arena_printf(a, "%lld", (long long)q->max_cv);
+        buf_printf(&window, " AND change_version <= $%d", n);
+    }
+    const char *w = window.data ? window.data : "";
+    if (k == SC_DELETES) {
+        buf_puts(b, count ? "SELECT count(*)" : "SELECT id, change_version, key_values, NULL");
+        buf_printf(b, " FROM tombstones t WHERE resource = $1%s", w);
+        /* deleted, then created again: clients apply upserts before deletes */
+        buf_puts(b, " AND (t.ref_id IS NULL OR (SELECT 1 FROM identities i WHERE i.ref_id = t.ref_id LIMIT 1) IS NULL)");
+    } else {
+        buf_puts(b, count ? "SELECT count(*)" : "SELECT id, change_version, old_key_values, new_key_values");
+        buf_printf(b,
+                   " FROM (SELECT l.id, l.change_version, f.old_key_values, l.new_key_values, f.sec_edorg, f.sec_person,"
+                   " f.subjects, f.owner"
+                   " FROM (SELECT min(change_version) AS first, max(change_version) AS last FROM key_changes"
+                   " WHERE resource = $1%s GROUP BY id) g"
+                   " JOIN key_changes f ON f.change_version = g.first JOIN key_changes l ON l.change_version = g.last) AS c"
+                   " WHERE true",
+                   w);
+    }
+    buf_free(&window);
+    if (q->authz) authz_sql(b, q->authz, "subjects", a, vals, &n);
+    if (!count) {
+        vals[n++] = arena_printf(a, "%lld", (long long)q->limit);
+        vals[n++] = arena_printf(a, "%lld", (long long)q->offset);
+        buf_printf(b, " ORDER BY change_version LIMIT $%d OFFSET $%d", n - 1, n);
+    }
+    *nv = n;
+}
+
+/* Runs one change query on a reader (caller clears the result), or NULL. */
+static PGresult *changes_run(pgreader *r, store_change_kind k, const store_query *q, bool count, arena *a)
+{
+    const char *vals[AZ_MAX_PARAMS + 8];
+    int nv = 0;
+    buf sql;
+    buf_init(&sql, 0);
+    changes_sql(&sql, k, q, count, a, vals, &nv);
+    PGresult *res = PQexecParams(r->c, sql.data, nv, NULL, vals, NULL, NULL, 0);
+    buf_free(&sql);
+    if (ok_result(res)) return res;
+    pg_fail(r->c, res, "change query");
+    return NULL;
+}
+
+static err_t r_query_changes(void *impl, store_change_kind k, const store_query *q, store_change_fn fn, void *ctx,
+                             int64_t *total)
+{
+    pg *s = impl;
+    pgreader *r = acquire(s);
+    arena a;
+    arena_init(&a, 1 << 12);
+    err_t e = ERR_STORAGE;
+    PGresult *res = NULL;
+    if (q->count && total) {
+        if (!(res = changes_run(r, k, q, true, &a))) goto out;
+        *total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    if (!(res = changes_run(r, k, q, false, &a))) goto out;
+    for (int i = 0; i < PQntuples(res); i++) {
+        store_change c = {.change_version = strtoll(PQgetvalue(res, i, 1), NULL, 10)};
+        snprintf(c.id, sizeof c.id, "%s", PQgetvalue(res, i, 0));
+        c.key_values = c.old_key_values = PQgetvalue(res, i, 2);
+        c.new_key_values = PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3);
+        if (!fn(ctx, &c)) break;
+    }
+    PQclear(res);
+    e = ERR_OK;
+out:
+    arena_free(&a);
+    release(s, r);
+    return e;
+}
+
+/* The writer's newest_cv as committed with its batch: one row, read in the
+ * same snapshot as any table (see store_newest_change_version). */
+static err_t r_newest_cv(void *impl, int64_t *out)
+{
+    pg *s = impl;
+    pgreader *r = acquire(s);
+    PGresult *res = PQexec(r->c, "SELECT value FROM meta WHERE key = 'newest_cv'");
+    err_t e = ERR_STORAGE;
+    if (!ok_result(res) || PQntuples(res) != 1) {
+        pg_fail(r->c, res, "newest change version");
+    } else {
+        *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        e = ERR_OK;
+        PQclear(res);
+    }
     release(s, r);
     return e;
 }
@@ -1833,6 +1999,8 @@ const store_backend store_pg_backend = {
     .read_by_id = r_read_by_id,
     .query = r_query,
     .partitions = r_partitions,
+    .query_changes = r_query_changes,
+    .newest_change_version = r_newest_cv,
     .reachable_r = r_reachable,
     .stats_json = r_stats_json,
     .healthy = r_healthy,

@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <time.h>
 
-#define SCHEMA_VERSION "4"
-#define SCHEMA_VERSION_NUM 4
+#define SCHEMA_VERSION "5"
+#define SCHEMA_VERSION_NUM 5
 /* Versioned schema steps, sq_migrations[v] taking version v to v + 1, each
  * run in its own transaction by `edhub migrate`. Version 2 is the first
  * released layout, so there is none yet. */
@@ -96,7 +96,40 @@ static bool sq_migrate_3_4(sqlite3 *db, char *err, size_t errlen)
     return rc == SQLITE_OK;
 }
 
-static const sq_migration sq_migrations[SCHEMA_VERSION_NUM + 1] = {[2] = sq_migrate_2_3, [3] = sq_migrate_3_4};
+/* Adds a column unless the table has it, so that the step changes nothing
+ * on a table that already has its new shape. */
+static bool sq_add_column(sqlite3 *db, const char *table, const char *column, char *err, size_t errlen)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%.*s'", table,
+             (int)strcspn(column, " "), column);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    bool have = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!have && rc == SQLITE_OK) {
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s", table, column);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) snprintf(err, errlen, "migration 4 to 5: %s: %s", table, sqlite3_errmsg(db));
+    return rc == SQLITE_OK;
+}
+
+/* 4 -> 5: what change queries keep of a deleted or re-keyed document
+ * (store_prior). Older rows keep their key JSON (leaf names) and no
+ * subjects: they are served as stored, to clients whose ReadChanges needs
+ * no record-level check. */
+static bool sq_migrate_4_5(sqlite3 *db, char *err, size_t errlen)
+{
+    static const char *const cols[] = {"ref_id BLOB", "sec_edorg TEXT", "sec_person TEXT", "subjects TEXT", "owner TEXT"};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        if (!sq_add_column(db, "tombstones", cols[i], err, errlen) || !sq_add_column(db, "key_changes", cols[i], err, errlen))
+            return false;
+    return true;
+}
+
+static const sq_migration sq_migrations[SCHEMA_VERSION_NUM + 1] = {[2] = sq_migrate_2_3, [3] = sq_migrate_3_4,
+                                                                   [4] = sq_migrate_4_5};
 /* 16384 frames of 4 KiB pages: rewind the WAL past 64 MiB. */
 #define WAL_RESTART_FRAMES 16384
 
@@ -133,10 +166,18 @@ static const char *schema_sql =
      * natural key (e.g. ?studentUniqueId=...) do not scan the resource. */
     "CREATE TABLE IF NOT EXISTS qvals(fid INTEGER NOT NULL, value TEXT NOT NULL, doc_id INTEGER NOT NULL,"
     "  PRIMARY KEY(fid, value, doc_id)) WITHOUT ROWID;"
+    /* Change queries: a row per delete and per identity change, keyed by its
+     * change version; key JSON under query-parameter names, and (store_prior)
+     * the natural key's referential id and the authorization columns of the
+     * document as it was, so that list filters apply to these rows too. */
     "CREATE TABLE IF NOT EXISTS tombstones(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
-    "  id TEXT NOT NULL, key_values TEXT NOT NULL, deleted_at TEXT NOT NULL);"
+    "  id TEXT NOT NULL, key_values TEXT NOT NULL, deleted_at TEXT NOT NULL,"
+    "  ref_id BLOB, sec_edorg TEXT, sec_person TEXT, subjects TEXT, owner TEXT);"
+    "CREATE INDEX IF NOT EXISTS tombstones_resource ON tombstones(resource, change_version);"
     "CREATE TABLE IF NOT EXISTS key_changes(change_version INTEGER PRIMARY KEY, resource TEXT NOT NULL,"
-    "  id TEXT NOT NULL, old_key_values TEXT NOT NULL, new_key_values TEXT NOT NULL, changed_at TEXT NOT NULL);"
+    "  id TEXT NOT NULL, old_key_values TEXT NOT NULL, new_key_values TEXT NOT NULL, changed_at TEXT NOT NULL,"
+    "  ref_id BLOB, sec_edorg TEXT, sec_person TEXT, subjects TEXT, owner TEXT);"
+    "CREATE INDEX IF NOT EXISTS key_changes_resource ON key_changes(resource, change_version);"
     /* The relationship index of record-level authorization: the edorg
      * hierarchy as edges (walked with recursive queries: it is a few levels
      * deep), and person <-> edorg (or contact <-> student) relationships,
@@ -166,7 +207,7 @@ enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_ROLLBACK_TO, W_RELEASE,
     W_FIND_IDENTITY, W_GET, W_GET_BY_ID, W_INSERT_DOC, W_INSERT_IDENTITY, W_DELETE_IDENTITY,
     W_DELETE_ALIAS, W_INSERT_REF, W_DELETE_REF, W_INSERT_QV, W_DELETE_QV, W_GET_QV, W_UPDATE_DOC, W_DELETE_DOC, W_TOMBSTONE, W_KEY_CHANGE, W_REFERRERS,
-    W_DATA_VERSION,
+    W_DATA_VERSION, W_MAX_CV,
     W_COUNT
 };
 
@@ -193,11 +234,17 @@ static const char *writer_sql[W_COUNT] = {
     [W_UPDATE_DOC] = "UPDATE documents SET ref_id = ?2, alias_id = ?3, body = ?4, refs = ?5, etag = ?6, last_modified = ?7,"
                      " change_version = ?6, qv = ?8, sec_edorg = ?9, sec_person = ?10 WHERE doc_id = ?1",
     [W_DELETE_DOC] = "DELETE FROM documents WHERE doc_id = ?1",
-    [W_TOMBSTONE] = "INSERT INTO tombstones(change_version, resource, id, key_values, deleted_at) VALUES(?1, ?2, ?3, ?4, ?5)",
-    [W_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, old_key_values, new_key_values, changed_at)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_TOMBSTONE] = "INSERT INTO tombstones(change_version, resource, id, deleted_at, key_values, ref_id, sec_edorg, sec_person,"
+                    " subjects, owner) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [W_KEY_CHANGE] = "INSERT INTO key_changes(change_version, resource, id, changed_at, old_key_values, ref_id, sec_edorg,"
+                     " sec_person, subjects, owner, new_key_values) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [W_REFERRERS] = "SELECT r.doc_id, d.resource FROM refs r JOIN documents d ON d.doc_id = r.doc_id WHERE r.target = ?1 LIMIT ?2",
     [W_DATA_VERSION] = "PRAGMA data_version",
+    /* The highest change version stored: documents keep their latest,
+     * deletes and key changes their own rows. One statement: one snapshot. */
+    [W_MAX_CV] = "SELECT max(coalesce((SELECT max(change_version) FROM documents), 0),"
+                 " coalesce((SELECT max(change_version) FROM tombstones), 0),"
+                 " coalesce((SELECT max(change_version) FROM key_changes), 0))",
 };
 
 typedef struct sq sq;
@@ -235,6 +282,7 @@ struct sq {
     sqw w;                     /* the writer connection */
     int64_t next_cv;           /* writer-only: next change version */
     int64_t batch_cv;          /* next_cv when the batch began */
+    int64_t cv_data_version;   /* writer-only: PRAGMA data_version when next_cv was last synced */
     bool optimistic;           /* writer-only: this batch runs without savepoints */
     int64_t job_changes;       /* writer-only: total_changes when the job began */
     int wal_frames;            /* frames in the WAL after the last commit */
@@ -343,6 +391,29 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+/* Continues change versions after the highest one stored whenever another
+ * process (edhub load on the same file) committed since this writer last
+ * looked. Called under the write lock (BEGIN IMMEDIATE) or before any write,
+ * so versions stay unique and increase in commit order across processes. */
+static err_t sq_sync_cv(sq *s)
+{
+    sqlite3_stmt *st = s->w.st[W_DATA_VERSION];
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (v >= 0 && v == s->cv_data_version) return ERR_OK;
+    st = s->w.st[W_MAX_CV];
+    int rc = sqlite3_step(st);
+    int64_t next = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) + 1 : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        log_error("store: highest change version: %s", sqlite3_errmsg(s->w.db));
+        return ERR_STORAGE;
+    }
+    if (next > s->next_cv) s->next_cv = next;
+    s->cv_data_version = v;
+    return ERR_OK;
+}
+
 static err_t sq_open(const char *path, const store_opts *opts, void **out, char *err, size_t errlen)
 {
     sq *s = xcalloc(1, sizeof *s);
@@ -416,14 +487,8 @@ static err_t sq_open(const char *path, const store_opts *opts, void **out, char 
         }
     }
     /* The next change version follows the highest one ever handed out. */
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(s->w.db,
-                       "SELECT max(coalesce((SELECT max(change_version) FROM documents),0),"
-                       " coalesce((SELECT max(change_version) FROM tombstones),0),"
-                       " coalesce((SELECT max(change_version) FROM key_changes),0))",
-                       -1, &st, NULL);
-    s->next_cv = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) + 1 : 1;
-    sqlite3_finalize(st);
+    s->cv_data_version = -1;
+    if ((e = sq_sync_cv(s))) goto fail;
     s->readers = xcalloc((size_t)s->nreaders, sizeof(reader));
     for (int i = 0; i < s->nreaders; i++) {
         reader *r = &s->readers[i];
@@ -806,7 +871,19 @@ static err_t sqw_insert(sqw *t, const store_put *p, store_doc *out)
     return e;
 }
 
-static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
+/* Binds a store_prior's columns from parameter `first` on: key values,
+ * referential id, sec_edorg, sec_person, subjects, owner. */
+static void bind_prior(sqlite3_stmt *st, int first, const store_prior *pr)
+{
+    sqlite3_bind_text(st, first, pr->key_values ? pr->key_values : "{}", -1, SQLITE_STATIC);
+    if (pr->refid) sqlite3_bind_blob(st, first + 1, pr->refid->b, 16, SQLITE_STATIC);
+    if (pr->sec_edorg) sqlite3_bind_text(st, first + 2, pr->sec_edorg, -1, SQLITE_STATIC);
+    if (pr->sec_person) sqlite3_bind_text(st, first + 3, pr->sec_person, -1, SQLITE_STATIC);
+    if (pr->subjects) sqlite3_bind_text(st, first + 4, pr->subjects, -1, SQLITE_STATIC);
+    if (pr->owner) sqlite3_bind_text(st, first + 5, pr->owner, -1, SQLITE_STATIC);
+}
+
+static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const store_prior *prior, store_doc *out)
 {
     err_t e;
     bool key_changed = memcmp(old->refid.b, p->refid->b, 16) != 0;
@@ -843,14 +920,14 @@ static err_t sqw_update(sqw *t, const store_doc *old, const store_put *p, const 
     out->etag = cv;
     out->body = p->body;
     out->refid = *p->refid;
-    if (key_changed && old_key_json) {
+    if (key_changed && prior) {
         st = t->st[W_KEY_CHANGE];
         sqlite3_bind_int64(st, 1, cv);
         sqlite3_bind_text(st, 2, old->resource, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, old->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, old_key_json, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, p->key_json ? p->key_json : "{}", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, out->last_modified, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, out->last_modified, -1, SQLITE_STATIC);
+        bind_prior(st, 5, prior);
+        sqlite3_bind_text(st, 11, p->key_values ? p->key_values : "{}", -1, SQLITE_STATIC);
         if (step_done(st) != SQLITE_DONE) e = sql_err(t, "key change");
     }
 done:
@@ -858,7 +935,7 @@ done:
     return e;
 }
 
-static err_t sqw_delete(sqw *t, const store_doc *old, const char *key_json)
+static err_t sqw_delete(sqw *t, const store_doc *old, const store_prior *prior)
 {
     err_t e;
     if ((e = drop_refs(t, old->refs, old->nrefs, old->doc_id))) return e;
@@ -874,8 +951,9 @@ static err_t sqw_delete(sqw *t, const store_doc *old, const char *key_json)
     sqlite3_bind_int64(st, 1, t->s->next_cv++);
     sqlite3_bind_text(st, 2, old->resource, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, old->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, key_json ? key_json : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    store_prior none = {0};
+    bind_prior(st, 5, prior ? prior : &none);
     if (step_done(st) != SQLITE_DONE) return sql_err(t, "tombstone");
     return ERR_OK;
 }
@@ -962,12 +1040,14 @@ static void view_set_sql(buf *b, store_view v, bool deletes);
 #define AZ_NS 241      /* one per prefix, at most 36 */
 #define AZ_OWNER 280
 
-static void authz_sql(buf *b, const store_authz *z)
+/* body: the column holding the JSON the paths apply to (documents: body;
+ * change rows: subjects, the document pruned to its securable elements). */
+static void authz_sql(buf *b, const store_authz *z, const char *body)
 {
     if (z->ns_path) {
         buf_printf(b, " AND (0");
         for (int i = 0; i < z->nns && i < 36; i++)
-            buf_printf(b, " OR json_extract(body, ?%d) LIKE ?%d ESCAPE '\\'", AZ_NS_PATH, AZ_NS + i);
+            buf_printf(b, " OR json_extract(%s, ?%d) LIKE ?%d ESCAPE '\\'", body, AZ_NS_PATH, AZ_NS + i);
         buf_puts(b, ")");
     }
     if (z->owner) buf_printf(b, " AND owner = ?%d", AZ_OWNER);
@@ -979,8 +1059,8 @@ static void authz_sql(buf *b, const store_authz *z)
         for (int i = 0; i < z->groups[g].n && p < AZ_NS_PATH; i++, p++) {
             store_subject sj = z->groups[g].reqs[i].stored;
             const char *col = sj == SUBJ_EDORG ? "sec_edorg" : sj == SUBJ_PERSON ? "sec_person" : NULL;
-            if (col) buf_printf(b, " AND coalesce(%s, CAST(json_extract(body, ?%d) AS TEXT)) IN ", col, p);
-            else buf_printf(b, " AND CAST(json_extract(body, ?%d) AS TEXT) IN ", p);
+            if (col) buf_printf(b, " AND coalesce(%s, CAST(json_extract(%s, ?%d) AS TEXT)) IN ", col, body, p);
+            else buf_printf(b, " AND CAST(json_extract(%s, ?%d) AS TEXT) IN ", body, p);
             view_set_sql(b, z->groups[g].reqs[i].view, z->groups[g].reqs[i].including_deletes);
         }
         buf_puts(b, ")");
@@ -1046,7 +1126,7 @@ static void where_sql(buf *b, const store_query *q)
         default: buf_printf(b, " AND json_extract(body, ?%d) = ?%d", p, p + 1); break;
         }
     }
-    if (q->authz) authz_sql(b, q->authz);
+    if (q->authz) authz_sql(b, q->authz, "body");
 }
 
 static void bind_filters(sqlite3_stmt *st, const store_query *q)
@@ -1128,6 +1208,121 @@ out:
     free_authz_binds(az_claims, az_patterns);
     buf_free(&sql);
     arena_free(&a);
+    release(s, r);
+    return e;
+}
+
+/* ---- change queries ---- */
+
+/* A change query's rows with the columns list filters read (subjects
+ * stands in for the body), so that authz_sql applies unchanged: for key
+ * changes, the id's first change in the window supplies the old key and
+ * the authorization columns (Ed-Fi authorizes key changes on the old
+ * values), its last one the new key and the change version. */
+static void changes_sql(buf *b, store_change_kind k, const store_query *q, bool count)
+{
+    const char *window = q->min_cv && q->max_cv ? " AND change_version BETWEEN ?100 AND ?101"
+                         : q->min_cv             ? " AND change_version >= ?100"
+                         : q->max_cv             ? " AND change_version <= ?101"
+                                                 : "";
+    if (k == SC_DELETES) {
+        buf_puts(b, count ? "SELECT count(*)" : "SELECT id, change_version, key_values, NULL");
+        buf_printf(b, " FROM tombstones t WHERE resource = ?1%s", window);
+        /* deleted, then created again: clients apply upserts before deletes */
+        buf_puts(b, " AND (ref_id IS NULL OR NOT EXISTS (SELECT 1 FROM identities i WHERE i.ref_id = t.ref_id))");
+    } else {
+        buf_puts(b, count ? "SELECT count(*)" : "SELECT id, change_version, old_key_values, new_key_values");
+        buf_printf(b,
+                   " FROM (SELECT l.id AS id, l.change_version AS change_version, f.old_key_values AS old_key_values,"
+                   " l.new_key_values AS new_key_values, f.sec_edorg AS sec_edorg, f.sec_person AS sec_person,"
+                   " f.subjects AS subjects, f.owner AS owner"
+                   " FROM (SELECT min(change_version) AS first, max(change_version) AS last FROM key_changes"
+                   " WHERE resource = ?1%s GROUP BY id) g"
+                   " JOIN key_changes f ON f.change_version = g.first JOIN key_changes l ON l.change_version = g.last)"
+                   " WHERE 1",
+                   window);
+    }
+    if (q->authz) authz_sql(b, q->authz, "subjects");
+    if (!count) buf_puts(b, " ORDER BY change_version LIMIT ?102 OFFSET ?103");
+}
+
+static sqlite3_stmt *changes_stmt(reader *r, store_change_kind k, const store_query *q, bool count, char **claims,
+                                  char **patterns)
+{
+    buf sql;
+    buf_init(&sql, 0);
+    changes_sql(&sql, k, q, count);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        log_error("store: change query: %s", sqlite3_errmsg(r->db));
+        st = NULL;
+    }
+    buf_free(&sql);
+    if (!st) return NULL;
+    sqlite3_bind_text(st, 1, q->resource, -1, SQLITE_STATIC);
+    if (q->min_cv) sqlite3_bind_int64(st, 100, q->min_cv);
+    if (q->max_cv) sqlite3_bind_int64(st, 101, q->max_cv);
+    if (!count) {
+        sqlite3_bind_int64(st, 102, q->limit);
+        sqlite3_bind_int64(st, 103, q->offset);
+    }
+    if (q->authz) bind_authz(st, q->authz, claims, patterns);
+    return st;
+}
+
+static err_t sq_query_changes(sq *s, store_change_kind k, const store_query *q, store_change_fn fn, void *ctx,
+                              int64_t *total)
+{
+    reader *r = acquire(s);
+    err_t e = ERR_STORAGE;
+    char *claims = NULL, *patterns[36] = {0};
+    sqlite3_stmt *st = NULL;
+    if (q->count && total) {
+        if (!(st = changes_stmt(r, k, q, true, &claims, patterns))) goto out;
+        if (sqlite3_step(st) != SQLITE_ROW) goto failed;
+        *total = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        free_authz_binds(claims, patterns);
+        claims = NULL;
+        memset(patterns, 0, sizeof patterns);
+    }
+    if (!(st = changes_stmt(r, k, q, false, &claims, patterns))) goto out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_change c = {.change_version = sqlite3_column_int64(st, 1)};
+        snprintf(c.id, sizeof c.id, "%s", (const char *)sqlite3_column_text(st, 0));
+        c.key_values = (const char *)sqlite3_column_text(st, 2);
+        c.old_key_values = c.key_values;
+        c.new_key_values = (const char *)sqlite3_column_text(st, 3);
+        if (!fn(ctx, &c)) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) goto failed;
+    e = ERR_OK;
+    goto out;
+failed:
+    log_error("store: change query: %s", sqlite3_errmsg(r->db));
+out:
+    sqlite3_finalize(st);
+    free_authz_binds(claims, patterns);
+    release(s, r);
+    return e;
+}
+
+/* The highest change version stored; see store_newest_change_version for
+ * why it is safe: one statement reads one snapshot of the three tables. */
+static err_t sq_newest_cv(sq *s, int64_t *out)
+{
+    reader *r = acquire(s);
+    sqlite3_stmt *st;
+    err_t e = ERR_STORAGE;
+    if (sqlite3_prepare_v2(r->db, writer_sql[W_MAX_CV], -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            e = ERR_OK;
+        }
+        sqlite3_finalize(st);
+    }
+    if (e) log_error("store: newest change version: %s", sqlite3_errmsg(r->db));
     release(s, r);
     return e;
 }
@@ -1366,9 +1561,12 @@ static err_t sq_begin(void *impl, bool safe)
      * loads (strace). Most failing jobs fail before writing; one that wrote
      * makes the batch run again in safe mode. */
     s->optimistic = !safe;
-    s->batch_cv = s->next_cv;
     icache_clear(&s->w.ic); /* another process may have written since */
-    return step_done(s->w.st[W_BEGIN]) == SQLITE_DONE ? ERR_OK : sql_err(&s->w, "BEGIN");
+    if (step_done(s->w.st[W_BEGIN]) != SQLITE_DONE) return sql_err(&s->w, "BEGIN");
+    err_t e = sq_sync_cv(s);
+    if (e) step_done(s->w.st[W_ROLLBACK]);
+    s->batch_cv = s->next_cv;
+    return e;
 }
 
 /* Another process (edhub load, the CLI) committed since the last batch. */
@@ -1443,13 +1641,13 @@ static err_t a_get_by_id(void *impl, const char *resource, const char *id, arena
     return sqw_get_by_id(&((sq *)impl)->w, resource, id, a, out);
 }
 static err_t a_insert(void *impl, const store_put *p, store_doc *out) { return sqw_insert(&((sq *)impl)->w, p, out); }
-static err_t a_update(void *impl, const store_doc *old, const store_put *p, const char *old_key_json, store_doc *out)
+static err_t a_update(void *impl, const store_doc *old, const store_put *p, const store_prior *prior, store_doc *out)
 {
-    return sqw_update(&((sq *)impl)->w, old, p, old_key_json, out);
+    return sqw_update(&((sq *)impl)->w, old, p, prior, out);
 }
-static err_t a_remove(void *impl, const store_doc *old, const char *key_json)
+static err_t a_remove(void *impl, const store_doc *old, const store_prior *prior)
 {
-    return sqw_delete(&((sq *)impl)->w, old, key_json);
+    return sqw_delete(&((sq *)impl)->w, old, prior);
 }
 static err_t a_referrers(void *impl, const uuid_t16 *refid, arena *a, int max, store_hit **hits, int *n)
 {
@@ -1486,6 +1684,12 @@ static err_t a_partitions(void *impl, const char *resource, int n, int64_t *boun
 {
     return sq_partitions(impl, resource, n, bounds, got);
 }
+static err_t a_query_changes(void *impl, store_change_kind k, const store_query *q, store_change_fn fn, void *ctx,
+                             int64_t *total)
+{
+    return sq_query_changes(impl, k, q, fn, ctx, total);
+}
+static err_t a_newest_cv(void *impl, int64_t *out) { return sq_newest_cv(impl, out); }
 static char *a_stats_json(void *impl) { return sq_stats_json(impl); }
 static bool a_healthy(void *impl) { return sq_healthy(impl); }
 
@@ -1516,6 +1720,8 @@ const store_backend store_sqlite_backend = {
     .read_by_id = a_read_by_id,
     .query = a_query,
     .partitions = a_partitions,
+    .query_changes = a_query_changes,
+    .newest_change_version = a_newest_cv,
     .reachable_r = a_reachable_r,
     .stats_json = a_stats_json,
     .healthy = a_healthy,

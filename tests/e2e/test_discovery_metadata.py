@@ -51,6 +51,7 @@ class Discovery(h.EdhubTestCase):
         self.assertEqual(urls.get('openApiMetadata'), base + '/metadata/')
         self.assertEqual(urls.get('oauth'), base + '/oauth/token')
         self.assertEqual(urls.get('dataManagementApi'), base + '/data/v3/')
+        self.assertEqual(urls.get('changeQueries'), base + '/changeQueries/v1/')
 
     def test_token_introspection_url(self):
         urls = self.r.json.get('urls') or {}

@@ -192,7 +192,7 @@ class LoadAndMigrate(unittest.TestCase):
         self.assertIn('edhub init --data', err)
 
     def test_migrate_is_idempotent(self):
-        want = '4'
+        want = '5'
         for _ in range(2):
             code, out, err = self.run_edhub('migrate', '--data', self.data)
             self.assertEqual(code, 0, err)
@@ -211,6 +211,7 @@ class LoadAndMigrate(unittest.TestCase):
         to_v3_query_index(db)
         db.execute('ALTER TABLE documents DROP COLUMN sec_edorg')
         db.execute('ALTER TABLE documents DROP COLUMN sec_person')
+        to_v4_change_tables(db)
         db.execute('DELETE FROM auth_edorg_parents')
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         db.close()
@@ -219,7 +220,7 @@ class LoadAndMigrate(unittest.TestCase):
         self.assertIn('edhub migrate', err)
         code, out, err = self.run_edhub('migrate', '--data', old)
         self.assertEqual(code, 0, err)
-        self.assertIn('storage schema version 4 (current)', out)
+        self.assertIn('storage schema version 5 (current)', out)
         db = sqlite3.connect(os.path.join(old, 'ods.sqlite'))
         parents = db.execute('SELECT count(*) FROM auth_edorg_parents').fetchone()[0]
         names = db.execute('SELECT count(*) FROM qvals WHERE typeof(fid) <> \'integer\'').fetchone()[0]
@@ -238,6 +239,54 @@ class LoadAndMigrate(unittest.TestCase):
             self.assertEqual([s['schoolId'] for s in r.json], [255901044])
         finally:
             srv.stop()
+
+    @unittest.skipIf(h.PG_DIR, 'a version-4 SQLite file is made here; PostgreSQL migrations have unit tests')
+    def test_a_version_4_sqlite_instance_keeps_its_change_history(self):
+        """Tombstones written before change queries kept query-parameter names: migrate adds the new columns
+        (again without harm), and /deletes serves the old rows as stored."""
+        import shutil
+        import sqlite3
+        old = os.path.join(self.srv.tmp, 'v4')
+        shutil.copytree(self.data, old)
+        db = sqlite3.connect(os.path.join(old, 'ods.sqlite'), isolation_level=None)
+        to_v4_change_tables(db)
+        cv = db.execute('SELECT max(change_version) FROM documents').fetchone()[0] + 1
+        db.execute("INSERT INTO tombstones VALUES(?, 'ed-fi/students', 'old-tombstone', '{\"studentUniqueId\":\"x\"}', 'x')",
+                   (cv,))
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        db.close()
+        code, out, err = self.run_edhub('serve', '--data', old, '--listen', '127.0.0.1:%d' % h.free_port())
+        self.assertNotEqual(code, 0)
+        self.assertIn('edhub migrate', err)
+        for _ in range(2):  # the step again, on tables that already have its columns
+            code, out, err = self.run_edhub('migrate', '--data', old)
+            self.assertEqual(code, 0, err)
+            self.assertIn('storage schema version 5 (current)', out)
+            db = sqlite3.connect(os.path.join(old, 'ods.sqlite'), isolation_level=None)
+            cols = [r[1] for r in db.execute('PRAGMA table_info(tombstones)')]
+            db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+            db.close()
+            self.assertEqual(cols[-5:], ['ref_id', 'sec_edorg', 'sec_person', 'subjects', 'owner'])
+        self.assertEqual(self.run_edhub('migrate', '--data', old)[0], 0)
+        srv = h.Server('migrated4')
+        srv.tmp, srv.data, srv.key, srv.secret = self.srv.tmp, old, self.srv.key, self.srv.secret
+        srv.serve_again()
+        try:
+            api = srv.client()
+            r = api.get(h.DATA + '/students/deletes')
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json, [{'id': 'old-tombstone', 'changeVersion': cv, 'keyValues': {'studentUniqueId': 'x'}}])
+            r = api.get('/changeQueries/v1/availableChangeVersions')
+            self.assertEqual(r.json['newestChangeVersion'], cv)
+        finally:
+            srv.stop()
+
+
+def to_v4_change_tables(db):
+    """Tombstones and key changes as schema 4 had them (no store_prior columns)."""
+    for table in ('tombstones', 'key_changes'):
+        for col in ('ref_id', 'sec_edorg', 'sec_person', 'subjects', 'owner'):
+            db.execute('ALTER TABLE %s DROP COLUMN %s' % (table, col))
 
 
 def fnv1a64(text):

@@ -30,7 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     route rt;
     route_parse(s, &rt);
     const mresource *r = NULL;
-    if (rt.kind == RT_COLLECTION || rt.kind == RT_PARTITIONS || rt.kind == RT_ITEM) r = model_find(m, rt.project, rt.endpoint);
+    if (rt.kind == RT_COLLECTION || rt.kind == RT_PARTITIONS || rt.kind == RT_ITEM || rt.kind == RT_DELETES ||
+        rt.kind == RT_KEY_CHANGES)
+        r = model_find(m, rt.project, rt.endpoint);
     if (!r) r = model_find(m, "ed-fi", "studentSchoolAssociations");
     qparam ps[40];
     int n = 0;
@@ -45,7 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     arena_init(&a, 4096);
     list_request lr;
     outcome o = {0};
-    if (route_list_request(r, ps, n, rt.kind == RT_PARTITIONS, &a, &lr, &o)) {
+    list_kind lk = rt.kind == RT_PARTITIONS                               ? LIST_PARTITIONS
+                   : rt.kind == RT_DELETES || rt.kind == RT_KEY_CHANGES ? LIST_CHANGES
+                                                                        : LIST_DOCS;
+    if (route_list_request(r, ps, n, lk, &a, &lr, &o)) {
         if (lr.q.limit < 0 || lr.q.limit > PAGE_MAX || lr.q.offset < 0) abort();
     } else if (o.status != 400) {
         abort();

@@ -868,3 +868,58 @@ Test(extract, visit_expands_arrays)
     arena_free(&a);
     json_object_put(d);
 }
+
+/* ---- doc_key_values: the natural key as change queries report it ---- */
+
+Test(extract, key_values_use_query_parameter_names)
+{
+    docinfo in;
+    json_object *d = extract("studentProgramAssociations",
+                             "{\"studentReference\":{\"studentUniqueId\":\"604854\"},"
+                             "\"educationOrganizationReference\":{\"educationOrganizationId\":255901001},"
+                             "\"programReference\":{\"educationOrganizationId\":255901,\"programName\":\"Bilingual\","
+                             "\"programTypeDescriptor\":\"uri://ed-fi.org/ProgramTypeDescriptor#Bilingual\"},"
+                             "\"beginDate\":\"8/30/2021\"}",
+                             &in);
+    cr_assert_str_eq(doc_key_values(&A, res("studentProgramAssociations"), d),
+                     "{\"beginDate\":\"2021-08-30\",\"educationOrganizationId\":255901001,"
+                     "\"programEducationOrganizationId\":255901,\"programName\":\"Bilingual\","
+                     "\"programTypeDescriptor\":\"uri://ed-fi.org/ProgramTypeDescriptor#Bilingual\","
+                     "\"studentUniqueId\":\"604854\"}",
+                     "two educationOrganizationId leaves keep apart; sorted by name");
+    json_object_put(d);
+    d = extract("studentSchoolAssociations",
+                "{\"studentReference\":{\"studentUniqueId\":\"604824\"},\"schoolReference\":{\"schoolId\":255901},"
+                "\"entryDate\":\"2021-08-23\",\"entryGradeLevelDescriptor\":\"" GL "Ninth grade\"}",
+                &in);
+    cr_assert_str_eq(doc_key_values(&A, res("studentSchoolAssociations"), d),
+                     "{\"entryDate\":\"2021-08-23\",\"schoolId\":255901,\"studentUniqueId\":\"604824\"}");
+    json_object_put(d);
+}
+
+Test(extract, key_values_of_unified_members_appear_once)
+{
+    /* courseOfferings: $.sessionReference.schoolId has no parameter of its
+     * own; it equals $.schoolReference.schoolId (schoolId). */
+    docinfo in;
+    json_object *d = extract("courseOfferings",
+                             "{\"localCourseCode\":\"ALG-1\",\"courseReference\":{\"courseCode\":\"ALG-1\","
+                             "\"educationOrganizationId\":255901},\"schoolReference\":{\"schoolId\":255901001},"
+                             "\"sessionReference\":{\"schoolId\":255901001,\"schoolYear\":2022,\"sessionName\":\"Fall\"}}",
+                             &in);
+    cr_assert_str_eq(doc_key_values(&A, res("courseOfferings"), d),
+                     "{\"localCourseCode\":\"ALG-1\",\"schoolId\":255901001,\"schoolYear\":2022,\"sessionName\":\"Fall\"}");
+    json_object_put(d);
+}
+
+Test(extract, key_values_of_a_descriptor)
+{
+    docinfo in;
+    json_object *d = extract("gradeLevelDescriptors",
+                             "{\"namespace\":\"uri://ed-fi.org/GradeLevelDescriptor\",\"codeValue\":\"Ninth grade\","
+                             "\"shortDescription\":\"Ninth grade\"}",
+                             &in);
+    cr_assert_str_eq(doc_key_values(&A, res("gradeLevelDescriptors"), d),
+                     "{\"namespace\":\"uri://ed-fi.org/GradeLevelDescriptor\",\"codeValue\":\"Ninth grade\"}");
+    json_object_put(d);
+}

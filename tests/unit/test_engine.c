@@ -555,7 +555,7 @@ static hits query1(const char *endpoint, const char *name, const char *value)
     list_request lr;
     outcome *o = arena_alloc(&A, sizeof *o);
     OUTS[NOUTS++] = o;
-    cr_assert(route_list_request(r, &p, 1, false, &A, &lr, o), "query rejected: %d", o->status);
+    cr_assert(route_list_request(r, &p, 1, LIST_DOCS, &A, &lr, o), "query rejected: %d", o->status);
     char res[160];
     snprintf(res, sizeof res, "ed-fi/%s", endpoint);
     lr.q.resource = arena_strdup(&A, res);

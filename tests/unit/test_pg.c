@@ -110,7 +110,7 @@ static err_t insert_job(store_txn *t, void *ctx)
     if (x->runs++ == 0 && x->kill_writer) terminate_writer(x->kill_writer);
     uuid_t16 id = rid(x->name);
     store_put p = {.resource = x->resource, .refid = &id, .body = x->body, .refs = x->refs, .nrefs = x->nrefs,
-                   .qvals = x->qvals, .key_json = "{}", .owner = "t"};
+                   .qvals = x->qvals, .key_values = "{}", .owner = "t"};
     return txn_insert(t, &p, &x->out);
 }
 
@@ -217,7 +217,7 @@ Test(pg, migrates_a_version_2_database)
     cr_assert(strstr(err, "edhub migrate"), "the error says what to do: %s", err);
 
     s = open_pg(url, true, NULL);
-    cr_assert_eq(store_schema_version(s), 4);
+    cr_assert_eq(store_schema_version(s), 5);
     findr f = {.id = rid("ssa-1")};
     cr_assert_eq(store_run(s, find_job, &f), ERR_OK);
     cr_assert_eq(f.e, ERR_OK, "identities survive the migration");
@@ -235,6 +235,9 @@ Test(pg, migrates_a_version_2_database)
     store_doc d = insert(s, "ed-fi/students", "student-2");
     cr_assert_gt(d.doc_id, 3, "doc ids continue after the migrated ones");
     cr_assert_gt(d.etag, 12, "change versions continue after the highest one, tombstones included");
+    int64_t newest = 0;
+    cr_assert_eq(store_newest_change_version(s, &newest), ERR_OK);
+    cr_assert_eq(newest, d.etag);
     store_close(s);
 
     char *where = scalar(c, "SELECT tableoid::regclass::text FROM documents WHERE resource = 'ed-fi/schools'");
@@ -246,8 +249,106 @@ Test(pg, migrates_a_version_2_database)
     PQfinish(c);
 
     s = open_pg(url, false, NULL); /* opening again: nothing left to migrate */
-    cr_assert_eq(store_schema_version(s), 4);
+    cr_assert_eq(store_schema_version(s), 5);
     store_close(s);
+}
+
+typedef struct dels { const char *name; store_doc doc; } dels;
+static err_t delete_job(store_txn *t, void *ctx)
+{
+    dels *d = ctx;
+    uuid_t16 id = rid(d->name);
+    store_doc old;
+    err_t e = txn_get_by_id(t, d->doc.resource, d->doc.id, &A, &old);
+    store_prior p = {.key_values = "{\"studentUniqueId\":\"new\"}", .refid = &id, .sec_edorg = "1"};
+    return e ? e : txn_delete(t, &old, &p);
+}
+
+typedef struct seen { int n; char id[4][37]; char key[4][80]; } seen;
+static bool see(void *ctx, const store_change *c)
+{
+    seen *v = ctx;
+    if (v->n < 4) {
+        snprintf(v->id[v->n], sizeof v->id[0], "%s", c->id);
+        snprintf(v->key[v->n], sizeof v->key[0], "%s", c->key_values);
+    }
+    v->n++;
+    return true;
+}
+
+static seen changes_of(store *s, store_change_kind k, const char *resource, const store_authz *z)
+{
+    store_query q = {.resource = resource, .limit = 10, .authz = z};
+    seen v = {0};
+    cr_assert_eq(store_query_changes(s, k, &q, see, &v, NULL), ERR_OK);
+    return v;
+}
+
+/* Version 4 as edhub wrote it: tombstones and key changes without the
+ * prior columns, no newest_cv in meta. */
+static void downgrade_to_4(PGconn *c)
+{
+    side_exec(c, "ALTER TABLE tombstones DROP COLUMN ref_id, DROP COLUMN sec_edorg, DROP COLUMN sec_person,"
+                 "  DROP COLUMN subjects, DROP COLUMN owner;"
+                 "ALTER TABLE key_changes DROP COLUMN ref_id, DROP COLUMN sec_edorg, DROP COLUMN sec_person,"
+                 "  DROP COLUMN subjects, DROP COLUMN owner;"
+                 "DELETE FROM meta WHERE key = 'newest_cv';"
+                 "UPDATE meta SET value = '4' WHERE key = 'schema_version';"
+                 "INSERT INTO tombstones VALUES(40, 'ed-fi/students', 'old-tombstone', '{\"studentUniqueId\":\"x\"}', 'x');"
+                 "INSERT INTO key_changes VALUES(41, 'ed-fi/sessions', 'old-key-change', '{\"sessionName\":\"a\"}',"
+                 "  '{\"sessionName\":\"b\"}', 'x');"
+                 "UPDATE meta SET value = '42' WHERE key = 'next_cv';");
+}
+
+Test(pg, migrates_a_version_4_database_and_the_step_is_repeatable)
+{
+    NEED_PG();
+    store *s = open_pg(url, false, NULL);
+    insert(s, "ed-fi/students", "v4-student");
+    store_close(s);
+    PGconn *c = side(url);
+    downgrade_to_4(c);
+    char err[512] = "";
+    store_opts o = {.readers = 1, .resources = RESOURCES};
+    s = NULL;
+    cr_assert_neq(store_open(url, &o, &s, err, sizeof err), ERR_OK, "version 4 is refused without migrate");
+    cr_assert(strstr(err, "edhub migrate"), "%s", err);
+    for (int round = 0; round < 2; round++) {
+        s = open_pg(url, true, NULL);
+        cr_assert_eq(store_schema_version(s), 5);
+        int64_t newest = 0;
+        cr_assert_eq(store_newest_change_version(s, &newest), ERR_OK);
+        cr_assert_eq(newest, 41, "next_cv - 1 bounds what was handed out");
+        seen v = changes_of(s, SC_DELETES, "ed-fi/students", NULL);
+        cr_assert_eq(v.n, 1);
+        cr_assert_str_eq(v.id[0], "old-tombstone");
+        cr_assert_str_eq(v.key[0], "{\"studentUniqueId\":\"x\"}", "older key JSON is served as stored");
+        cr_assert_eq(changes_of(s, SC_KEY_CHANGES, "ed-fi/sessions", NULL).n, 1);
+        const char *claims[1] = {"1"};
+        store_authz_req req = {SV_EDORG, false, "$.schoolId", SUBJ_EDORG};
+        store_authz_group g = {1, &req};
+        store_authz z = {.claims = claims, .nclaims = 1, .ngroups = 1, .groups = &g};
+        cr_assert_eq(changes_of(s, SC_DELETES, "ed-fi/students", &z).n, 0, "old rows have no subjects to authorize by");
+        store_close(s);
+        /* the step again, on tables that already have its columns */
+        side_exec(c, "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+    }
+    s = open_pg(url, true, NULL);
+    store_doc x = insert(s, "ed-fi/students", "v5-student");
+    dels d = {.name = "v5-student", .doc = x};
+    cr_assert_eq(store_run(s, delete_job, &d), ERR_OK);
+    int64_t newest = 0;
+    cr_assert_eq(store_newest_change_version(s, &newest), ERR_OK);
+    cr_assert_eq(newest, 43, "after the insert (42), the delete");
+    const char *claims[1] = {"1"};
+    store_authz_req req = {SV_EDORG, false, "$.schoolId", SUBJ_EDORG};
+    store_authz_group g = {1, &req};
+    store_authz z = {.claims = claims, .nclaims = 1, .ngroups = 1, .groups = &g};
+    seen v = changes_of(s, SC_DELETES, "ed-fi/students", &z);
+    cr_assert_eq(v.n, 1, "a new tombstone carries its subjects");
+    cr_assert_str_eq(v.id[0], x.id);
+    store_close(s);
+    PQfinish(c);
 }
 
 Test(pg, rows_written_before_their_partition_move_on_migrate)
@@ -294,6 +395,12 @@ Test(pg, lost_writer_connection_is_reconnected_and_the_batch_rerun)
     char *n = scalar(c, "SELECT count(*) FROM documents WHERE resource = 'ed-fi/students'");
     cr_assert_str_eq(n, "3", "nothing lost, nothing doubled");
     free(n);
+    n = scalar(c, "SELECT count(DISTINCT change_version) FROM documents WHERE resource = 'ed-fi/students'");
+    cr_assert_str_eq(n, "3", "no change version handed out twice across reconnects");
+    free(n);
+    int64_t newest = 0;
+    cr_assert_eq(store_newest_change_version(s, &newest), ERR_OK);
+    cr_assert_eq(newest, x.out.etag);
     PQfinish(c);
     store_close(s);
 }

@@ -105,6 +105,20 @@ Test(route_parse, partitions)
     cr_assert_eq(kind_of("/data/v3/ed-fi/schools/partitions/"), RT_PARTITIONS);
 }
 
+Test(route_parse, change_queries)
+{
+    cr_assert_eq(kind_of("/data/v3/ed-fi/schools/deletes"), RT_DELETES);
+    cr_assert_str_eq(R.project, "ed-fi");
+    cr_assert_str_eq(R.endpoint, "schools");
+    cr_assert_eq(kind_of("/data/v3/ed-fi/sessions/keyChanges/"), RT_KEY_CHANGES);
+    cr_assert_str_eq(R.endpoint, "sessions");
+    cr_assert_eq(kind_of("/changeQueries/v1/availableChangeVersions"), RT_CHANGE_VERSIONS);
+    cr_assert_eq(kind_of("/changeQueries/v1/availableChangeVersions/"), RT_CHANGE_VERSIONS);
+    cr_assert_eq(kind_of("/changeQueries/v1/"), RT_NOT_FOUND);
+    cr_assert_eq(kind_of("/data/v3/ed-fi/schools/deletes/x"), RT_NOT_FOUND);
+    cr_assert_eq(kind_of("/data/v3/ed-fi/schools/Deletes"), RT_BAD_ID, "segment names are exact, as partitions");
+}
+
 Test(route_parse, too_deep_or_long)
 {
     cr_assert_eq(kind_of("/data/v3/ed-fi/schools/3af6ad85-1212-5833-be6f-f8df6f4d6402/x"), RT_NOT_FOUND);
@@ -227,7 +241,7 @@ static void teardown(void)
 
 TestSuite(list, .init = setup, .fini = teardown);
 
-static bool list(const char *endpoint, bool partitions, int n, ...)
+static bool list(const char *endpoint, list_kind kind, int n, ...)
 {
     qparam ps[16];
     va_list ap;
@@ -241,7 +255,7 @@ static bool list(const char *endpoint, bool partitions, int n, ...)
     cr_assert_not_null(r);
     outcome_free(&O);
     memset(&O, 0, sizeof O);
-    return route_list_request(r, ps, n, partitions, &A, &L, &O);
+    return route_list_request(r, ps, n, kind, &A, &L, &O);
 }
 
 /* The outcome holds a parameter problem with exactly this one error. */
@@ -271,7 +285,7 @@ static void value_error(const char *key, const char *msg)
 
 Test(list, defaults)
 {
-    cr_assert(list("schools", false, 0));
+    cr_assert(list("schools", LIST_DOCS, 0));
     cr_assert_eq(L.q.limit, 500);
     cr_assert_eq(L.q.offset, 0);
     cr_assert_eq(L.q.nfilters, 0);
@@ -284,14 +298,14 @@ Test(list, defaults)
 
 Test(list, limit_offset_total)
 {
-    cr_assert(list("schools", false, 3, "limit", "25", "offset", "50", "totalCount", "true"));
+    cr_assert(list("schools", LIST_DOCS, 3, "limit", "25", "offset", "50", "totalCount", "true"));
     cr_assert_eq(L.q.limit, 25);
     cr_assert_eq(L.q.offset, 50);
     cr_assert(L.q.count);
-    cr_assert(list("schools", false, 3, "LiMiT", "0", "OFFSET", "0", "totalcount", "FALSE"));
+    cr_assert(list("schools", LIST_DOCS, 3, "LiMiT", "0", "OFFSET", "0", "totalcount", "FALSE"));
     cr_assert_eq(L.q.limit, 0);
     cr_assert_not(L.q.count);
-    cr_assert(list("schools", false, 1, "limit", "500"));
+    cr_assert(list("schools", LIST_DOCS, 1, "limit", "500"));
     cr_assert_eq(L.q.limit, 500);
 }
 
@@ -299,7 +313,7 @@ Test(list, bad_limits)
 {
     const char *bad[] = {"501", "-1", "abc", "", "1.5", " 5", "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        cr_assert_not(list("schools", false, 1, "limit", bad[i]), "limit=%s accepted", bad[i]);
+        cr_assert_not(list("schools", LIST_DOCS, 1, "limit", bad[i]), "limit=%s accepted", bad[i]);
         param_error(LIMIT_MSG);
     }
 }
@@ -308,20 +322,20 @@ Test(list, bad_offsets)
 {
     const char *bad[] = {"-1", "x", ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        cr_assert_not(list("schools", false, 1, "offset", bad[i]), "offset=%s accepted", bad[i]);
+        cr_assert_not(list("schools", LIST_DOCS, 1, "offset", bad[i]), "offset=%s accepted", bad[i]);
         param_error(OFFSET_MSG);
     }
 }
 
 Test(list, bad_total_count)
 {
-    cr_assert_not(list("schools", false, 1, "totalCount", "yes"));
+    cr_assert_not(list("schools", LIST_DOCS, 1, "totalCount", "yes"));
     param_error("TotalCount must be a boolean value.");
 }
 
 Test(list, unknown_field)
 {
-    cr_assert_not(list("schools", false, 1, "foo", "1"));
+    cr_assert_not(list("schools", LIST_DOCS, 1, "foo", "1"));
     cr_assert_eq(O.status, 400);
     cr_assert_str_eq(O.type, "urn:ed-fi:api:bad-request");
     cr_assert_str_eq(O.title, "Bad Request");
@@ -332,23 +346,23 @@ Test(list, unknown_field)
 
 Test(list, number_filter)
 {
-    cr_assert(list("sessions", false, 1, "SCHOOLID", "255901"));
+    cr_assert(list("sessions", LIST_DOCS, 1, "SCHOOLID", "255901"));
     cr_assert_eq(L.q.nfilters, 1);
     cr_assert_str_eq(L.q.filters[0].json_path, "$.schoolReference.schoolId");
     cr_assert_eq(L.q.filters[0].kind, SF_NUMBER);
     cr_assert_float_eq(L.q.filters[0].number, 255901.0, 1e-9);
-    cr_assert(list("sessions", false, 1, "schoolId", "-2.5"));
+    cr_assert(list("sessions", LIST_DOCS, 1, "schoolId", "-2.5"));
     cr_assert_float_eq(L.q.filters[0].number, -2.5, 1e-12);
 }
 
 Test(list, number_filter_bad_value)
 {
-    cr_assert_not(list("sessions", false, 1, "schoolId", "abc"));
+    cr_assert_not(list("sessions", LIST_DOCS, 1, "schoolId", "abc"));
     value_error("$.schoolId", "The value 'abc' is not valid for schoolId.");
     cr_assert_str_eq(O.title, "Data Validation Failed");
-    cr_assert_not(list("sessions", false, 1, "schoolId", ""));
+    cr_assert_not(list("sessions", LIST_DOCS, 1, "schoolId", ""));
     value_error("$.schoolId", "The value '' is not valid for schoolId.");
-    cr_assert_not(list("sessions", false, 1, "schoolId", " 5"));
+    cr_assert_not(list("sessions", LIST_DOCS, 1, "schoolId", " 5"));
     value_error("$.schoolId", "The value ' 5' is not valid for schoolId.");
 }
 
@@ -360,39 +374,39 @@ Test(list, number_filter_rejects_non_decimal)
 {
     const char *bad[] = {"nan", "inf", "0x10"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        cr_assert_not(list("sessions", false, 1, "schoolId", bad[i]), "schoolId=%s accepted", bad[i]);
+        cr_assert_not(list("sessions", LIST_DOCS, 1, "schoolId", bad[i]), "schoolId=%s accepted", bad[i]);
         cr_assert_eq(O.status, 400);
     }
 }
 
 Test(list, boolean_filter)
 {
-    cr_assert(list("studentSchoolAssociations", false, 1, "primarySchool", "TRUE"));
+    cr_assert(list("studentSchoolAssociations", LIST_DOCS, 1, "primarySchool", "TRUE"));
     cr_assert_eq(L.q.filters[0].kind, SF_BOOL);
     cr_assert(L.q.filters[0].boolean);
     cr_assert_str_eq(L.q.filters[0].json_path, "$.primarySchool");
-    cr_assert(list("studentSchoolAssociations", false, 1, "primarySchool", "false"));
+    cr_assert(list("studentSchoolAssociations", LIST_DOCS, 1, "primarySchool", "false"));
     cr_assert_not(L.q.filters[0].boolean);
-    cr_assert_not(list("studentSchoolAssociations", false, 1, "primarySchool", "1"));
+    cr_assert_not(list("studentSchoolAssociations", LIST_DOCS, 1, "primarySchool", "1"));
     value_error("$.primarySchool", "The value '1' is not valid for primarySchool.");
 }
 
 Test(list, date_filter)
 {
-    cr_assert(list("sessions", false, 1, "beginDate", "2024-05-15T17:30:00.000000Z"));
+    cr_assert(list("sessions", LIST_DOCS, 1, "beginDate", "2024-05-15T17:30:00.000000Z"));
     cr_assert_eq(L.q.filters[0].kind, SF_TEXT);
     cr_assert_str_eq(L.q.filters[0].text, "2024-05-15");
-    cr_assert(list("sessions", false, 1, "beginDate", "5/15/2024"));
+    cr_assert(list("sessions", LIST_DOCS, 1, "beginDate", "5/15/2024"));
     cr_assert_str_eq(L.q.filters[0].text, "2024-05-15");
-    cr_assert_not(list("sessions", false, 1, "beginDate", "word"));
+    cr_assert_not(list("sessions", LIST_DOCS, 1, "beginDate", "word"));
     value_error("$.beginDate", "The value 'word' is not valid for beginDate.");
-    cr_assert_not(list("sessions", false, 1, "beginDate", "2023-02-29"));
+    cr_assert_not(list("sessions", LIST_DOCS, 1, "beginDate", "2023-02-29"));
     value_error("$.beginDate", "The value '2023-02-29' is not valid for beginDate.");
 }
 
 Test(list, string_descriptor_and_id_filters)
 {
-    cr_assert(list("sessions", false, 3, "sessionName", "Fall ", "termDescriptor", "uri://ed-fi.org/TermDescriptor#Fall",
+    cr_assert(list("sessions", LIST_DOCS, 3, "sessionName", "Fall ", "termDescriptor", "uri://ed-fi.org/TermDescriptor#Fall",
                    "id", "3AF6AD8512125833BE6FF8DF6F4D6402"));
     cr_assert_eq(L.q.nfilters, 3);
     cr_assert_eq(L.q.filters[0].kind, SF_TEXT);
@@ -402,13 +416,13 @@ Test(list, string_descriptor_and_id_filters)
     cr_assert_str_eq(L.q.filters[1].text, "uri://ed-fi.org/TermDescriptor#Fall");
     cr_assert_eq(L.q.filters[2].kind, SF_ID);
     cr_assert_str_eq(L.q.filters[2].text, "3af6ad85-1212-5833-be6f-f8df6f4d6402");
-    cr_assert_not(list("sessions", false, 1, "id", "ffc0a272"));
+    cr_assert_not(list("sessions", LIST_DOCS, 1, "id", "ffc0a272"));
     value_error("$.id", "The value 'ffc0a272' is not valid for id.");
 }
 
 Test(list, several_bad_values_all_reported)
 {
-    cr_assert_not(list("sessions", false, 2, "schoolId", "x", "beginDate", "y"));
+    cr_assert_not(list("sessions", LIST_DOCS, 2, "schoolId", "x", "beginDate", "y"));
     cr_assert_eq(json_object_object_length(O.validation), 2);
     value_error("$.schoolId", "The value 'x' is not valid for schoolId.");
     value_error("$.beginDate", "The value 'y' is not valid for beginDate.");
@@ -418,15 +432,15 @@ Test(list, cursor_paging)
 {
     char tok[64];
     route_page_token(100, 600, tok);
-    cr_assert(list("schools", false, 2, "pageToken", tok, "pageSize", "50"));
+    cr_assert(list("schools", LIST_DOCS, 2, "pageToken", tok, "pageSize", "50"));
     cr_assert(L.cursor);
     cr_assert_eq(L.q.after, 100);
     cr_assert_eq(L.q.upto, 600);
     cr_assert_eq(L.q.limit, 50);
-    cr_assert(list("schools", false, 1, "pageSize", "500"));
+    cr_assert(list("schools", LIST_DOCS, 1, "pageSize", "500"));
     cr_assert(L.cursor);
     cr_assert_eq(L.q.after, 0);
-    cr_assert_not(list("schools", false, 1, "pageSize", "0"));
+    cr_assert_not(list("schools", LIST_DOCS, 1, "pageSize", "0"));
     param_error("PageSize must be a numeric value between 1 and 500.");
 }
 
@@ -434,49 +448,74 @@ Test(list, offset_with_page_token)
 {
     char tok[64];
     route_page_token(0, 0, tok);
-    cr_assert_not(list("schools", false, 2, "offset", "5", "pageToken", tok));
+    cr_assert_not(list("schools", LIST_DOCS, 2, "offset", "5", "pageToken", tok));
     param_error("Both offset and pageToken parameters were provided, but they support alternative paging approaches "
                 "and cannot be used together.");
 }
 
 Test(list, limit_with_cursor_and_total_with_cursor)
 {
-    cr_assert_not(list("schools", false, 2, "limit", "5", "pageSize", "5"));
+    cr_assert_not(list("schools", LIST_DOCS, 2, "limit", "5", "pageSize", "5"));
     param_error("Both limit and pageSize/pageToken parameters were provided, but they support alternative paging "
                 "approaches and cannot be used together.");
-    cr_assert_not(list("schools", false, 2, "totalCount", "true", "pageSize", "5"));
+    cr_assert_not(list("schools", LIST_DOCS, 2, "totalCount", "true", "pageSize", "5"));
     param_error("The totalCount parameter is not supported with cursor paging (pageToken/pageSize).");
 }
 
 Test(list, bad_page_token)
 {
-    cr_assert_not(list("schools", false, 1, "pageToken", "garbage"));
+    cr_assert_not(list("schools", LIST_DOCS, 1, "pageToken", "garbage"));
     param_error("The pageToken is not valid. Use a token from a Next-Page-Token header or from the partitions endpoint.");
 }
 
 Test(list, partitions_number)
 {
-    cr_assert(list("schools", true, 1, "number", "4"));
+    cr_assert(list("schools", LIST_PARTITIONS, 1, "number", "4"));
     cr_assert_eq(L.partitions, 4);
-    cr_assert_not(list("schools", true, 1, "number", "0"));
+    cr_assert_not(list("schools", LIST_PARTITIONS, 1, "number", "0"));
     param_error("Number must be a numeric value between 1 and 200.");
-    cr_assert_not(list("schools", true, 1, "number", "201"));
+    cr_assert_not(list("schools", LIST_PARTITIONS, 1, "number", "201"));
     param_error("Number must be a numeric value between 1 and 200.");
     /* filters are not accepted on the partitions route; number is not a
      * parameter of ordinary collections */
-    cr_assert_not(list("schools", true, 1, "schoolId", "1"));
+    cr_assert_not(list("schools", LIST_PARTITIONS, 1, "schoolId", "1"));
     cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(O.errors, 0)),
                      "The query field 'schoolId' is not valid for this resource.");
-    cr_assert_not(list("schools", false, 1, "number", "4"));
+    cr_assert_not(list("schools", LIST_DOCS, 1, "number", "4"));
     cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(O.errors, 0)),
                      "The query field 'number' is not valid for this resource.");
 }
 
 Test(list, change_versions)
 {
-    cr_assert(list("schools", false, 2, "minChangeVersion", "5", "maxChangeVersion", "9"));
+    cr_assert(list("schools", LIST_DOCS, 2, "minChangeVersion", "5", "maxChangeVersion", "9"));
     cr_assert_eq(L.q.min_cv, 5);
     cr_assert_eq(L.q.max_cv, 9);
-    cr_assert_not(list("schools", false, 1, "minChangeVersion", "-1"));
+    cr_assert_not(list("schools", LIST_DOCS, 1, "minChangeVersion", "-1"));
     param_error("minChangeVersion must be a numeric value greater than or equal to 0.");
+}
+
+Test(list, change_queries_take_paging_and_the_window_only)
+{
+    cr_assert(list("studentSchoolAssociations", LIST_CHANGES, 5, "minChangeVersion", "3", "maxChangeVersion", "8",
+                   "offset", "2", "limit", "10", "totalCount", "true"));
+    cr_assert_eq(L.q.min_cv, 3);
+    cr_assert_eq(L.q.max_cv, 8);
+    cr_assert_eq(L.q.offset, 2);
+    cr_assert_eq(L.q.limit, 10);
+    cr_assert(L.q.count);
+    cr_assert(list("studentSchoolAssociations", LIST_CHANGES, 0));
+    cr_assert_eq(L.q.limit, PAGE_MAX, "the same default page as collections");
+    cr_assert_not(list("studentSchoolAssociations", LIST_CHANGES, 1, "limit", "501"));
+    param_error("Limit must be omitted or set to a numeric value between 0 and 500.");
+    cr_assert_not(list("studentSchoolAssociations", LIST_CHANGES, 1, "maxChangeVersion", "x"));
+    param_error("maxChangeVersion must be a numeric value greater than or equal to 0.");
+    /* neither query fields nor cursor paging */
+    const char *names[] = {"schoolId", "pageSize", "pageToken"};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_not(list("studentSchoolAssociations", LIST_CHANGES, 1, names[i], "1"));
+        char msg[96];
+        snprintf(msg, sizeof msg, "The query field '%s' is not valid for this resource.", names[i]);
+        cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(O.errors, 0)), msg);
+    }
 }

@@ -73,7 +73,7 @@ static ins put(const char *resource, const uuid_t16 *refid, const uuid_t16 *alia
     x.p.refid = refid;
     x.p.alias = alias;
     x.p.body = body;
-    x.p.key_json = "{}";
+    x.p.key_values = "{}";
     x.p.owner = "unit";
     return x;
 }
@@ -137,7 +137,7 @@ static int count_referrers(const uuid_t16 *refid, int max, int64_t *first)
 typedef struct upd {
     int64_t doc_id;
     store_put p;
-    const char *old_key;
+    const store_prior *prior;
     store_doc out;
     err_t e;
 } upd;
@@ -148,12 +148,13 @@ static err_t update_job(store_txn *t, void *ctx)
     store_doc old;
     err_t e = txn_get(t, u->p.resource, u->doc_id, &A, &old);
     if (e) return u->e = e;
-    return u->e = txn_update(t, &old, &u->p, u->old_key, &u->out);
+    return u->e = txn_update(t, &old, &u->p, u->prior, &u->out);
 }
 
 typedef struct del {
     int64_t doc_id;
     const char *resource;
+    const store_prior *prior; /* NULL: a plain one */
     err_t e;
 } del;
 
@@ -163,7 +164,8 @@ static err_t delete_job(store_txn *t, void *ctx)
     store_doc old;
     err_t e = txn_get(t, d->resource, d->doc_id, &A, &old);
     if (e) return d->e = e;
-    return d->e = txn_delete(t, &old, "{\"k\":1}");
+    store_prior plain = {.key_values = "{\"k\":1}", .refid = &old.refid};
+    return d->e = txn_delete(t, &old, d->prior ? d->prior : &plain);
 }
 
 /* Collects query rows. */
@@ -451,11 +453,12 @@ Test(store, update_changes_body_identity_and_refs)
     store_doc d = insert_ok("ed-fi/studentSchoolAssociations", &r1, NULL, "{\"v\":1}", &refa, 1);
     cr_assert_eq(count_referrers(&refa, 10, NULL), 1);
 
-    upd u = {.doc_id = d.doc_id, .old_key = "{\"k\":\"old\"}"};
+    store_prior was = {.key_values = "{\"k\":\"old\"}", .refid = &r1};
+    upd u = {.doc_id = d.doc_id, .prior = &was};
     u.p = put("ed-fi/studentSchoolAssociations", &r2, NULL, "{\"v\":2}").p;
     u.p.refs = &refb;
     u.p.nrefs = 1;
-    u.p.key_json = "{\"k\":\"new\"}";
+    u.p.key_values = "{\"k\":\"new\"}";
     cr_assert_eq(store_run(S, update_job, &u), ERR_OK);
     cr_assert_gt(u.out.etag, d.etag, "etag moves forward");
     cr_assert_str_eq(u.out.id, d.id, "the public id is stable");
@@ -872,4 +875,282 @@ Test(store, stats)
     char *s = store_stats_json(S);
     cr_assert_str_eq(s, "{\"ed-fi/schools\":1,\"ed-fi/students\":2}");
     free(s);
+}
+
+/* ---- change queries ---- */
+
+typedef struct changes {
+    int n;
+    char id[16][37];
+    int64_t cv[16];
+    char key[16][200], newkey[16][200];
+} changes;
+
+static bool collect_change(void *ctx, const store_change *c)
+{
+    changes *l = ctx;
+    if (l->n >= 16) return false;
+    snprintf(l->id[l->n], sizeof l->id[0], "%s", c->id);
+    l->cv[l->n] = c->change_version;
+    snprintf(l->key[l->n], sizeof l->key[0], "%s", c->key_values ? c->key_values : "(null)");
+    snprintf(l->newkey[l->n], sizeof l->newkey[0], "%s", c->new_key_values ? c->new_key_values : "(null)");
+    l->n++;
+    return true;
+}
+
+typedef struct window { int64_t min, max, offset, limit; const store_authz *authz; } window;
+
+/* The changes of resource in w (limit 0 means 500), and their total. */
+static changes list_changes(store_change_kind k, const char *resource, window w, int64_t *total)
+{
+    store_query q = {.resource = resource, .min_cv = w.min, .max_cv = w.max, .offset = w.offset,
+                     .limit = w.limit ? w.limit : 500, .count = total != NULL, .authz = w.authz};
+    changes l;
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(store_query_changes(S, k, &q, collect_change, &l, total), ERR_OK);
+    return l;
+}
+
+static int64_t newest(void)
+{
+    int64_t v = -1;
+    cr_assert_eq(store_newest_change_version(S, &v), ERR_OK);
+    return v;
+}
+
+/* Deletes doc (of resource) recording prior. */
+static void delete_with(const store_doc *doc, const char *resource, const store_prior *prior)
+{
+    del x = {.doc_id = doc->doc_id, .resource = resource, .prior = prior};
+    cr_assert_eq(store_run(S, delete_job, &x), ERR_OK);
+}
+
+Test(store, deletes_are_listed_in_order_paged_and_hidden_once_recreated)
+{
+    cr_assert_eq(newest(), 0, "an empty instance");
+    uuid_t16 ra = rid("cq-a"), rb = rid("cq-b"), rz = rid("cq-z");
+    store_doc a = insert_ok("ed-fi/students", &ra, NULL, "{}", NULL, 0);
+    store_doc b = insert_ok("ed-fi/students", &rb, NULL, "{}", NULL, 0);
+    store_doc z = insert_ok("ed-fi/schools", &rz, NULL, "{}", NULL, 0);
+    cr_assert_eq(newest(), z.etag, "a document's version counts");
+    store_prior pa = {.key_values = "{\"studentUniqueId\":\"a\"}", .refid = &ra};
+    store_prior pb = {.key_values = "{\"studentUniqueId\":\"b\"}", .refid = &rb};
+    store_prior pz = {.key_values = "{\"schoolId\":1}", .refid = &rz};
+    delete_with(&a, "ed-fi/students", &pa);
+    delete_with(&b, "ed-fi/students", &pb);
+    delete_with(&z, "ed-fi/schools", &pz);
+
+    int64_t total = -1;
+    changes l = list_changes(SC_DELETES, "ed-fi/students", (window){0}, &total);
+    cr_assert_eq(total, 2, "only this resource's deletes");
+    cr_assert_eq(l.n, 2);
+    cr_assert_str_eq(l.id[0], a.id);
+    cr_assert_str_eq(l.id[1], b.id);
+    cr_assert_str_eq(l.key[0], "{\"studentUniqueId\":\"a\"}");
+    cr_assert_str_eq(l.key[1], "{\"studentUniqueId\":\"b\"}");
+    cr_assert_gt(l.cv[0], z.etag, "a delete takes a new version");
+    cr_assert_gt(l.cv[1], l.cv[0], "ascending");
+    changes zs = list_changes(SC_DELETES, "ed-fi/schools", (window){0}, NULL);
+    cr_assert_eq(zs.n, 1);
+    cr_assert_gt(zs.cv[0], l.cv[1]);
+    cr_assert_eq(newest(), zs.cv[0], "the newest version is the last delete's");
+
+    /* the window is inclusive at both ends; paging in version order */
+    changes w = list_changes(SC_DELETES, "ed-fi/students", (window){.min = l.cv[1]}, &total);
+    cr_assert_eq(w.n, 1);
+    cr_assert_str_eq(w.id[0], b.id);
+    w = list_changes(SC_DELETES, "ed-fi/students", (window){.max = l.cv[0]}, &total);
+    cr_assert_eq(w.n, 1);
+    cr_assert_str_eq(w.id[0], a.id);
+    w = list_changes(SC_DELETES, "ed-fi/students", (window){.min = l.cv[0], .max = l.cv[1]}, &total);
+    cr_assert_eq(w.n, 2);
+    w = list_changes(SC_DELETES, "ed-fi/students", (window){.offset = 1, .limit = 1}, &total);
+    cr_assert_eq(total, 2, "the count ignores paging");
+    cr_assert_eq(w.n, 1);
+    cr_assert_str_eq(w.id[0], b.id);
+
+    /* a, created again: its tombstone is no longer reported */
+    insert_ok("ed-fi/students", &ra, NULL, "{}", NULL, 0);
+    w = list_changes(SC_DELETES, "ed-fi/students", (window){0}, &total);
+    cr_assert_eq(total, 1);
+    cr_assert_eq(w.n, 1);
+    cr_assert_str_eq(w.id[0], b.id);
+}
+
+/* Changes a document's identity from `from` to `to`, recording the old and
+ * new keys. */
+static store_doc rekey(const store_doc *d, const uuid_t16 *from, const uuid_t16 *to, const char *old_key,
+                       const char *new_key, const store_prior *extra)
+{
+    store_prior was = extra ? *extra : (store_prior){0};
+    was.key_values = old_key;
+    was.refid = from;
+    upd u = {.doc_id = d->doc_id, .prior = &was};
+    u.p = put("ed-fi/sessions", to, NULL, "{}").p;
+    u.p.key_values = new_key;
+    cr_assert_eq(store_run(S, update_job, &u), ERR_OK);
+    return u.out;
+}
+
+Test(store, key_changes_are_one_row_per_id_from_first_old_to_last_new)
+{
+    uuid_t16 k1 = rid("kc-1"), k2 = rid("kc-2"), k3 = rid("kc-3"), k4 = rid("kc-4"), k5 = rid("kc-5");
+    store_doc d = insert_ok("ed-fi/sessions", &k1, NULL, "{}", NULL, 0);
+    store_doc e = insert_ok("ed-fi/sessions", &k4, NULL, "{}", NULL, 0);
+    store_doc d1 = rekey(&d, &k1, &k2, "{\"sessionName\":\"A\"}", "{\"sessionName\":\"B\"}", NULL);
+    store_doc d2 = rekey(&d, &k2, &k3, "{\"sessionName\":\"B\"}", "{\"sessionName\":\"C\"}", NULL);
+    store_doc e1 = rekey(&e, &k4, &k5, "{\"sessionName\":\"D\"}", "{\"sessionName\":\"E\"}", NULL);
+    /* an update that keeps the identity is no key change */
+    upd same = {.doc_id = d.doc_id};
+    store_prior ignored = {.key_values = "{\"sessionName\":\"X\"}", .refid = &k3};
+    same.prior = &ignored;
+    same.p = put("ed-fi/sessions", &k3, NULL, "{\"v\":2}").p;
+    cr_assert_eq(store_run(S, update_job, &same), ERR_OK);
+    cr_assert_eq(newest(), same.out.etag);
+
+    int64_t total = -1;
+    changes l = list_changes(SC_KEY_CHANGES, "ed-fi/sessions", (window){0}, &total);
+    cr_assert_eq(total, 2, "one row per id");
+    cr_assert_eq(l.n, 2);
+    cr_assert_str_eq(l.id[0], d.id);
+    cr_assert_eq(l.cv[0], d2.etag, "the last change's version");
+    cr_assert_str_eq(l.key[0], "{\"sessionName\":\"A\"}", "the first change's old key");
+    cr_assert_str_eq(l.newkey[0], "{\"sessionName\":\"C\"}", "the last change's new key");
+    cr_assert_str_eq(l.id[1], e.id);
+    cr_assert_eq(l.cv[1], e1.etag);
+    cr_assert_str_eq(l.key[1], "{\"sessionName\":\"D\"}");
+    cr_assert_str_eq(l.newkey[1], "{\"sessionName\":\"E\"}");
+    /* windows cut the history */
+    l = list_changes(SC_KEY_CHANGES, "ed-fi/sessions", (window){.min = d2.etag}, &total);
+    cr_assert_eq(total, 2);
+    cr_assert_str_eq(l.key[0], "{\"sessionName\":\"B\"}");
+    cr_assert_str_eq(l.newkey[0], "{\"sessionName\":\"C\"}");
+    l = list_changes(SC_KEY_CHANGES, "ed-fi/sessions", (window){.max = d1.etag}, &total);
+    cr_assert_eq(total, 1);
+    cr_assert_str_eq(l.newkey[0], "{\"sessionName\":\"B\"}");
+    l = list_changes(SC_KEY_CHANGES, "ed-fi/sessions", (window){.offset = 1, .limit = 5}, &total);
+    cr_assert_eq(l.n, 1);
+    cr_assert_str_eq(l.id[0], e.id);
+    l = list_changes(SC_KEY_CHANGES, "ed-fi/students", (window){0}, &total);
+    cr_assert_eq(total, 0, "a resource without key changes: none");
+    cr_assert_eq(l.n, 0);
+    cr_assert_eq(list_changes(SC_DELETES, "ed-fi/sessions", (window){0}, NULL).n, 0, "key changes are not deletes");
+}
+
+Test(store, change_rows_are_filtered_like_the_documents_were)
+{
+    hierarchy();
+    rel((relop){.doc = 900, .kind = REL_STUDENT_SCHOOL, .person = "S1", .other = "1001"});
+    rel((relop){.doc = 900, .retire = true}); /* S1's enrolment is over: only IncludingDeletes sees it */
+    rel((relop){.doc = 901, .kind = REL_STUDENT_SCHOOL, .person = "S2", .other = "2001"});
+    uuid_t16 r1 = rid("az-1"), r2 = rid("az-2"), r3 = rid("az-3");
+    store_doc d1 = insert_ok("ed-fi/things", &r1, NULL, "{}", NULL, 0);
+    store_doc d2 = insert_ok("ed-fi/things", &r2, NULL, "{}", NULL, 0);
+    store_doc d3 = insert_ok("ed-fi/things", &r3, NULL, "{}", NULL, 0);
+    store_prior p1 = {.key_values = "{\"k\":1}", .refid = &r1, .sec_edorg = "1001", .sec_person = "S1", .owner = "o1",
+                      .subjects = "{\"schoolId\":1001,\"studentUniqueId\":\"S1\",\"ns\":\"uri://a.org/x\"}"};
+    store_prior p2 = {.key_values = "{\"k\":2}", .refid = &r2, .sec_edorg = "2001", .sec_person = "S2", .owner = "o2",
+                      .subjects = "{\"schoolId\":2001,\"studentUniqueId\":\"S2\",\"ns\":\"uri://b.org/x\"}"};
+    store_prior p3 = {.key_values = "{\"k\":3}"}; /* as rows written before schema 5 */
+    delete_with(&d1, "ed-fi/things", &p1);
+    delete_with(&d2, "ed-fi/things", &p2);
+    delete_with(&d3, "ed-fi/things", &p3);
+
+    const char *claims[1] = {"100"};
+    store_authz_req both[2] = {{SV_EDORG, false, "$.schoolId", SUBJ_EDORG},
+                               {SV_STUDENT, true, "$.studentUniqueId", SUBJ_PERSON}};
+    store_authz_group g = {2, both};
+    store_authz z = {.claims = claims, .nclaims = 1, .ngroups = 1, .groups = &g};
+    int64_t total = -1;
+    changes l = list_changes(SC_DELETES, "ed-fi/things", (window){.authz = &z}, &total);
+    cr_assert_eq(total, 1, "the LEA's school and its (past) student only");
+    cr_assert_str_eq(l.key[0], "{\"k\":1}");
+    both[1].including_deletes = false;
+    list_changes(SC_DELETES, "ed-fi/things", (window){.authz = &z}, &total);
+    cr_assert_eq(total, 0, "without IncludingDeletes the ended enrolment grants nothing");
+    /* a subject with no column of its own is read from the stored subjects */
+    store_authz_req school_only = {SV_EDORG, false, "$.schoolId", SUBJ_NONE};
+    store_authz_group g1 = {1, &school_only};
+    z.groups = &g1;
+    claims[0] = "200";
+    l = list_changes(SC_DELETES, "ed-fi/things", (window){.authz = &z}, &total);
+    cr_assert_eq(total, 1);
+    cr_assert_str_eq(l.key[0], "{\"k\":2}");
+    /* namespace prefixes and ownership read the same columns */
+    const char *prefixes[1] = {"URI://A"};
+    store_authz ns = {.open = true, .ns_path = "$.ns", .ns_prefixes = prefixes, .nns = 1};
+    l = list_changes(SC_DELETES, "ed-fi/things", (window){.authz = &ns}, &total);
+    cr_assert_eq(total, 1, "a row without subjects never passes a namespace check");
+    cr_assert_str_eq(l.key[0], "{\"k\":1}");
+    store_authz own = {.open = true, .owner = "o2"};
+    l = list_changes(SC_DELETES, "ed-fi/things", (window){.authz = &own}, &total);
+    cr_assert_eq(total, 1);
+    cr_assert_str_eq(l.key[0], "{\"k\":2}");
+    list_changes(SC_DELETES, "ed-fi/things", (window){0}, &total);
+    cr_assert_eq(total, 3, "unfiltered: every row, old ones included");
+
+    /* key changes are authorized on their first (old) values */
+    uuid_t16 k1 = rid("az-k1"), k2 = rid("az-k2"), k3 = rid("az-k3");
+    store_doc s = insert_ok("ed-fi/sessions", &k1, NULL, "{}", NULL, 0);
+    store_prior at1001 = {.sec_edorg = "1001"}, at2001 = {.sec_edorg = "2001"};
+    rekey(&s, &k1, &k2, "{\"n\":1}", "{\"n\":2}", &at1001);
+    rekey(&s, &k2, &k3, "{\"n\":2}", "{\"n\":3}", &at2001);
+    store_authz_req edorg = {SV_EDORG, false, "$.schoolId", SUBJ_EDORG};
+    store_authz_group ge = {1, &edorg};
+    store_authz ze = {.claims = claims, .nclaims = 1, .ngroups = 1, .groups = &ge};
+    claims[0] = "100";
+    l = list_changes(SC_KEY_CHANGES, "ed-fi/sessions", (window){.authz = &ze}, &total);
+    cr_assert_eq(total, 1);
+    cr_assert_str_eq(l.newkey[0], "{\"n\":3}");
+    claims[0] = "200";
+    list_changes(SC_KEY_CHANGES, "ed-fi/sessions", (window){.authz = &ze}, &total);
+    cr_assert_eq(total, 0, "the later values do not count");
+}
+
+/* Inserts, then fails: its version is handed out but never committed. */
+static err_t insert_then_fail_job(store_txn *t, void *ctx)
+{
+    err_t e = insert_job(t, ctx);
+    return e ? e : ERR_INVALID;
+}
+
+Test(store, newest_change_version_counts_committed_jobs_only)
+{
+    uuid_t16 a = rid("nv-a"), b = rid("nv-b"), c = rid("nv-c");
+    store_doc da = insert_ok("ed-fi/students", &a, NULL, "{}", NULL, 0);
+    cr_assert_eq(newest(), da.etag);
+    ins x = put("ed-fi/students", &b, NULL, "{}");
+    cr_assert_eq(store_run(S, insert_then_fail_job, &x), ERR_INVALID);
+    cr_assert_eq(newest(), da.etag, "a failed job's version never becomes visible");
+    store_doc dc = insert_ok("ed-fi/students", &c, NULL, "{}", NULL, 0);
+    cr_assert_gt(dc.etag, da.etag);
+    cr_assert_eq(newest(), dc.etag);
+    store_close(S);
+    S = NULL;
+    open_store();
+    cr_assert_eq(newest(), dc.etag, "kept across a restart");
+}
+
+/* SQLite: `edhub load` may write the file while a server does. Each keeps
+ * its own counter; under the write lock the counter moves past what the
+ * other committed, so versions stay unique and increasing. (PostgreSQL
+ * admits one writer process: its advisory lock.) */
+Test(store, a_second_sqlite_writer_continues_the_change_versions)
+{
+    if (getenv("EDHUB_UNIT_PG")) cr_skip_test("SQLite only");
+    char err[256] = "";
+    store_opts o = {.readers = 1};
+    store *other = NULL;
+    cr_assert_eq(store_open(path, &o, &other, err, sizeof err), ERR_OK, "%s", err);
+    uuid_t16 a = rid("mw-a"), b = rid("mw-b"), c = rid("mw-c");
+    store_doc da = insert_ok("ed-fi/students", &a, NULL, "{}", NULL, 0);
+    ins x = put("ed-fi/students", &b, NULL, "{}");
+    cr_assert_eq(store_run(other, insert_job, &x), ERR_OK);
+    cr_assert_gt(x.out.etag, da.etag, "the second writer starts after the first one's commit");
+    store_doc dc = insert_ok("ed-fi/students", &c, NULL, "{}", NULL, 0);
+    cr_assert_gt(dc.etag, x.out.etag, "and the first one after the second one's");
+    store_prior pc = {.key_values = "{}", .refid = &c};
+    delete_with(&dc, "ed-fi/students", &pc);
+    cr_assert_gt(newest(), dc.etag);
+    store_close(other);
 }
