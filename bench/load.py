@@ -8,6 +8,8 @@ Workloads, each next to a same-run ceiling:
   L2  N attendance events (JSON lines) into an embedded instance, the rate per tenth of the load (the curve)
   L3  the Grand Bend load over HTTP into a running edhub at 16 connections (batch endpoint, and one POST per record)
   L4  edhub gen: a synthetic state written (records/s), then loaded (records/s)
+  L5  N attendance events into a PostgreSQL instance (our own throwaway server, scripts/pg-test-server.sh), with
+      the same curve (LOAD_PG_EVENTS, default 1000000; skipped when PostgreSQL 15 is not installed)
 
 Environment: LOAD_EVENTS (default 10000000), LOAD_RUNS (Grand Bend runs, default 3), LOAD_GEN_STUDENTS (default
 100000), LOAD_TMP (work folder parent, default /tmp), BENCH_OUT (default bench/RESULTS.md), LOAD_ONLY=L1,L3 (subset).
@@ -32,6 +34,8 @@ OUT = os.environ.get('BENCH_OUT', os.path.join(BENCH, 'RESULTS.md'))
 EVENTS = int(os.environ.get('LOAD_EVENTS', '10000000'))
 RUNS = int(os.environ.get('LOAD_RUNS', '3'))
 GEN_STUDENTS = int(os.environ.get('LOAD_GEN_STUDENTS', '100000'))
+PG_EVENTS = int(os.environ.get('LOAD_PG_EVENTS', '1000000'))
+PGBIN = os.environ.get('BENCH_PGBIN', '/usr/lib/postgresql/15/bin')
 ONLY = set(x for x in os.environ.get('LOAD_ONLY', '').split(',') if x)
 SAMPLES = None
 for cand in (os.path.join(ROOT, '..', 'shared', 'edfi', 'sample-data'), '/work/shared/edfi/sample-data'):
@@ -56,10 +60,11 @@ def run(args, timeout=3600, **kw):
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
 
 
-def fresh(work, name):
+def fresh(work, name, database=None):
     d = os.path.join(work, name)
     shutil.rmtree(d, ignore_errors=True)
-    p = run([EDHUB, 'init', '--data', d, '--client-key', KEY, '--client-secret', SECRET])
+    p = run([EDHUB, 'init', '--data', d, '--client-key', KEY, '--client-secret', SECRET] +
+            (['--database', database] if database else []))
     if p.returncode:
         raise SystemExit('edhub init failed: ' + p.stderr)
     return d
@@ -172,6 +177,11 @@ def main():
                 raise SystemExit(p.stderr)
     work = tempfile.mkdtemp(prefix='edhub-bench-load-', dir=os.environ.get('LOAD_TMP'))
     res = {}
+    raw = os.path.join(BENCH, 'results-load.json')
+    try:
+        prev = json.load(open(raw)) if ONLY else {}  # a partial run keeps the other workloads' figures
+    except (OSError, ValueError):
+        prev = {}
     try:
         res['meta'] = {
             'date': time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()),
@@ -251,11 +261,53 @@ def main():
             rec.pop('samples', None)
             res['L2'] = rec
             os.remove(ev)
+            shutil.rmtree(d, ignore_errors=True)
+        if want('L5') and os.path.exists(os.path.join(PGBIN, 'postgres')):
+            res['L5'] = load_pg(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_report(res)
-    with open(os.path.join(BENCH, 'results-load.json'), 'w') as f:
-        json.dump(res, f, indent=1)
+    when = dict(prev.get('when') or {})
+    for k in prev:  # results written before 'when' existed
+        if k.startswith('L') and k not in when and prev.get('meta'):
+            when[k] = '%s, git %s' % (prev['meta']['date'], prev['meta']['git'])
+    for k in list(res):
+        if k.startswith('L'):
+            when[k] = '%s, git %s' % (res['meta']['date'], res['meta']['git'])
+    merged = {k: v for k, v in prev.items() if k.startswith('L')}
+    merged.update(res)
+    merged['when'] = when
+    write_report(merged)
+    with open(raw, 'w') as f:
+        json.dump(merged, f, indent=1)
+
+
+def load_pg(work):
+    """L5: attendance events into an instance on our own PostgreSQL server (unix socket only)."""
+    gen = os.path.join(BENCH, 'build', 'gen_attendance')
+    pre, ev = os.path.join(work, 'pg-pre.jsonl'), os.path.join(work, 'pg-events.jsonl')
+    with open(pre, 'w') as f:
+        subprocess.run([gen, 'prereq', str(PG_EVENTS), '180'], stdout=f, check=True, timeout=3600)
+    with open(ev, 'w') as f:
+        subprocess.run([gen, 'events', str(PG_EVENTS), '180'], stdout=f, check=True, timeout=3600)
+    pgdir = os.path.join(work, 'pg')
+    os.chmod(work, 0o755)  # the server runs as the postgres user
+    script = os.path.join(ROOT, 'scripts', 'pg-test-server.sh')
+    p = run(['bash', script, 'start', pgdir], timeout=300)
+    if p.returncode:
+        return {'error': 'PostgreSQL did not start: ' + p.stderr[-300:]}
+    try:
+        url = run(['bash', script, 'createdb', pgdir, 'bench_load']).stdout.strip()
+        d = fresh(work, 'pg-instance', url)
+        run([EDHUB, 'load', '--data', d, pre], timeout=3600)
+        log('L5 loading %s attendance events into PostgreSQL' % fmt(PG_EVENTS))
+        rec = timed_load([EDHUB, 'load', '--data', d, ev], expect=PG_EVENTS)
+        if 'records' in rec:
+            rec['curve'] = curve(rec['samples'], rec['records'], rec['elapsed_s'])
+        rec.pop('samples', None)
+        rec['note'] = 'cpu_s counts edhub only (the PostgreSQL server is not a child)'
+        return rec
+    finally:
+        run(['bash', script, 'stop', pgdir], timeout=300)
 
 
 def write_report(res):
@@ -264,6 +316,10 @@ def write_report(res):
          'Run on %s, %s CPUs, load average at start %s, git %s. Every load below goes through the same validation, '
          'reference and identity checks as the API (`edhub load`); the database is a fresh embedded (SQLite) '
          'instance unless said otherwise.' % (m['date'], m['cpus'], ' '.join(m['loadavg']), m['git']), '']
+    other = sorted('%s: %s' % (k, v) for k, v in (res.get('when') or {}).items()
+                   if v != '%s, git %s' % (m['date'], m['git']))
+    if other:
+        L[-1:-1] = ['Figures kept from earlier runs (`LOAD_ONLY` ran a subset): ' + '; '.join(other) + '.', '']
     c = res.get('L0', {})
     ceil = c.get('rows_per_s')
     L += ['| workload | result | ratio to the raw SQLite ceiling |', '|---|---|---|']
@@ -309,6 +365,16 @@ def write_report(res):
               'Decay ratio (last tenth / second tenth): %.2f.' % (e['curve'][-1][1] / e['curve'][1][1])]
     elif e:
         L.append('| L2 attendance events | failed: %s | |' % (e.get('error') or e.get('summary')))
+    pg = res.get('L5')
+    if pg and 'rate' in pg:
+        L += ['', '### L5: %s attendance events into PostgreSQL 15 (same machine, unix socket)' % fmt(pg['records']), '',
+              '%.1f min, **%s records/s**, %d rejected; edhub CPU %.0f µs per record (the server\'s not counted).' %
+              (pg['elapsed_s'] / 60, fmt(pg['rate']), pg.get('rejected', 0), pg['cpu_s'] / pg['records'] * 1e6), '',
+              '| tenth | ' + ' | '.join('%d–%d%%' % (k * 10, k * 10 + 10) for k, _ in pg['curve']) + ' |',
+              '|---|' + '---|' * len(pg['curve']),
+              '| records/s | ' + ' | '.join(fmt(v) for _, v in pg['curve']) + ' |']
+    elif pg:
+        L.append('\nL5 (PostgreSQL) failed: %s' % (pg.get('error') or pg.get('summary')))
     L += ['', 'Commands: `edhub load --data DIR PATH...` (L1, L2, L4), `edhub load --api http://127.0.0.1:PORT --key K '
           '--secret S --connections 16 [--no-batch] PATH...` (L3), `bench/build/ceiling_sqlite DB 10000 2000000 120 FULL '
           'simple` (L0), `bench/build/gen_attendance prereq|events N 180` (L2 input, generated before timing). Raw '
