@@ -897,28 +897,26 @@ int main(int argc, char **argv)
         fputs(usage_top, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {{"init", cmd_init},       {"serve", cmd_serve},     {"load", cmd_load},
+                    {"migrate", cmd_migrate}, {"gen", cmd_gen},         {"clients", cmd_clients},
+                    {"vendors", cmd_vendors}, {"claimsets", cmd_claimsets}, {"audit", cmd_audit}};
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "init")) return cmd_init(argc, argv);
-    if (!strcmp(cmd, "serve")) return cmd_serve(argc, argv);
-    if (!strcmp(cmd, "load")) return cmd_load(argc, argv);
-    if (!strcmp(cmd, "migrate")) return cmd_migrate(argc, argv);
-    if (!strcmp(cmd, "gen")) return cmd_gen(argc, argv);
-    if (!strcmp(cmd, "clients")) return cmd_clients(argc, argv);
-    if (!strcmp(cmd, "vendors")) return cmd_vendors(argc, argv);
-    if (!strcmp(cmd, "claimsets")) return cmd_claimsets(argc, argv);
-    if (!strcmp(cmd, "audit")) return cmd_audit(argc, argv);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc, argv);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         puts("edhub 0.1.0 (Ed-Fi ODS/API 7.3, Data Standard 5.2)");
         return 0;
     }
-    if (!strcmp(cmd, "help")) {
-        const char *t = argc > 2 ? argv[2] : "";
-        fputs(!strcmp(t, "init")      ? usage_init
-              : !strcmp(t, "serve")   ? usage_serve
-              : !strcmp(t, "load")    ? usage_load
-              : !strcmp(t, "migrate") ? usage_migrate
-                                      : usage_top,
-              stdout);
+    if (!strcmp(cmd, "help")) { /* edhub help X = edhub X --help */
+        for (size_t i = 0; argc > 2 && i < sizeof commands / sizeof commands[0]; i++)
+            if (!strcmp(argv[2], commands[i].name)) {
+                char *args[] = {argv[0], argv[2], "--help", NULL};
+                return commands[i].run(3, args);
+            }
+        fputs(usage_top, stdout);
         return 0;
     }
     fprintf(stderr, "edhub: unknown command '%s'\n\n%s", cmd, usage_top);

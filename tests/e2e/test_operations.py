@@ -95,12 +95,14 @@ class Cli(unittest.TestCase):
         return p.returncode, p.stdout, p.stderr
 
     def test_every_command_has_help(self):
-        for cmd in (['--help'], ['init', '--help'], ['serve', '--help'], ['load', '--help'], ['migrate', '--help'],
-                    ['help', 'init'], ['help', 'serve'], ['help', 'load'], ['help', 'migrate']):
+        commands = ('init', 'serve', 'load', 'migrate', 'gen', 'clients', 'vendors', 'claimsets', 'audit')
+        for cmd in [['--help'], ['help']] + [[c, '--help'] for c in commands] + [['help', c] for c in commands]:
             with self.subTest(cmd=cmd):
                 code, out, err = self.run_edhub(*cmd)
                 self.assertEqual(code, 0, err)
                 self.assertIn('usage: edhub', out)
+                if len(cmd) == 2 and cmd[0] == 'help':  # the command's own text, not the overview
+                    self.assertIn('usage: edhub ' + cmd[1], out)
 
     def test_unknown_command_says_what_to_do(self):
         code, out, err = self.run_edhub('frobnicate')
