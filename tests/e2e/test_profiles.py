@@ -560,6 +560,52 @@ class Cli(ProfileCase):
         self.assertIn('profile name', err)
 
 
+class AdminApi(ProfileCase):
+
+    def test_profiles_and_application_profile_ids(self):
+        key, secret = 'adminapi' + h.uid('k').replace('-', ''), h.uid('adminsecret')
+        self.cli('clients', 'create', '--key', key, '--secret', secret, '--claim-set', 'edhub Admin API')
+        body = 'client_id=%s&client_secret=%s&grant_type=client_credentials' % (key, secret)
+        r = self.anon.request('POST', '/adminapi/connect/token', body, content_type=FORM, auth=False)
+        admin = h.Client(self.server, r.json['access_token'])
+        r = admin.get('/adminapi/v2/profiles?limit=100')
+        self.assertStatus(r, 200)
+        ids = {p['name']: p['id'] for p in r.json}
+        self.assertIn('Test-Student-Include', ids)
+        self.assertIn('State-Promotion', ids)
+        self.assertIn('Test-Broken', ids)
+        pid = ids['Test-Student-Include']
+        self.assertEqual(admin.get('/adminapi/v2/profiles/%d' % pid).json, {'id': pid, 'name': 'Test-Student-Include'})
+        self.assertStatus(admin.get('/adminapi/v2/profiles/9999'), 404)
+        self.assertStatus(admin.post('/adminapi/v2/profiles', {'name': 'x', 'definition': '<Profile/>'}), 405)
+        r = admin.post('/adminapi/v2/vendors', {'company': 'Profiled ' + h.uid('c'), 'namespacePrefixes': 'uri://p.org'})
+        vid = int(r.headers['Location'].rsplit('/', 1)[1])
+        app = {'applicationName': 'Profiled app', 'vendorId': vid, 'claimSetName': 'edhub Full Access',
+               'educationOrganizationIds': [], 'profileIds': [pid]}
+        r = admin.post('/adminapi/v2/applications', app)
+        self.assertStatus(r, 201)
+        aid, akey, asecret = r.json['id'], r.json['key'], r.json['secret']
+        self.assertEqual(admin.get('/adminapi/v2/applications/%d' % aid).json['profileIds'], [pid])
+        out, _ = self.cli('clients', 'show', '--key', akey, '--json')
+        self.assertEqual(json.loads(out)['profiles'], ['Test-Student-Include'])
+        c = h.Client(self.server, self.server.get_token(akey, asecret))
+        sid, _ = self.student()
+        r = c.get(c.url('students', sid))
+        self.assertEqual(r.content_type, media('student', 'test-student-include', 'readable'))
+        # Unknown ids are refused; an update without profileIds keeps them; [] clears them.
+        bad = dict(app, profileIds=[9999])
+        r = admin.put('/adminapi/v2/applications/%d' % aid, bad)
+        self.assertEqual(r.status, 400, repr(r))
+        self.assertIn('ProfileIds', r.json['errors'])
+        upd = dict(app)
+        del upd['profileIds']
+        upd['applicationName'] = 'Renamed app'
+        self.assertStatus(admin.put('/adminapi/v2/applications/%d' % aid, upd), 200)
+        self.assertEqual(admin.get('/adminapi/v2/applications/%d' % aid).json['profileIds'], [pid])
+        self.assertStatus(admin.put('/adminapi/v2/applications/%d' % aid, dict(app, profileIds=[])), 200)
+        self.assertEqual(admin.get('/adminapi/v2/applications/%d' % aid).json['profileIds'], [])
+
+
 if __name__ == '__main__':
     import unittest
     unittest.main()
