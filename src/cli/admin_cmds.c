@@ -4,6 +4,8 @@
 #include "cli.h"
 #include "../base/arena.h"
 #include "../base/jsonx.h"
+#include "../model/model.h"
+#include "../profiles/profiles.h"
 #include "../security/credentials.h"
 #include <errno.h>
 #include <limits.h>
@@ -189,6 +191,34 @@ static void print_client(admin_store *a, const char *key, bool json)
     free(t);
 }
 
+/* Warns about assigned profiles a server of this instance would not apply:
+ * not installed, or invalid. A client is held to its profiles only when
+ * they exist and are valid (as in ODS), so a typo must not pass unnoticed. */
+static void check_profiles(const aopts *o)
+{
+    if (!o->nprofiles) return;
+    char mfile[PATH_MAX], err[512];
+    const char *mp = getenv("EDHUB_MODEL");
+    if (!mp) mp = cli_data_file("model/ds-5.2/ApiSchema.json", mfile, sizeof mfile);
+    model *m = model_load(mp, err, sizeof err);
+    if (!m) return;
+    profile_set *ps = cli_load_profiles(m, o->data);
+    for (int i = 0; i < o->nprofiles; i++) {
+        int k = profile_set_find(ps, o->profiles[i]);
+        if (k < 0)
+            fprintf(stderr,
+                    "edhub: warning: no profile named '%s' is installed (%s/profiles/*.xml or edhub's own); the "
+                    "client is not held to it until one is\n",
+                    o->profiles[i], o->data);
+        else if (profile_set_problem(ps, k))
+            fprintf(stderr, "edhub: warning: profile '%s' is invalid (%s); the client is not held to it until it is "
+                            "fixed\n",
+                    o->profiles[i], profile_set_problem(ps, k));
+    }
+    profile_set_free(ps);
+    model_free(m);
+}
+
 int cmd_clients(int argc, char **argv)
 {
     const char *act = argc > 2 ? argv[2] : "";
@@ -230,6 +260,7 @@ int cmd_clients(int argc, char **argv)
         s.secret = read_secret(o.secret, sbuf, sizeof sbuf);
         if (o.secret && !s.secret) e = ERR_INVALID, snprintf(msg, sizeof msg, "no secret on stdin");
         else e = cred_client_create(a, cl, &s, &who, key, secret, NULL, msg, sizeof msg);
+        if (!e) check_profiles(&o);
         if (e) rc = fail(e, msg);
         else if (o.json) {
             printf("{\"key\":\"%s\"", key);
@@ -263,7 +294,7 @@ int cmd_clients(int argc, char **argv)
         if (!strcmp(act, "enable")) s.enabled = 1;
         if (!need_key(&o)) rc = 2;
         else if ((e = cred_client_update(a, cl, o.key, &s, &who, msg, sizeof msg))) rc = fail(e, msg);
-        else if (!o.json) printf("edhub: client %s %sd\n", o.key, act);
+        else if (check_profiles(&o), !o.json) printf("edhub: client %s %sd\n", o.key, act);
         else print_client(a, o.key, true);
     } else if (!strcmp(act, "reset")) {
         const char *given = read_secret(o.secret, sbuf, sizeof sbuf);

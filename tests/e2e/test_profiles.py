@@ -559,6 +559,13 @@ class Cli(ProfileCase):
         _, err = self.cli('clients', 'create', '--claim-set', 'SIS Vendor', '--profile', 'has.dot', expect=2)
         self.assertIn('profile name', err)
 
+    def test_warns_about_profiles_the_server_would_not_apply(self):
+        _, err = self.cli('clients', 'create', '--claim-set', 'SIS Vendor', '--profile', 'Not-Installed',
+                          '--profile', 'Test-Broken', '--profile', 'Test-Student-Include')
+        self.assertIn("no profile named 'Not-Installed' is installed", err)
+        self.assertIn("profile 'Test-Broken' is invalid", err)
+        self.assertNotIn('Test-Student-Include', err)
+
 
 class AdminApi(ProfileCase):
 
