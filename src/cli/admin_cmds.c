@@ -193,7 +193,7 @@ static void print_client(admin_store *a, const char *key, bool json)
 
 /* Warns about assigned profiles a server of this instance would not apply:
  * not installed, or invalid. A client is held to its profiles only when
- * they exist and are valid (as in ODS), so a typo must not pass unnoticed. */
+ * they exist and are valid, so a typo must not pass unnoticed. */
 static void check_profiles(const aopts *o)
 {
     if (!o->nprofiles) return;
