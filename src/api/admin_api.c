@@ -1,7 +1,8 @@
 /* /adminapi: credentials over HTTP, modelled on Ed-Fi Admin API 2.x
  * (security.md §3): vendors, applications (one API client each, as Admin
  * API 2.0-2.2 creates them), credential reset, claim sets (read and
- * export), ODS instances, actions and strategies. Protected by its own
+ * export), profiles (read: they are files, DIR/profiles), ODS instances,
+ * actions and strategies. Protected by its own
  * clients: tokens from /adminapi/connect/token for clients whose claim set
  * is "edhub Admin API". Every change goes through credentials.c (audited,
  * actor "api:KEY" with the address). */
@@ -245,7 +246,15 @@ static json_object *all_of(request *r, bool vendors)
     return arr;
 }
 
-static json_object *application_view(json_object *c)
+/* Admin API profile ids are positions in the server's profile set (from 1):
+ * stable while it runs; applications keep the names. */
+static int64_t profile_id(request *r, const char *name)
+{
+    int i = r->srv->cfg.profiles ? profile_set_find(r->srv->cfg.profiles, name) : -1;
+    return i < 0 ? 0 : i + 1;
+}
+
+static json_object *application_view(request *r, json_object *c)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_int64(json_object_get_int64(jsonx_get(c, "applicationId"))));
@@ -256,7 +265,12 @@ static json_object *application_view(json_object *c)
     json_object *e = jsonx_get(c, "edorgs");
     json_object_object_add(o, "educationOrganizationIds", e ? json_object_get(e) : json_object_new_array());
     json_object_object_add(o, "vendorId", json_object_new_int64(json_object_get_int64(jsonx_get(c, "vendorId"))));
-    json_object_object_add(o, "profileIds", json_object_new_array());
+    json_object *pids = json_object_new_array(), *names = jsonx_get(c, "profiles");
+    for (size_t i = 0; json_object_is_type(names, json_type_array) && i < json_object_array_length(names); i++) {
+        int64_t pid = profile_id(r, json_object_get_string(json_object_array_get_idx(names, i)));
+        if (pid) json_object_array_add(pids, json_object_new_int64(pid)); /* a name not installed has no id */
+    }
+    json_object_object_add(o, "profileIds", pids);
     json_object *inst = json_object_new_array();
     json_object_array_add(inst, json_object_new_int(1));
     json_object_object_add(o, "odsInstanceIds", inst);
@@ -302,7 +316,7 @@ static void vendors(request *r, long long id, const char *sub)
         json_object *arr = all_of(r, false), *out = json_object_new_array();
         for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
             json_object *c = json_object_array_get_idx(arr, i);
-            if (json_object_get_int64(jsonx_get(c, "vendorId")) == id) json_object_array_add(out, application_view(c));
+            if (json_object_get_int64(jsonx_get(c, "vendorId")) == id) json_object_array_add(out, application_view(r, c));
         }
         page(r, out);
         json_object_put(out);
@@ -401,6 +415,28 @@ static bool application_spec(request *r, json_object *b, cred_spec *s, bool crea
         ids[i] = json_object_get_int64(x);
     }
     if (eo || create) s->edorgs = ids, s->nedorgs = (int)n;
+    /* profileIds: the whole list (absent: unchanged; create: none). */
+    json_object *po = jsonx_get(b, "profileIds");
+    const profile_set *ps = r->srv->cfg.profiles;
+    if (po) {
+        size_t np = json_object_is_type(po, json_type_array) ? json_object_array_length(po) : 0;
+        const char **names = arena_alloc(&r->a, sizeof(char *) * (np + 1));
+        for (size_t i = 0; i < np; i++) {
+            json_object *x = json_object_array_get_idx(po, i);
+            int64_t pid = json_object_is_type(x, json_type_int) ? json_object_get_int64(x) : 0;
+            if (!ps || pid < 1 || pid > profile_set_count(ps)) {
+                admin_error(r, 400, "Validation failed", "ProfileIds", "'Profile Ids' must be ids of profiles (GET /v2/profiles).");
+                return false;
+            }
+            names[i] = profile_set_name(ps, (int)pid - 1);
+        }
+        if (!json_object_is_type(po, json_type_array) || np > CRED_MAX_PROFILES) {
+            admin_error(r, 400, "Validation failed", "ProfileIds", "Must be an array of at most 32 profile ids.");
+            return false;
+        }
+        s->profiles = names;
+        s->nprofiles = (int)np;
+    }
     json_object *en = jsonx_get(b, "enabled");
     if (en) s->enabled = json_object_get_boolean(en);
     return true;
@@ -427,7 +463,7 @@ static void applications(request *r, long long id, const char *sub)
         if (!strcmp(r->method, "GET")) {
             json_object *arr = all_of(r, false), *out = json_object_new_array();
             for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-                json_object_array_add(out, application_view(json_object_array_get_idx(arr, i)));
+                json_object_array_add(out, application_view(r, json_object_array_get_idx(arr, i)));
             page(r, out);
             json_object_put(out);
             json_object_put(arr);
@@ -457,7 +493,7 @@ static void applications(request *r, long long id, const char *sub)
     } else if (sub) {
         admin_error(r, 404, "Not found", NULL, "No such route.");
     } else if (!strcmp(r->method, "GET")) {
-        json_object *o = application_view(c);
+        json_object *o = application_view(r, c);
         reply(r, 200, o);
         json_object_put(o);
     } else if (!strcmp(r->method, "PUT")) {
@@ -530,6 +566,38 @@ static void claimsets(request *r, long long id, const char *sub)
     json_object_put(clients);
 }
 
+/* ---- profiles (read-only: they are files) ---- */
+
+static json_object *profile_view(const profile_set *ps, int i)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int(i + 1));
+    json_object_object_add(o, "name", json_object_new_string(profile_set_name(ps, i)));
+    return o;
+}
+
+static void profiles(request *r, long long id, const char *sub)
+{
+    const profile_set *ps = r->srv->cfg.profiles;
+    int n = ps ? profile_set_count(ps) : 0;
+    if (strcmp(r->method, "GET"))
+        return admin_error(r, 405, "Method not allowed", NULL,
+                           "Profiles are read-only here: put their XML files in DIR/profiles and restart the server.");
+    if (sub) return admin_error(r, 404, "Not found", NULL, "No such route.");
+    if (id < 0) {
+        json_object *out = json_object_new_array();
+        for (int i = 0; i < n; i++) json_object_array_add(out, profile_view(ps, i));
+        page(r, out);
+        json_object_put(out);
+    } else if (id < 1 || id > n) {
+        not_found(r, "profile", id);
+    } else {
+        json_object *o = profile_view(ps, (int)id - 1);
+        reply(r, 200, o);
+        json_object_put(o);
+    }
+}
+
 static void lookups(request *r, const char *what)
 {
     if (strcmp(r->method, "GET")) return admin_error(r, 405, "Method not allowed", NULL, "Use GET.");
@@ -600,6 +668,7 @@ void handle_admin(request *r)
     if (!strcmp(coll, "vendors")) vendors(r, id, *sub ? sub : NULL);
     else if (!strcmp(coll, "applications")) applications(r, id, *sub ? sub : NULL);
     else if (!strcmp(coll, "claimSets")) claimsets(r, id, *sub ? sub : NULL);
+    else if (!strcmp(coll, "profiles")) profiles(r, id, *sub ? sub : NULL);
     else if (id < 0 && (!strcmp(coll, "actions") || !strcmp(coll, "authorizationStrategies") || !strcmp(coll, "odsInstances")))
         lookups(r, coll);
     else admin_error(r, 404, "Not found", NULL, "No such route.");

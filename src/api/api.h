@@ -18,6 +18,7 @@ typedef struct api_config {
     const char *public_url;    /* base URL clients use (behind a proxy), or NULL: from Host */
     const struct claims *claims; /* the security metadata (claim sets) */
     struct admin_store *admin;   /* credentials (Admin API) */
+    const struct profile_set *profiles; /* the API profiles (integration.md §3), or NULL: none */
     bool hide_existence;         /* 404, not 403, for stored items the client may not read or change */
 } api_config;
 

@@ -54,6 +54,7 @@ typedef struct request {
     wreq w;
     outcome oc;
     const mresource *res;
+    const profile_ct *profile; /* the API profile applied to this request, or NULL */
     char correlation[24];
     struct timespec started;   /* for the access log */
     const char *client_key;    /* authenticated client, for the access log */

@@ -5,7 +5,11 @@
  * item is validated and authorized exactly as a POST of it alone would be,
  * and written through the same group commit. The answer lists each item's
  * status with its id, or its problem. Items are independent: one failing
- * does not undo the others. */
+ * does not undo the others. API profiles apply as to a POST with
+ * Content-Type application/json: a client's only assigned profile that
+ * covers an item's resource is applied to it (a client with several that
+ * cover it has that item refused, 403); the batch body cannot name one, so
+ * a profile media type as the batch's Content-Type is refused (415). */
 #include "api_int.h"
 #include "../base/jsonx.h"
 #include <stdatomic.h>
@@ -55,8 +59,14 @@ static void item_done(void *ctx, err_t result)
     batch_release(it->b);
 }
 
-/* The authorization plans of a resource for this client, made once per batch. */
-typedef struct plans { const mresource *r; authz_plan *create, *update; } plans;
+/* The authorization plans of a resource for this client, and the API
+ * profile that applies to its writes, made once per batch. */
+typedef struct plans {
+    const mresource *r;
+    authz_plan *create, *update;
+    const profile_ct *profile;
+    profile_error *perr;       /* status 0: none */
+} plans;
 
 static plans *plans_for(request *r, plans *cache, int *n, const mresource *res)
 {
@@ -68,6 +78,14 @@ static plans *plans_for(request *r, plans *cache, int *n, const mresource *res)
     p->update = arena_alloc(&r->a, sizeof *p->update);
     authz_plan_for(p->create, r->srv->cfg.claims, r->client, res, SEC_CREATE, &r->a);
     authz_plan_for(p->update, r->srv->cfg.claims, r->client, res, SEC_UPDATE, &r->a);
+    p->perr = arena_alloc(&r->a, sizeof *p->perr);
+    memset(p->perr, 0, sizeof *p->perr);
+    p->profile = NULL;
+    if (r->srv->cfg.profiles) {
+        profile_request rq = {.r = res, .method = "POST", .assigned = (const char *const *)r->client->profiles,
+                              .nassigned = r->client->nprofiles};
+        p->profile = profile_resolve(r->srv->cfg.profiles, &rq, p->perr);
+    }
     return p;
 }
 
@@ -80,6 +98,16 @@ void handle_batch(request *r)
         return;
     }
     if (!req_authenticate(r)) return;
+    const char *ctype = req_get_header(r, "Content-Type");
+    profile_media pm;
+    if (ctype && profile_media_parse(ctype, &pm) != PROFILE_MEDIA_NONE) {
+        req_simple_problem(r, 415, "urn:ed-fi:api:unsupported-media-type", "Unsupported Media Type",
+                           "The value specified in the 'Content-Type' header is not supported by this host.",
+                           "The batch endpoint does not take API profile media types: a client's assigned profile "
+                           "applies to each item by itself; write through a profile that is not applied so with "
+                           "POST or PUT on the resource.");
+        return;
+    }
     /* Count the lines first: the item table is allocated once. */
     const char *body = r->body.data ? r->body.data : "";
     size_t len = r->body.len;
@@ -130,7 +158,9 @@ void handle_batch(request *r)
         } else {
             plans *pl = plans_for(r, cache, &ncache, mr);
             if (ncache >= 64) ncache = 0; /* a bounded cache: start over (plans stay in the arena) */
-            if (pl->create->status && (pl->update->status || pl->create->status == 500)) {
+            if (pl->perr->status) {
+                outcome_profile(&it->oc, pl->perr);
+            } else if (pl->create->status && (pl->update->status || pl->create->status == 500)) {
                 outcome_problem(&it->oc, pl->create->status, pl->create->type, pl->create->title, pl->create->detail,
                                 pl->create->error);
             } else {
@@ -143,6 +173,7 @@ void handle_batch(request *r)
                 w->out = &it->oc;
                 w->az_create = pl->create;
                 w->az_update = pl->update;
+                w->profile = pl->profile;
                 const char *text = jsonx_text(doc);
                 it->submitted = engine_prepare(w, text, strlen(text));
                 /* The request arena is the writer's once the first job is queued. */

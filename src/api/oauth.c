@@ -241,7 +241,12 @@ void handle_token_info(request *r)
     buf_puts(o, "],\"education_organizations\":[");
     for (int i = 0; i < c->nedorgs; i++)
         buf_printf(o, "%s{\"education_organization_id\":%lld}", i ? "," : "", (long long)c->edorgs[i]);
-    buf_puts(o, "],\"assigned_profiles\":[],\"claim_set\":{\"name\":");
+    buf_puts(o, "],\"assigned_profiles\":[");
+    for (int i = 0; i < c->nprofiles; i++) {
+        if (i) buf_putc(o, ',');
+        buf_json_str(o, c->profiles[i]);
+    }
+    buf_puts(o, "],\"claim_set\":{\"name\":");
     buf_json_str(o, c->claim_set_name ? c->claim_set_name : "");
     buf_puts(o, "},\"resources\":[");
     /* What the claim set grants, resource by resource (before record-level checks). */

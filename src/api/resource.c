@@ -68,6 +68,64 @@ static authz_plan *plan(request *r, sec_action act, bool send_refusal)
     return p;
 }
 
+/* Which API profile applies to this GET, POST or PUT, per ODS/API 7.3
+ * (integration.md §3.3-3.5): into r->profile (NULL: none), or false with
+ * the Ed-Fi problem sent. Checked before authorization, as ODS's
+ * middleware and filters do. */
+static bool request_profile(request *r)
+{
+    r->profile = NULL;
+    const profile_set *ps = r->srv->cfg.profiles;
+    if (!ps) return true;
+    profile_request rq = {.r = r->res,
+                          .method = r->method,
+                          .accept = req_get_header(r, "Accept"),
+                          .content_type = req_get_header(r, "Content-Type"),
+                          .assigned = (const char *const *)r->client->profiles,
+                          .nassigned = r->client->nprofiles};
+    profile_error pe;
+    r->profile = profile_resolve(ps, &rq, &pe);
+    if (!pe.status) return true;
+    outcome o = {0};
+    outcome_profile(&o, &pe);
+    req_problem(r, &o);
+    outcome_free(&o);
+    return false;
+}
+
+/* A stored document as the API returns it, through the request's read
+ * profile when one applies. */
+static void render(request *r, buf *out, const store_doc *d)
+{
+    if (!r->profile) {
+        engine_render(out, d);
+        return;
+    }
+    buf full;
+    buf_init(&full, 0);
+    engine_render(&full, d);
+    char err[128];
+    json_object *o = jsonx_parse(full.data, full.len, err, sizeof err, NULL, 0);
+    if (o) {
+        profile_filter_read(r->profile, o);
+        buf_puts(out, jsonx_text(o));
+    } else { /* never: the store holds what the engine wrote; show nothing unfiltered */
+        log_error("profiles: stored %s %s does not parse: %s", r->res->name, d->id, err);
+        buf_printf(out, "{\"id\":\"%s\"}", d->id);
+    }
+    json_object_put(o);
+    buf_free(&full);
+}
+
+/* A read through a profile answers in the profile's canonical media type. */
+static void profile_content_type(request *r)
+{
+    if (!r->profile) return;
+    char mt[400];
+    profile_media_format(mt, sizeof mt, r->res->name, profile_ct_profile(r->profile), PROFILE_READ);
+    r->content_type = arena_strdup(&r->a, mt);
+}
+
 static const char *stored_name(request *r)
 {
     return arena_printf(&r->a, "%s/%s", r->res->project_endpoint, r->res->endpoint);
@@ -136,10 +194,11 @@ static void get_item(request *r, const route *rt, const authz_plan *az)
         return;
     }
     r->status = 200;
-    engine_render(&r->out, &d);
+    profile_content_type(r);
+    render(r, &r->out, &d);
 }
 
-typedef struct listctx { buf *out; int n; int64_t limit; int64_t last; bool more; } listctx;
+typedef struct listctx { request *r; buf *out; int n; int64_t limit; int64_t last; bool more; } listctx;
 
 static bool list_row(void *ctx, const store_doc *d)
 {
@@ -149,7 +208,7 @@ static bool list_row(void *ctx, const store_doc *d)
         return false;
     }
     if (l->n++) buf_putc(l->out, ',');
-    engine_render(l->out, d);
+    render(l->r, l->out, d);
     l->last = d->doc_id;
     return true;
 }
@@ -203,7 +262,7 @@ static void get_list(request *r, const authz_plan *az)
         return;
     }
     lr.q.resource = stored_name(r);
-    listctx l = {&r->out, 0, lr.q.limit, 0, false};
+    listctx l = {r, &r->out, 0, lr.q.limit, 0, false};
     int64_t total = 0, last = 0;
     store_query q = lr.q;
     if (lr.cursor) q.limit = lr.q.limit + 1; /* peek one row to know if there is a next page */
@@ -218,6 +277,7 @@ static void get_list(request *r, const authz_plan *az)
         return;
     }
     r->status = 200;
+    profile_content_type(r);
     if (lr.q.count) {
         char t[32];
         snprintf(t, sizeof t, "%lld", (long long)total);
@@ -375,6 +435,7 @@ static void submit_write(request *r, write_op op, const route *rt)
     w->if_none_match = req_get_header(r, "If-None-Match");
     w->owner = arena_strdup(&r->a, r->client->key);
     w->out = &r->oc;
+    w->profile = op == OP_DELETE ? NULL : r->profile;
     if (op != OP_DELETE) {
         if (!content_type_ok(r)) return;
         if (!engine_prepare(w, r->body.data ? r->body.data : "", r->body.len)) {
@@ -445,6 +506,10 @@ void handle_data(request *r, const route *rt)
         else if (az) get_partitions(r);
         return;
     }
+    /* Profiles apply to reading and writing items and collections (not to
+     * DELETE, partitions or change queries). */
+    if ((rt->kind == RT_COLLECTION && (get || post)) || (rt->kind == RT_ITEM && (get || put)))
+        if (!request_profile(r)) return;
     if (rt->kind == RT_COLLECTION) {
         if (get) {
             authz_plan *az = plan(r, SEC_READ, true);

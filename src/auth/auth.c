@@ -260,6 +260,8 @@ void auth_client_release(const auth_client *c)
     free(g->c.edorgs);
     for (int i = 0; i < g->c.nnamespaces; i++) free(g->c.namespaces[i]);
     free(g->c.namespaces);
+    for (int i = 0; i < g->c.nprofiles; i++) free(g->c.profiles[i]);
+    free(g->c.profiles);
     free(g);
 }
 
@@ -276,6 +278,8 @@ static grant *grant_of(auth *a, const cred_client *c, int64_t scope)
         if (!scope || c->edorgs[i] == scope) g->c.edorgs[g->c.nedorgs++] = c->edorgs[i];
     g->c.namespaces = xcalloc((size_t)c->nnamespaces + 1, sizeof(char *));
     for (int i = 0; i < c->nnamespaces; i++) g->c.namespaces[g->c.nnamespaces++] = xstrdup(c->namespaces[i]);
+    g->c.profiles = xcalloc((size_t)c->nprofiles + 1, sizeof(char *));
+    for (int i = 0; i < c->nprofiles; i++) g->c.profiles[g->c.nprofiles++] = xstrdup(c->profiles[i]);
     g->c.scope = scope;
     g->generation = c->generation;
     return g;

@@ -30,6 +30,8 @@ typedef struct auth_client {
     int nedorgs;
     char **namespaces;
     int nnamespaces;
+    char **profiles;          /* the API profiles assigned to the client */
+    int nprofiles;
     int64_t scope;            /* the scope asked for at the token endpoint, or 0 */
 } auth_client;
 

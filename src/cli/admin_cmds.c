@@ -4,6 +4,8 @@
 #include "cli.h"
 #include "../base/arena.h"
 #include "../base/jsonx.h"
+#include "../model/model.h"
+#include "../profiles/profiles.h"
 #include "../security/credentials.h"
 #include <errno.h>
 #include <limits.h>
@@ -17,15 +19,18 @@ static const char *usage_clients =
     "usage: edhub clients <action> --data DIR [options]\n"
     "\n"
     "  create  --claim-set NAME [--key K] [--secret S|-] [--edorg ID]... [--namespace PREFIX]...\n"
-    "          [--vendor NAME] [--name TEXT] [--application TEXT]\n"
+    "          [--vendor NAME] [--name TEXT] [--application TEXT] [--profile NAME]...\n"
     "          Key and secret are generated when not given (printed once). --secret - reads it from stdin.\n"
     "  list    every client (never secrets)\n"
     "  show    --key K\n"
     "  update  --key K [--claim-set NAME] [--edorg ID]... [--no-edorgs] [--namespace P]... [--no-namespaces]\n"
-    "          [--vendor NAME] [--name TEXT] [--application TEXT]\n"
+    "          [--vendor NAME] [--name TEXT] [--application TEXT] [--profile NAME]...\n"
+    "          --profile replaces the client's API profiles (--profile '' removes them all)\n"
     "  disable --key K    enable --key K    delete --key K\n"
     "  reset   --key K [--secret S|-]   a new secret (generated when not given)\n"
     "\n"
+    "--profile NAME assigns an API profile (repeat for several): the client then reads and writes the\n"
+    "resources it covers only through a profile (see README, API profiles).\n"
     "--json prints JSON. Disabling, resetting, changing or deleting a client ends its live tokens\n"
     "(a running server notices within a second). Every change is recorded in the audit log\n"
     "(edhub audit). Secrets are stored only as PBKDF2-HMAC-SHA256 hashes.\n";
@@ -65,6 +70,9 @@ typedef struct aopts {
     int nedorgs;
     const char *namespaces[MAX_LIST];
     int nns;
+    const char *profiles[MAX_LIST];
+    int nprofiles;
+    bool profiles_given;
     bool no_edorgs, no_namespaces, json, verify;
     long long after, limit;
 } aopts;
@@ -89,7 +97,16 @@ static int parse(int argc, char **argv, aopts *o, const char *usage)
         else if (!strcmp(a, "--vendor")) slot = &o->vendor;
         else if (!strcmp(a, "--name")) slot = &o->name;
         else if (!strcmp(a, "--application")) slot = &o->application;
-        else if (!strcmp(a, "--edorg") || !strcmp(a, "--namespace") || !strcmp(a, "--after") || !strcmp(a, "--limit")) {
+        else if (!strcmp(a, "--profile")) {
+            const char *v;
+            if (cli_option_value(argc, argv, &i, &v)) return 2;
+            if (o->nprofiles >= MAX_LIST) {
+                fprintf(stderr, "edhub: at most %d values per option\n", MAX_LIST);
+                return 2;
+            }
+            o->profiles_given = true;
+            if (*v) o->profiles[o->nprofiles++] = v;
+        } else if (!strcmp(a, "--edorg") || !strcmp(a, "--namespace") || !strcmp(a, "--after") || !strcmp(a, "--limit")) {
             const char *v;
             if (cli_option_value(argc, argv, &i, &v)) return 2;
             if (!strcmp(a, "--after") || !strcmp(a, "--limit")) {
@@ -162,14 +179,44 @@ static void print_client(admin_store *a, const char *key, bool json)
     if (json) puts(t);
     else {
         json_object *o = json_tokener_parse(t);
-        printf("%-24s claim set: %s; enabled: %s; edorgs: %s; namespaces: %s; vendor id: %lld\n", key,
+        printf("%-24s claim set: %s; enabled: %s; edorgs: %s; namespaces: %s; profiles: %s; vendor id: %lld\n", key,
                jsonx_str(o, "claimSet") ? jsonx_str(o, "claimSet") : "", jsonx_bool(o, "enabled") ? "yes" : "no",
                json_object_to_json_string_ext(jsonx_get(o, "edorgs"), JSON_C_TO_STRING_PLAIN),
                json_object_to_json_string_ext(jsonx_get(o, "namespaces"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+               jsonx_get(o, "profiles") ? json_object_to_json_string_ext(jsonx_get(o, "profiles"), JSON_C_TO_STRING_PLAIN)
+                                        : "[]",
                (long long)json_object_get_int64(jsonx_get(o, "vendorId")));
         json_object_put(o);
     }
     free(t);
+}
+
+/* Warns about assigned profiles a server of this instance would not apply:
+ * not installed, or invalid. A client is held to its profiles only when
+ * they exist and are valid, so a typo must not pass unnoticed. */
+static void check_profiles(const aopts *o)
+{
+    if (!o->nprofiles) return;
+    char mfile[PATH_MAX], err[512];
+    const char *mp = getenv("EDHUB_MODEL");
+    if (!mp) mp = cli_data_file("model/ds-5.2/ApiSchema.json", mfile, sizeof mfile);
+    model *m = model_load(mp, err, sizeof err);
+    if (!m) return;
+    profile_set *ps = cli_load_profiles(m, o->data);
+    for (int i = 0; i < o->nprofiles; i++) {
+        int k = profile_set_find(ps, o->profiles[i]);
+        if (k < 0)
+            fprintf(stderr,
+                    "edhub: warning: no profile named '%s' is installed (%s/profiles/*.xml or edhub's own); the "
+                    "client is not held to it until one is\n",
+                    o->profiles[i], o->data);
+        else if (profile_set_problem(ps, k))
+            fprintf(stderr, "edhub: warning: profile '%s' is invalid (%s); the client is not held to it until it is "
+                            "fixed\n",
+                    o->profiles[i], profile_set_problem(ps, k));
+    }
+    profile_set_free(ps);
+    model_free(m);
 }
 
 int cmd_clients(int argc, char **argv)
@@ -205,6 +252,7 @@ int cmd_clients(int argc, char **argv)
     s.application = o.application;
     if (o.nedorgs || o.no_edorgs) s.edorgs = edorgs, s.nedorgs = o.nedorgs;
     if (o.nns || o.no_namespaces) s.namespaces = o.namespaces, s.nnamespaces = o.nns;
+    if (o.profiles_given) s.profiles = o.profiles, s.nprofiles = o.nprofiles;
     if (!cl) {
         rc = 1;
     } else if (!strcmp(act, "create")) {
@@ -212,6 +260,7 @@ int cmd_clients(int argc, char **argv)
         s.secret = read_secret(o.secret, sbuf, sizeof sbuf);
         if (o.secret && !s.secret) e = ERR_INVALID, snprintf(msg, sizeof msg, "no secret on stdin");
         else e = cred_client_create(a, cl, &s, &who, key, secret, NULL, msg, sizeof msg);
+        if (!e) check_profiles(&o);
         if (e) rc = fail(e, msg);
         else if (o.json) {
             printf("{\"key\":\"%s\"", key);
@@ -245,7 +294,7 @@ int cmd_clients(int argc, char **argv)
         if (!strcmp(act, "enable")) s.enabled = 1;
         if (!need_key(&o)) rc = 2;
         else if ((e = cred_client_update(a, cl, o.key, &s, &who, msg, sizeof msg))) rc = fail(e, msg);
-        else if (!o.json) printf("edhub: client %s %sd\n", o.key, act);
+        else if (check_profiles(&o), !o.json) printf("edhub: client %s %sd\n", o.key, act);
         else print_client(a, o.key, true);
     } else if (!strcmp(act, "reset")) {
         const char *given = read_secret(o.secret, sbuf, sizeof sbuf);

@@ -16,6 +16,11 @@ const char *cli_data_file(const char *rel, char *out, size_t n);
 bool cli_instance_location(const char *dir, char *out, size_t n);
 /* The claim sets: Ed-Fi's, edhub's, and the deployment's (DIR/claimsets.json). */
 claims *cli_load_claims(const char *dir);
+/* The API profiles: the deployment's DIR/profiles/NAME.xml, then edhub's
+ * shipped ones (model/ds-5.2/profiles); problems are logged. Never NULL. */
+struct profile_set;
+struct model;
+struct profile_set *cli_load_profiles(const struct model *m, const char *dir);
 /* The admin store of the instance in dir (after saying why, NULL). */
 admin_store *cli_open_admin(const char *dir);
 /* Takes the value of option argv[*i] into *slot (advancing *i); 2 after

@@ -12,10 +12,12 @@
 #include "../load/remote.h"
 #include "../load/xml.h"
 #include "../model/model.h"
+#include "../profiles/profiles.h"
 #include "../security/credentials.h"
 #include "../store/store.h"
 #include "cli.h"
 #include <dirent.h>
+#include <glob.h>
 #include <errno.h>
 #include <strings.h>
 #include <pwd.h>
@@ -260,6 +262,37 @@ claims *cli_load_claims(const char *dir)
     claims *c = claims_load_with(base, names, extra, access(local, R_OK) == 0 ? 2 : 1, err, sizeof err);
     if (!c) fprintf(stderr, "edhub: cannot load the claim sets: %s\n", err);
     return c;
+}
+
+/* Adds the profiles of the XML files in dir (sorted by name) to ps. shipped:
+ * edhub's own files, whose profiles a deployment's file of the same name
+ * replaces (it is read first, and the first definition of a name wins). */
+static void add_profile_dir(profile_set *ps, const char *dir, bool shipped)
+{
+    char pattern[PATH_MAX], err[1024];
+    if ((size_t)snprintf(pattern, sizeof pattern, "%s/*.xml", dir) >= sizeof pattern) return;
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g)) return; /* no such directory, or no files */
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        int before = profile_set_count(ps);
+        err_t e = profile_set_add_file(ps, g.gl_pathv[i], err, sizeof err);
+        if (e == ERR_OK) continue;
+        if (shipped && strstr(err, "is already defined")) log_info("profiles: %s (the deployment's definition is used)", err);
+        else if (profile_set_count(ps) > before)
+            log_warn("profiles: %s (a request that uses this profile is answered 406: configured but invalid)", err);
+        else log_warn("profiles: %s: file ignored: %s", g.gl_pathv[i], err);
+    }
+    globfree(&g);
+}
+
+profile_set *cli_load_profiles(const model *m, const char *dir)
+{
+    profile_set *ps = profile_set_new(m);
+    char local[PATH_MAX], shipped[PATH_MAX];
+    snprintf(local, sizeof local, "%s/profiles", dir);
+    add_profile_dir(ps, local, false);
+    add_profile_dir(ps, data_file("model/ds-5.2/profiles", shipped, sizeof shipped), true);
+    return ps;
 }
 
 admin_store *cli_open_admin(const char *dir)
@@ -826,8 +859,17 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     auth *au = auth_new(adm, cl, 1800, o.tokens_per_client ? o.tokens_per_client : AUTH_MAX_TOKENS_PER_CLIENT);
+    profile_set *ps = cli_load_profiles(m, o.data);
+    if (profile_set_count(ps)) {
+        buf names;
+        buf_init(&names, 0);
+        for (int i = 0; i < profile_set_count(ps); i++)
+            buf_printf(&names, "%s%s%s", i ? ", " : "", profile_set_name(ps, i), profile_set_problem(ps, i) ? " (invalid)" : "");
+        log_info("profiles: %s", names.data);
+        buf_free(&names);
+    }
     api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl, .admin = adm,
-                      .hide_existence = o.hide_existence};
+                      .profiles = ps, .hide_existence = o.hide_existence};
     char public_url[512] = "";
     if (o.public_url) {
         size_t n = strlen(o.public_url);
@@ -836,6 +878,7 @@ static int cmd_serve(int argc, char **argv)
             strpbrk(o.public_url, " \"<>\\{}|^`")) {
             fprintf(stderr, "edhub: --public-url must be an http(s) URL such as https://api.state.edu/ods\n");
             auth_free(au);
+            profile_set_free(ps);
             admin_close(adm);
             claims_free(cl);
             store_close(s);
@@ -851,6 +894,7 @@ static int cmd_serve(int argc, char **argv)
         if (!alog) {
             fprintf(stderr, "edhub: cannot open the access log %s: %s\n", o.access_log, strerror(errno));
             auth_free(au);
+            profile_set_free(ps);
             admin_close(adm);
             claims_free(cl);
             store_close(s);
@@ -871,6 +915,7 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "edhub: %s\n", err);
         if (alog && alog != stdout) fclose(alog);
         auth_free(au);
+        profile_set_free(ps);
         admin_close(adm);
         claims_free(cl);
         store_close(s);
@@ -883,6 +928,7 @@ static int cmd_serve(int argc, char **argv)
     api_stop(srv);
     if (alog && alog != stdout) fclose(alog);
     auth_free(au);
+    profile_set_free(ps);
     admin_close(adm);
     claims_free(cl);
     store_close(s);

@@ -132,6 +132,93 @@ static const char *stored_text(wreq *w)
     return out;
 }
 
+void outcome_profile(outcome *o, const profile_error *pe)
+{
+    outcome_problem(o, pe->status, pe->type, pe->title, pe->detail, pe->path[0] ? NULL : pe->message);
+    if (pe->path[0]) {
+        verrors ve;
+        verrors_init(&ve);
+        verrors_add(&ve, pe->path, pe->message);
+        o->validation = ve.by_path;
+    }
+}
+
+/* doc_normalize_ex's question for a write through a profile: a required
+ * member may be absent when the write content type excludes it (the writer
+ * puts its stored value back, or refuses to create). */
+static bool excluded_member(void *ct, const char *path)
+{
+    char p[512];
+    size_t n = 0;
+    for (const char *s = path; *s; s++) {
+        if (n + 4 >= sizeof p) return false;
+        if (*s == '[') {
+            memcpy(p + n, "[*]", 3);
+            n += 3;
+            if (!(s = strchr(s, ']'))) break;
+            continue;
+        }
+        p[n++] = *s;
+    }
+    p[n] = 0;
+    return !profile_ct_includes(ct, p);
+}
+
+/* The checks of a normalized document w->doc after its schema: descriptor
+ * values, equality constraints, identity and references (into w->info),
+ * repeated references. False with the problems in ve. */
+static bool check_doc(wreq *w, verrors *ve)
+{
+    if (w->r->is_descriptor) {
+        /* ODS/API 7.3 rules for descriptor values (a '#' would make the
+         * namespace#codeValue URI ambiguous). */
+        const char *ns = jsonx_str(w->doc, "namespace"), *cv = jsonx_str(w->doc, "codeValue");
+        char msg[400];
+        if (ns && strncasecmp(ns, "uri://", 6) != 0) {
+            snprintf(msg, sizeof msg, "'%.255s' is not a valid value for namespace. Namespaces must be prefixed with 'uri://'.", ns);
+            verrors_add(ve, "$.namespace", msg);
+        }
+        if (cv && strchr(cv, '#')) {
+            snprintf(msg, sizeof msg, "'%.60s' is not a valid value for codeValue. A code value cannot contain '#'.", cv);
+            verrors_add(ve, "$.codeValue", msg);
+        }
+        if (ve->count) return false;
+    }
+    if (!doc_check_equality(w->r, w->doc, ve)) return false;
+    if (!doc_extract(w->a, w->r, w->doc, &w->info, ve)) return false;
+    /* Two references in one collection to the same item (§5.8): sort by
+     * (reference, referential id, position) and flag the later ones. */
+    int nr = w->info.nrefs;
+    if (nr > 1) {
+        int *order = xcalloc((size_t)nr, sizeof(int));
+        bool *is_dup = xcalloc((size_t)nr, sizeof(bool));
+        for (int i = 0; i < nr; i++) order[i] = i;
+        sort_refs = w->info.refs;
+        qsort(order, (size_t)nr, sizeof(int), cmp_ref_index);
+        for (int i = 1; i < nr; i++) {
+            const docref *a = &w->info.refs[order[i - 1]], *b = &w->info.refs[order[i]];
+            if (a->ref && a->ref == b->ref && !memcmp(a->refid.b, b->refid.b, 16)) is_dup[order[i]] = true;
+        }
+        for (int i = 0; i < nr; i++) {
+            const docref *d = &w->info.refs[i];
+            const char *br = is_dup[i] ? strrchr(d->path, '[') : NULL;
+            if (!br || d->ref->object_path.nseg < 2) continue;
+            const mpath *op = &d->ref->object_path;
+            int idx = atoi(br + 1) + 1;
+            const char *sfx = idx % 100 >= 11 && idx % 100 <= 13 ? "th" : idx % 10 == 1 ? "st" : idx % 10 == 2 ? "nd" : idx % 10 == 3 ? "rd" : "th";
+            char key[256], msg[512];
+            snprintf(key, sizeof key, "%.*s", (int)(br - d->path), d->path);
+            snprintf(msg, sizeof msg,
+                     "The %d%s item of the %s has the same identifying values as another item earlier in the list.",
+                     idx, sfx, op->seg[op->nseg - 2].name);
+            if (!jsonx_get(ve->by_path, key)) verrors_add(ve, key, msg);
+        }
+        free(order);
+        free(is_dup);
+    }
+    return ve->count == 0;
+}
+
 bool engine_prepare(wreq *w, const char *body, size_t len)
 {
     outcome *o = w->out;
@@ -190,73 +277,26 @@ bool engine_prepare(wreq *w, const char *body, size_t len)
             goto done;
         }
     }
-    w->doc = doc_normalize(w->r, raw, &ve);
-    if (!w->doc) {
-        validation_problem(o, &ve);
-        goto done;
-    }
-    if (w->r->is_descriptor) {
-        /* ODS/API 7.3 rules for descriptor values (a '#' would make the
-         * namespace#codeValue URI ambiguous). */
-        const char *ns = jsonx_str(w->doc, "namespace"), *cv = jsonx_str(w->doc, "codeValue");
-        char msg[400];
-        if (ns && strncasecmp(ns, "uri://", 6) != 0) {
-            snprintf(msg, sizeof msg, "'%.255s' is not a valid value for namespace. Namespaces must be prefixed with 'uri://'.", ns);
-            verrors_add(&ve, "$.namespace", msg);
-        }
-        if (cv && strchr(cv, '#')) {
-            snprintf(msg, sizeof msg, "'%.60s' is not a valid value for codeValue. A code value cannot contain '#'.", cv);
-            verrors_add(&ve, "$.codeValue", msg);
-        }
-        if (ve.count) {
-            validation_problem(o, &ve);
+    if (w->profile) {
+        /* Members the profile excludes are dropped before validation, as
+         * ODS's profile-specific classes never read them (§3.3). */
+        profile_error pe;
+        if (profile_write_prepare(w->profile, raw, &pe)) {
+            outcome_profile(o, &pe);
             goto done;
         }
     }
-    if (!doc_check_equality(w->r, w->doc, &ve)) {
-        validation_problem(o, &ve);
-        goto done;
-    }
-    if (!doc_extract(w->a, w->r, w->doc, &w->info, &ve)) {
-        validation_problem(o, &ve);
-        goto done;
-    }
-    /* Two references in one collection to the same item (§5.8): sort by
-     * (reference, referential id, position) and flag the later ones. */
-    int nr = w->info.nrefs;
-    if (nr > 1) {
-        int *order = xcalloc((size_t)nr, sizeof(int));
-        bool *is_dup = xcalloc((size_t)nr, sizeof(bool));
-        for (int i = 0; i < nr; i++) order[i] = i;
-        sort_refs = w->info.refs;
-        qsort(order, (size_t)nr, sizeof(int), cmp_ref_index);
-        for (int i = 1; i < nr; i++) {
-            const docref *a = &w->info.refs[order[i - 1]], *b = &w->info.refs[order[i]];
-            if (a->ref && a->ref == b->ref && !memcmp(a->refid.b, b->refid.b, 16)) is_dup[order[i]] = true;
-        }
-        for (int i = 0; i < nr; i++) {
-            const docref *d = &w->info.refs[i];
-            const char *br = is_dup[i] ? strrchr(d->path, '[') : NULL;
-            if (!br || d->ref->object_path.nseg < 2) continue;
-            const mpath *op = &d->ref->object_path;
-            int idx = atoi(br + 1) + 1;
-            const char *sfx = idx % 100 >= 11 && idx % 100 <= 13 ? "th" : idx % 10 == 1 ? "st" : idx % 10 == 2 ? "nd" : idx % 10 == 3 ? "rd" : "th";
-            char key[256], msg[512];
-            snprintf(key, sizeof key, "%.*s", (int)(br - d->path), d->path);
-            snprintf(msg, sizeof msg,
-                     "The %d%s item of the %s has the same identifying values as another item earlier in the list.",
-                     idx, sfx, op->seg[op->nseg - 2].name);
-            if (!jsonx_get(ve.by_path, key)) verrors_add(&ve, key, msg);
-        }
-        free(order);
-        free(is_dup);
-    }
-    if (ve.count) {
+    w->doc = w->profile ? doc_normalize_ex(w->r, raw, &ve, excluded_member, (void *)w->profile)
+                        : doc_normalize(w->r, raw, &ve);
+    if (!w->doc || !check_doc(w, &ve)) {
         validation_problem(o, &ve);
         goto done;
     }
     ok = true;
-    prepare_text(w);
+    /* Through a profile, the writer makes the document to store (merged with
+     * the stored one); the prepared text would not be it. */
+    if (w->profile) w->sent = json_object_get(w->doc);
+    else prepare_text(w);
 done:
     verrors_free(&ve);
     json_object_put(raw);
@@ -266,7 +306,8 @@ done:
 void engine_release(wreq *w)
 {
     json_object_put(w->doc);
-    w->doc = NULL;
+    json_object_put(w->sent);
+    w->doc = w->sent = NULL;
 }
 
 /* ---- writer side ---- */
@@ -580,9 +621,67 @@ static err_t cascade(store_txn *t, wreq *w, const mresource *changed_r, const uu
     return ERR_OK;
 }
 
+/* A write through a profile, once the stored document (old) is known or
+ * known to be absent: the sent document merged with old's members the
+ * profile excludes and items its filters hide, or checked for a create;
+ * then validated whole, as any document is, and made w->doc. Starts from
+ * w->sent each time (a job may run again after a transient failure). */
+static err_t apply_profile(wreq *w, const store_doc *old)
+{
+    json_object *doc = NULL, *stored = NULL;
+    if (json_object_deep_copy(w->sent, &doc, NULL)) return ERR_NOMEM;
+    profile_error pe;
+    err_t e;
+    if (old) {
+        char perr[128];
+        if (!(stored = jsonx_parse(old->body, strlen(old->body), perr, sizeof perr, NULL, 0))) {
+            json_object_put(doc);
+            return ERR_STORAGE;
+        }
+        e = profile_merge_stored(w->profile, doc, stored, &pe);
+        json_object_put(stored);
+    } else {
+        e = profile_check_create(w->profile, doc, &pe);
+    }
+    if (e) {
+        json_object_put(doc);
+        outcome_profile(w->out, &pe);
+        return ERR_INVALID;
+    }
+    verrors ve;
+    verrors_init(&ve);
+    json_object *merged = doc_normalize(w->r, doc, &ve);
+    json_object_put(doc);
+    json_object_put(w->doc);
+    w->doc = merged;
+    w->text = NULL;
+    w->nslots = 0;
+    w->link_text = NULL;
+    bool ok = merged && check_doc(w, &ve);
+    if (!ok) validation_problem(w->out, &ve);
+    verrors_free(&ve);
+    return ok ? ERR_OK : ERR_INVALID;
+}
+
+/* apply_profile for a POST: the stored document is the one with the sent
+ * identity (which a profile always keeps). An identity taken by another
+ * resource is left to the upsert, which answers the conflict. */
+static err_t profile_upsert(store_txn *t, wreq *w)
+{
+    store_hit self;
+    err_t e = txn_find_identity(t, &w->info.refid, w->a, &self);
+    if (e == ERR_NOT_FOUND) return apply_profile(w, NULL);
+    if (e) return e;
+    if (strcmp(self.resource, stored_resource(w))) return ERR_OK;
+    store_doc old;
+    if ((e = txn_get(t, self.resource, self.doc_id, w->a, &old))) return e;
+    return apply_profile(w, &old);
+}
+
 static err_t do_upsert(store_txn *t, wreq *w)
 {
     err_t e;
+    if (w->profile && (e = profile_upsert(t, w))) return e;
     store_hit hit;
     bool exists = false;
     if ((e = resolve_refs(t, w, &hit, &exists))) return e;
@@ -646,6 +745,7 @@ static err_t do_put(store_txn *t, wreq *w)
         return w->if_match ? ERR_PRECONDITION : ERR_NOT_FOUND;
     }
     if (e) return e;
+    if (w->profile && (e = apply_profile(w, &old))) return e;
     if ((e = authorize(t, w, w->az_update, &old, w->doc))) return e;
     if (w->if_match && !if_match_ok(w->if_match, old.etag)) {
         lock_failed(w->out);

@@ -8,6 +8,7 @@
 #include "../base/arena.h"
 #include "../model/document.h"
 #include "../model/model.h"
+#include "../profiles/profiles.h"
 #include "../store/store.h"
 #include <json-c/json.h>
 
@@ -29,6 +30,10 @@ void outcome_free(outcome *o);
 void outcome_problem(outcome *o, int status, const char *type, const char *title, const char *detail,
                      const char *errors_msg);
 
+/* Sets the problem the profiles library chose (a message with a path goes
+ * into validationErrors). */
+void outcome_profile(outcome *o, const profile_error *pe);
+
 typedef enum { OP_UPSERT, OP_PUT, OP_DELETE } write_op;
 
 /* One write request. Allocate it in the request arena; engine_prepare fills
@@ -46,6 +51,13 @@ typedef struct wreq {
      * bootstrap or the local loader). POST needs both plans: whether it
      * creates or updates is known only inside the job. */
     const struct authz_plan *az_create, *az_update, *az_delete;
+    /* A write through an API profile (integration.md §3), or NULL. Prepare
+     * drops what the write content type excludes and validates the rest
+     * (required members it excludes may be absent); the writer then merges
+     * with the stored document, or checks that the profile can create,
+     * and validates the result, which becomes doc. */
+    const profile_ct *profile;
+    json_object *sent;          /* the prepared document as sent (owned; profile only) */
     json_object *doc;           /* normalized document (owned) */
     docinfo info;
     outcome *out;

@@ -106,6 +106,8 @@ static const char *stype_name(jtype t)
 typedef struct nctx {
     verrors *ve;
     buf path;
+    doc_optional_fn optional; /* may a required member at this path be absent? (NULL: no) */
+    void *octx;
 } nctx;
 
 static void err_at(nctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -457,7 +459,7 @@ static json_object *norm_object(const snode *s, json_object *v, const char *name
         buf_putc(&c->path, '.');
         buf_puts(&c->path, pn);
         if (!present) {
-            if (s->required[i]) {
+            if (s->required[i] && !(c->optional && c->optional(c->octx, c->path.data))) {
                 err_at(c, "%s is required.", pn);
                 ok = false;
             }
@@ -495,7 +497,12 @@ static json_object *norm(const snode *s, json_object *v, const char *name, int d
 
 json_object *doc_normalize(const mresource *r, json_object *body, verrors *ve)
 {
-    nctx c = {ve, {0}};
+    return doc_normalize_ex(r, body, ve, NULL, NULL);
+}
+
+json_object *doc_normalize_ex(const mresource *r, json_object *body, verrors *ve, doc_optional_fn optional, void *octx)
+{
+    nctx c = {ve, {0}, optional, octx};
     buf_init(&c.path, 0);
     buf_puts(&c.path, "$");
     json_object *out = NULL;

@@ -23,6 +23,12 @@ void verrors_add(verrors *ve, const char *path, const char *msg);
  * properties, nulls and empty top-level collections dropped, values coerced
  * and normalized), or NULL with errors in ve. Caller owns the result. */
 json_object *doc_normalize(const mresource *r, json_object *body, verrors *ve);
+/* The same, where a required member may be absent when optional(octx, path)
+ * says so (path: its concrete JSON path, "$.addresses[0].city"): a write
+ * through an API profile that excludes the member, whose stored value the
+ * writer puts back (the merged document is then normalized strictly). */
+typedef bool (*doc_optional_fn)(void *octx, const char *path);
+json_object *doc_normalize_ex(const mresource *r, json_object *body, verrors *ve, doc_optional_fn optional, void *octx);
 
 /* Equality constraints (key unification), §9. Adds errors, returns ok. */
 bool doc_check_equality(const mresource *r, json_object *doc, verrors *ve);

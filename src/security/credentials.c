@@ -1,6 +1,6 @@
 /* Credentials on the admin store; see credentials.h. Objects are JSON:
  *   client  (by key)  {key, secretHash, name, vendorId, application,
- *            applicationId, claimSet, edorgs[], namespaces[], enabled,
+ *            applicationId, claimSet, edorgs[], namespaces[], profiles[], enabled,
  *            generation, createdAt}
  *   vendor  (by id)   {id, name, namespaces[], contactName,
  *            contactEmailAddress, createdAt}
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void cred_client_free(cred_client *c)
 {
@@ -28,6 +29,8 @@ void cred_client_free(cred_client *c)
     free(c->edorgs);
     for (int i = 0; i < c->nnamespaces; i++) free(c->namespaces[i]);
     free(c->namespaces);
+    for (int i = 0; i < c->nprofiles; i++) free(c->profiles[i]);
+    free(c->profiles);
     memset(c, 0, sizeof *c);
 }
 
@@ -66,6 +69,13 @@ err_t cred_client_load(admin_store *a, const char *key, cred_client *out)
     out->edorgs = xcalloc(n + 1, sizeof(int64_t));
     for (size_t i = 0; i < n; i++) out->edorgs[out->nedorgs++] = json_object_get_int64(json_object_array_get_idx(eo, i));
     add_namespaces(out, jsonx_get(o, "namespaces"));
+    json_object *po = jsonx_get(o, "profiles");
+    size_t np = json_object_is_type(po, json_type_array) ? json_object_array_length(po) : 0;
+    out->profiles = xcalloc(np + 1, sizeof(char *));
+    for (size_t i = 0; i < np && out->nprofiles < CRED_MAX_PROFILES; i++) {
+        const char *s = json_object_get_string(json_object_array_get_idx(po, i));
+        if (s && *s) out->profiles[out->nprofiles++] = xstrdup(s);
+    }
     int64_t vendor = json_object_get_int64(jsonx_get(o, "vendorId"));
     if (vendor > 0) {
         char *vb = NULL, vk[24];
@@ -107,6 +117,15 @@ static bool namespace_ok(const char *s)
     if (n < 1 || n > 255) return false;
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) return false;
+    return true;
+}
+
+bool cred_profile_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > CRED_PROFILE_NAME_MAX) return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("!#$&-^_", *p)) return false;
     return true;
 }
 
@@ -223,6 +242,27 @@ static bool apply_spec(json_object *o, const claims *cl, admin_store *a, const c
         json_object_object_add(o, "edorgs", arr);
     }
     if (s->nnamespaces >= 0 && !put_namespaces(o, s->namespaces, s->nnamespaces, "client", msg, msglen)) return false;
+    if (s->profiles) {
+        if (s->nprofiles > CRED_MAX_PROFILES) {
+            snprintf(msg, msglen, "at most %d profiles per client", CRED_MAX_PROFILES);
+            return false;
+        }
+        json_object *arr = json_object_new_array();
+        for (int i = 0; i < s->nprofiles; i++) {
+            if (!cred_profile_name_ok(s->profiles[i])) {
+                json_object_put(arr);
+                snprintf(msg, msglen,
+                         "'%.120s' cannot be a profile name (1-%d letters, digits and ! # $ & - ^ _; no dots)",
+                         s->profiles[i], CRED_PROFILE_NAME_MAX);
+                return false;
+            }
+            bool dup = false; /* names compare case-insensitively, as the API does */
+            for (size_t k = 0; k < json_object_array_length(arr) && !dup; k++)
+                dup = !strcasecmp(json_object_get_string(json_object_array_get_idx(arr, k)), s->profiles[i]);
+            if (!dup) json_object_array_add(arr, json_object_new_string(s->profiles[i]));
+        }
+        json_object_object_add(o, "profiles", arr);
+    }
     if (s->enabled >= 0) json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
     return true;
 }
@@ -302,6 +342,7 @@ err_t cred_client_create(admin_store *a, const claims *cl, const cred_spec *s, c
     set_str(o, "application", "");
     json_object_object_add(o, "edorgs", json_object_new_array());
     json_object_object_add(o, "namespaces", json_object_new_array());
+    json_object_object_add(o, "profiles", json_object_new_array());
     json_object_object_add(o, "enabled", json_object_new_boolean(1));
     json_object_object_add(o, "generation", json_object_new_int64(1));
     set_str(o, "createdAt", at);
@@ -362,7 +403,8 @@ err_t cred_client_update(admin_store *a, const claims *cl, const char *key, cons
                          char *msg, size_t msglen)
 {
     const char *action = "client.update";
-    bool only_enabled = s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor_id && !s->name && !s->application;
+    bool only_enabled = s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor_id && !s->name &&
+                        !s->application && !s->profiles;
     if (s->enabled == 0 && only_enabled) action = "client.disable";
     if (s->enabled == 1 && only_enabled) action = "client.enable";
     return change(a, key, action, who, cl, s, NULL, false, NULL, msg, msglen);

@@ -16,6 +16,8 @@
 #define CRED_MAX_EDORGS 1000
 #define CRED_MAX_NAMESPACES 32
 #define CRED_KEY_MAX 100
+#define CRED_MAX_PROFILES 32
+#define CRED_PROFILE_NAME_MAX 100
 #define CRED_SECRET_MIN 8     /* secrets shorter than this are refused */
 #define CRED_SECRET_MAX 200
 
@@ -31,6 +33,8 @@ typedef struct cred_client {
     int nedorgs;
     char **namespaces;          /* the client's and its vendor's prefixes, malloc'ed */
     int nnamespaces;
+    char **profiles;            /* the API profiles assigned to it (names), malloc'ed */
+    int nprofiles;
     bool enabled;
     int64_t generation;         /* moves on every change that must end live tokens */
     int64_t version;            /* the stored object's version (for compare-and-swap) */
@@ -53,8 +57,17 @@ typedef struct cred_spec {
     int nedorgs;                /* -1: unchanged */
     const char *const *namespaces;
     int nnamespaces;            /* -1: unchanged */
+    /* API profiles assigned to the client, by name; NULL: unchanged (create:
+     * none); an empty list clears them. */
+    const char *const *profiles;
+    int nprofiles;
     int enabled;                /* -1: unchanged, 0/1 */
 } cred_spec;
+
+/* Whether name can be a profile's name: 1-100 characters of a media-type
+ * facet (letters, digits and ! # $ & - ^ _; no dots, which separate the
+ * facets of application/vnd.ed-fi.{resource}.{profile}.{usage}+json). */
+bool cred_profile_name_ok(const char *name);
 
 /* Who is acting, for the audit log. */
 typedef struct cred_actor { const char *who; const char *address; } cred_actor;
