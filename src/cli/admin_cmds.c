@@ -191,9 +191,9 @@ static void print_client(admin_store *a, const char *key, bool json)
     free(t);
 }
 
-/* Warns about assigned profiles a server of this instance would not apply:
- * not installed, or invalid. A client is held to its profiles only when
- * they exist and are valid, so a typo must not pass unnoticed. */
+/* Warns about assigned profiles a server of this instance cannot apply:
+ * not installed, or invalid. The server then refuses the client's data
+ * requests (fail closed), so a typo must not pass unnoticed. */
 static void check_profiles(const aopts *o)
 {
     if (!o->nprofiles) return;
@@ -208,11 +208,11 @@ static void check_profiles(const aopts *o)
         if (k < 0)
             fprintf(stderr,
                     "edhub: warning: no profile named '%s' is installed (%s/profiles/*.xml or edhub's own); the "
-                    "client is not held to it until one is\n",
+                    "client's data requests are refused (406) until one is\n",
                     o->profiles[i], o->data);
         else if (profile_set_problem(ps, k))
-            fprintf(stderr, "edhub: warning: profile '%s' is invalid (%s); the client is not held to it until it is "
-                            "fixed\n",
+            fprintf(stderr, "edhub: warning: profile '%s' is invalid (%s); the client's data requests are refused (406) "
+                            "until it is fixed\n",
                     o->profiles[i], profile_set_problem(ps, k));
     }
     profile_set_free(ps);

@@ -149,13 +149,22 @@ const profile_ct *profile_resolve(const profile_set *ps, const profile_request *
     /* The assigned profiles that cover this resource in this direction. */
     const char **relevant = rq->nassigned > 0 ? xcalloc((size_t)rq->nassigned, sizeof(char *)) : NULL;
     int nrel = 0;
+    const profile_ct *ct = NULL;
     for (int i = 0; i < rq->nassigned; i++) {
         int k = profile_set_find(ps, rq->assigned[i]);
+        if (k < 0 || ps->p[k]->problem) {
+            /* Fail closed: which resources a missing or broken profile
+             * restricts is unknown, so the client gets nothing rather than
+             * everything until the profile is installed or fixed. */
+            fail(e, 406, T_USAGE, "Invalid Profile Usage", D_USAGE,
+                 "The profile '%s' assigned to the API client is %s on this host; ask the host's administrator.",
+                 rq->assigned[i], k < 0 ? "not installed" : "configured but invalid");
+            goto out;
+        }
         bool dup = false;
         for (int j = 0; j < nrel && k >= 0; j++) dup |= relevant[j] == ps->p[k]->name;
         if (k >= 0 && !dup && profile_lookup(ps, ps->p[k]->name, rq->r, u)) relevant[nrel++] = ps->p[k]->name;
     }
-    const profile_ct *ct = NULL;
     if (nrel && !raw) {
         /* Exactly one: applied without the client naming it. */
         if (nrel == 1) ct = profile_lookup(ps, relevant[0], rq->r, u);

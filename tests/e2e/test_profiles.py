@@ -566,6 +566,18 @@ class Cli(ProfileCase):
         self.assertIn("profile 'Test-Broken' is invalid", err)
         self.assertNotIn('Test-Student-Include', err)
 
+    def test_missing_or_invalid_assigned_profile_fails_closed(self):
+        for bad, why in (('Not-Installed', 'not installed'), ('Test-Broken', 'configured but invalid')):
+            with self.subTest(profile=bad):
+                _, _, c = self.new_client([bad, 'Test-Student-Include'])
+                for path in ('/schools', '/students', '/sessions?limit=1'):
+                    r = c.get(DATA + path)
+                    self.assertProblem(r, 406, USAGE)
+                    self.assertIn("The profile '%s' assigned to the API client is %s" % (bad, why), r.body.decode())
+                r = c.post(DATA + '/students', {'studentUniqueId': h.uid('s'), 'firstName': 'A', 'lastSurname': 'B',
+                                                'birthDate': '2010-01-01'})
+                self.assertProblem(r, 406, USAGE)
+
 
 class AdminApi(ProfileCase):
 

@@ -1071,8 +1071,8 @@ Test(profiles, media_type_matrix)
     cr_expect_null(resolve("Staff", "GET", NULL, one, 1, &e));
     cr_expect_eq(e.status, 0);
 
-    const char *const two[] = {"State-Promotion", "A-Profile", "Broken", "Unknown"};
-    cr_expect_null(resolve("School", "GET", NULL, two, 4, &e));
+    const char *const two[] = {"State-Promotion", "A-Profile"};
+    cr_expect_null(resolve("School", "GET", NULL, two, 2, &e));
     expect_problem(&e, 403, "urn:ed-fi:api:security:data-policy:incorrect-usage",
                    "A data policy failure was encountered. The request was not constructed correctly for the data "
                    "policy that has been applied to this resource for the caller.",
@@ -1080,10 +1080,20 @@ Test(profiles, media_type_matrix)
                    "requesting this resource: 'application/vnd.ed-fi.school.a-profile.readable+json', "
                    "'application/vnd.ed-fi.school.state-promotion.readable+json'");
     cr_expect_str_eq(e.title, "Data Policy Failure Due to Incorrect Usage");
-    cr_expect_eq(resolve("School", "GET", rd, two, 4, &e), CT("State-Promotion", "School", PROFILE_READ));
+    cr_expect_eq(resolve("School", "GET", rd, two, 2, &e), CT("State-Promotion", "School", PROFILE_READ));
     /* Only State-Promotion covers StudentSchoolAssociation reads. */
-    cr_expect_eq(resolve("StudentSchoolAssociation", "GET", NULL, two, 4, &e),
+    cr_expect_eq(resolve("StudentSchoolAssociation", "GET", NULL, two, 2, &e),
                  CT("State-Promotion", "StudentSchoolAssociation", PROFILE_READ));
+
+    /* An assigned profile that is missing or invalid fails closed, whatever the resource. */
+    const char *const broken[] = {"State-Promotion", "Broken"};
+    cr_expect_null(resolve("StudentSchoolAssociation", "GET", NULL, broken, 2, &e));
+    cr_expect_eq(e.status, 406);
+    cr_expect(strstr(e.message, "'Broken' assigned to the API client is configured but invalid") != NULL, "%s", e.message);
+    const char *const unknown[] = {"Unknown"};
+    cr_expect_null(resolve("Staff", "PUT", "application/json", unknown, 1, &e));
+    cr_expect_eq(e.status, 406);
+    cr_expect(strstr(e.message, "'Unknown' assigned to the API client is not installed") != NULL, "%s", e.message);
 
     /* A profile that exists but is not the client's. */
     const char *const a[] = {"A-Profile"};
