@@ -1,5 +1,6 @@
 /* Loading into an Ed-Fi API over HTTP; see remote.h. */
 #include "remote.h"
+#include "apiconn.h"
 #include "../base/arena.h"
 #include "../base/buf.h"
 #include "../base/jsonx.h"
@@ -59,15 +60,9 @@ struct remote {
     const model *m;
     remote_opts o;
     load_stats *st;
-    char base[512];           /* --api without trailing slashes */
-    char data[1024];          /* dataManagementApi without trailing slash */
-    char oauth[1024];
+    api_conn c;               /* discovery, token, blocking requests */
     char batch_url[600];
     bool batch;
-    char token[1024];
-    int token_gen;
-    double token_renew_at;    /* monotonic seconds; 0: never */
-    CURL *easy;               /* discovery and token requests */
     CURLM *multi;
     xfer *xf;
     int nxf, active;
@@ -81,13 +76,6 @@ struct remote {
     char fatal[2048];
     long unsent;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void remote_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 void remote_global_cleanup(void) { curl_global_cleanup(); }
@@ -183,20 +171,6 @@ static void reject(remote *rm, rec *c)
     json_object_put(e);
 }
 
-/* The problem of an answer: its problem+json, or its text as the detail. */
-static json_object *problem_of(const char *body, size_t len, int status)
-{
-    json_object *p = len ? json_tokener_parse(body) : NULL;
-    if (p && json_object_is_type(p, json_type_object)) return p;
-    json_object_put(p);
-    p = json_object_new_object();
-    char detail[600];
-    if (len) snprintf(detail, sizeof detail, "HTTP %d: %.500s", status, body);
-    else snprintf(detail, sizeof detail, "HTTP %d with no problem details", status);
-    json_object_object_add(p, "detail", json_object_new_string(detail));
-    return p;
-}
-
 static void set_problem(rec *c, int status, json_object *problem)
 {
     c->status = status;
@@ -235,7 +209,7 @@ static void settle(remote *rm, rec *c, int status, double retry_after, const cha
     if (c->attempts >= REMOTE_MAX_ATTEMPTS) {
         if (status == 0) { /* the API stays unreachable: nothing else will get through either */
             stop(rm, "lost the connection to the API at %s: %s (run the same load again later: it upserts)",
-                 rm->batch ? rm->base : rm->data, transport ? transport : "no answer");
+                 rm->batch ? rm->c.base : rm->c.data, transport ? transport : "no answer");
             rm->unsent++;
         } else {
             reject(rm, c);
@@ -246,111 +220,20 @@ static void settle(remote *rm, rec *c, int status, double retry_after, const cha
     double delay = 0;
     if (status == 429) {
         delay = retry_after > 0 ? retry_after : 1.0;
-        if (now_s() + delay > rm->pause_until) rm->pause_until = now_s() + delay;
+        if (api_now() + delay > rm->pause_until) rm->pause_until = api_now() + delay;
     } else if (status != 409) {
         delay = BACKOFF_FIRST_S;
         for (int i = 1; i < c->attempts && delay < BACKOFF_MAX_S; i++) delay *= 2;
         if (delay > BACKOFF_MAX_S) delay = BACKOFF_MAX_S;
     }
-    c->not_before = now_s() + delay;
+    c->not_before = api_now() + delay;
     list_push(&rm->retry, c);
-}
-
-/* ---- blocking requests (discovery, token, probe) ---- */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    buf *b = ctx;
-    return buf_append(b, p, size * n) ? size * n : 0;
-}
-
-/* One request on rm->easy; returns the HTTP status, or 0 with the
- * transport error in cerr. */
-static long request(remote *rm, const char *url, const char *post, struct curl_slist *hdrs, bool basic, buf *resp,
-                    char *cerr, size_t cerrlen)
-{
-    CURL *h = rm->easy;
-    char eb[CURL_ERROR_SIZE] = "";
-    curl_easy_reset(h);
-    buf_reset(resp);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, eb);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-    if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (post) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
-    }
-    if (basic) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, rm->o.key);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, rm->o.secret);
-    }
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    else snprintf(cerr, cerrlen, "%s", eb[0] ? eb : curl_easy_strerror(rc));
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-    return status;
-}
-
-/* Copies a URL without its trailing slashes; false if it does not fit. */
-static bool copy_url(char *out, size_t n, const char *url)
-{
-    size_t l = strlen(url);
-    while (l && url[l - 1] == '/') l--;
-    if (l >= n) return false;
-    memcpy(out, url, l);
-    out[l] = 0;
-    return true;
-}
-
-/* A new token into rm->token; false with a message in err. */
-static bool get_token(remote *rm, char *err, size_t errlen)
-{
-    buf resp;
-    buf_init(&resp, 1 << 20);
-    char cerr[CURL_ERROR_SIZE + 64] = "";
-    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-    long status = request(rm, rm->oauth, "grant_type=client_credentials", h, true, &resp, cerr, sizeof cerr);
-    curl_slist_free_all(h);
-    json_object *j = status == 200 ? json_tokener_parse(resp.data ? resp.data : "") : NULL;
-    const char *tok = j ? jsonx_str(j, "access_token") : NULL;
-    bool ok = false;
-    if (!status) {
-        snprintf(err, errlen, "cannot reach the token endpoint %s: %s", rm->oauth, cerr);
-    } else if (status == 400 || status == 401 || status == 403) {
-        snprintf(err, errlen,
-                 "the API refused the key and secret: check them (--key and --secret, or EDHUB_KEY and EDHUB_SECRET)");
-    } else if (status == 429) {
-        snprintf(err, errlen, "the API refuses logins for now (HTTP 429: too many attempts or tokens): try again later");
-    } else if (status == 404 || status == 405) {
-        snprintf(err, errlen, "no OAuth token endpoint at %s (HTTP %ld): is --api the API's base URL?", rm->oauth,
-                 status);
-    } else if (!tok || strlen(tok) >= sizeof rm->token || strpbrk(tok, "\r\n")) {
-        snprintf(err, errlen, "the token endpoint %s answered HTTP %ld without a usable access_token", rm->oauth,
-                 status);
-    } else {
-        snprintf(rm->token, sizeof rm->token, "%s", tok);
-        rm->token_gen++;
-        long exp = json_object_get_int64(jsonx_get(j, "expires_in"));
-        rm->token_renew_at = exp > 0 ? now_s() + (double)(exp > 120 ? exp - 60 : exp / 2) : 0;
-        ok = true;
-    }
-    json_object_put(j);
-    buf_free(&resp);
-    return ok;
 }
 
 static void renew_token(remote *rm)
 {
     char err[768];
-    if (!get_token(rm, err, sizeof err)) stop(rm, "%s%s", "cannot renew the API token: ", err);
+    if (!api_conn_token(&rm->c, err, sizeof err)) stop(rm, "%s%s", "cannot renew the API token: ", err);
 }
 
 /* ---- transfers ---- */
@@ -380,9 +263,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 static const char *url_of(remote *rm, const mresource *r)
 {
     if (!rm->urls[r->index]) {
-        size_t n = strlen(rm->data) + strlen(r->path) + 1;
+        size_t n = strlen(rm->c.data) + strlen(r->path) + 1;
         rm->urls[r->index] = xmalloc(n);
-        snprintf(rm->urls[r->index], n, "%s%s", rm->data, r->path);
+        snprintf(rm->urls[r->index], n, "%s%s", rm->c.data, r->path);
     }
     return rm->urls[r->index];
 }
@@ -400,9 +283,9 @@ static void xfer_add(xfer *x, rec *c)
  * or what is left when draining). */
 static void start_ready(remote *rm)
 {
-    while (!rm->fatal[0] && rm->queue.n && rm->active < rm->nxf && now_s() >= rm->pause_until) {
+    while (!rm->fatal[0] && rm->queue.n && rm->active < rm->nxf && api_now() >= rm->pause_until) {
         if (rm->batch && !rm->flushing && rm->queue.n < rm->o.batch_size && rm->queue.bytes < MAX_BATCH_BYTES) return;
-        if (rm->token_renew_at && now_s() >= rm->token_renew_at) {
+        if (rm->c.token_renew_at && api_now() >= rm->c.token_renew_at) {
             renew_token(rm);
             if (rm->fatal[0]) return;
         }
@@ -415,11 +298,11 @@ static void start_ready(remote *rm)
         buf_reset(&x->resp);
         curl_slist_free_all(x->hdrs);
         char auth[1100];
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", rm->token);
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", rm->c.token);
         x->hdrs = curl_slist_append(NULL, auth);
         x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
         x->hdrs = curl_slist_append(x->hdrs, "Expect:");
-        x->token_gen = rm->token_gen;
+        x->token_gen = rm->c.token_gen;
         if (rm->batch) {
             buf_reset(&x->body);
             size_t bytes = 0;
@@ -468,13 +351,13 @@ static void settle_batch(remote *rm, xfer *x)
         seen[line - 1] = true;
         rec *c = x->recs[line - 1];
         json_object *p = jsonx_get(it, "problem");
-        if (status >= 300) set_problem(c, status, p ? json_object_get(p) : problem_of("", 0, status));
+        if (status >= 300) set_problem(c, status, p ? json_object_get(p) : api_problem_of("", 0, status));
         settle(rm, c, status, 0, NULL);
     }
     for (int i = 0; i < x->nrecs; i++) {
         if (seen[i]) continue;
         static const char missing[] = "the batch answer has no result for this record";
-        set_problem(x->recs[i], 502, problem_of(missing, sizeof missing - 1, 502));
+        set_problem(x->recs[i], 502, api_problem_of(missing, sizeof missing - 1, 502));
         settle(rm, x->recs[i], 502, 0, NULL);
     }
     free(seen);
@@ -491,11 +374,11 @@ static void finish(remote *rm, xfer *x, CURLcode result)
     if (status == 401) {
         /* An expired or revoked token: a new one (once per token), and the
          * records go again; a record refused twice is rejected. */
-        if (x->token_gen == rm->token_gen) renew_token(rm);
+        if (x->token_gen == rm->c.token_gen) renew_token(rm);
         for (int i = 0; i < x->nrecs; i++) {
             rec *c = x->recs[i];
             if (c->reauth || rm->fatal[0]) {
-                set_problem(c, 401, problem_of(x->resp.data, x->resp.len, 401));
+                set_problem(c, 401, api_problem_of(x->resp.data, x->resp.len, 401));
                 if (rm->fatal[0]) {
                     rm->unsent++;
                     rec_free(c);
@@ -515,7 +398,7 @@ static void finish(remote *rm, xfer *x, CURLcode result)
         for (int i = 0; i < x->nrecs; i++) {
             json_object *p = json_object_new_object();
             char detail[CURL_ERROR_SIZE + 1200];
-            snprintf(detail, sizeof detail, "no answer from %s: %s", rm->batch ? rm->base : rm->data, msg);
+            snprintf(detail, sizeof detail, "no answer from %s: %s", rm->batch ? rm->c.base : rm->c.data, msg);
             json_object_object_add(p, "detail", json_object_new_string(detail));
             set_problem(x->recs[i], 0, p);
             settle(rm, x->recs[i], 0, 0, msg);
@@ -525,7 +408,7 @@ static void finish(remote *rm, xfer *x, CURLcode result)
     } else {
         for (int i = 0; i < x->nrecs; i++) {
             rec *c = x->recs[i];
-            if (status >= 300) set_problem(c, (int)status, problem_of(x->resp.data, x->resp.len, (int)status));
+            if (status >= 300) set_problem(c, (int)status, api_problem_of(x->resp.data, x->resp.len, (int)status));
             settle(rm, c, (int)status, x->retry_after, NULL);
         }
     }
@@ -573,7 +456,7 @@ static void rm_put(void *ctx, const mresource *r, const char *json, size_t len, 
     pump(rm, 0);
     /* Back-pressure: at most one request's worth waits beside the ones in flight. */
     long unit = rm->batch ? rm->o.batch_size : rm->nxf;
-    while (!rm->fatal[0] && (rm->active >= rm->nxf || now_s() < rm->pause_until) &&
+    while (!rm->fatal[0] && (rm->active >= rm->nxf || api_now() < rm->pause_until) &&
            (rm->queue.n >= unit || rm->queue.bytes >= MAX_BATCH_BYTES)) {
         pump(rm, 200);
         start_ready(rm);
@@ -612,7 +495,7 @@ static void rm_drain(void *ctx)
         }
         if (rm->fatal[0]) break;
         if (rm->queue.n) { /* paused by a 429 */
-            double wait = rm->pause_until - now_s();
+            double wait = rm->pause_until - api_now();
             pump(rm, wait > 0.2 ? 200 : wait > 0 ? (int)(wait * 1000) + 1 : 1);
             continue;
         }
@@ -620,14 +503,14 @@ static void rm_drain(void *ctx)
         double due = rm->retry.head->not_before;
         for (rec *c = rm->retry.head; c; c = c->next)
             if (c->not_before < due) due = c->not_before;
-        double wait = due - now_s();
+        double wait = due - api_now();
         if (wait > 0) {
             pump(rm, (int)(wait * 1000) + 1);
             continue;
         }
         /* The retries that are due go again, in the order they came. */
         rec_list later = {0};
-        double t = now_s();
+        double t = api_now();
         rec *c;
         while ((c = list_pop(&rm->retry))) list_push(c->not_before <= t ? &rm->queue : &later, c);
         rm->retry = later;
@@ -647,6 +530,8 @@ void remote_target(remote *rm, load_target *t)
     *t = (load_target){.put = rm_put, .reject = rm_reject, .drain = rm_drain, .stopped = rm_stopped, .ctx = rm};
 }
 
+api_conn *remote_conn(remote *rm) { return &rm->c; }
+
 const char *remote_stopped(const remote *rm, long *unsent)
 {
     if (unsent) *unsent = rm->unsent;
@@ -655,58 +540,15 @@ const char *remote_stopped(const remote *rm, long *unsent)
 
 /* ---- opening ---- */
 
-/* URLs from the discovery document at GET base/ when there is one. Returns
- * false (with err) only when nothing answers. */
-static bool discover(remote *rm, char *app, size_t applen, char *err, size_t errlen)
-{
-    buf resp;
-    buf_init(&resp, 4 << 20);
-    char cerr[CURL_ERROR_SIZE + 64] = "", url[1100];
-    snprintf(url, sizeof url, "%s/", rm->base);
-    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-    long status = request(rm, url, NULL, h, false, &resp, cerr, sizeof cerr);
-    curl_slist_free_all(h);
-    snprintf(rm->data, sizeof rm->data, "%s/data/v3", rm->base);
-    snprintf(rm->oauth, sizeof rm->oauth, "%s/oauth/token", rm->base);
-    if (!status) {
-        snprintf(err, errlen, "cannot reach the Ed-Fi API at %s: %s (check --api and that the server is running)",
-                 rm->base, cerr);
-        buf_free(&resp);
-        return false;
-    }
-    json_object *j = status == 200 ? json_tokener_parse(resp.data ? resp.data : "") : NULL;
-    json_object *urls = j && json_object_is_type(j, json_type_object) ? jsonx_get(j, "urls") : NULL;
-    const char *d = urls ? jsonx_str(urls, "dataManagementApi") : NULL, *o = urls ? jsonx_str(urls, "oauth") : NULL;
-    if (d && !strncmp(d, "http", 4)) copy_url(rm->data, sizeof rm->data, d);
-    if (o && !strncmp(o, "http", 4)) copy_url(rm->oauth, sizeof rm->oauth, o);
-    const char *name = j ? jsonx_str(j, "applicationName") : NULL, *ver = j ? jsonx_str(j, "version") : NULL;
-    json_object *dms = j ? jsonx_get(j, "dataModels") : NULL;
-    json_object *dm = json_object_is_type(dms, json_type_array) ? json_object_array_get_idx(dms, 0) : NULL;
-    const char *dsv = dm ? jsonx_str(dm, "version") : NULL;
-    if (j && urls)
-        snprintf(app, applen, "%s%s%s%s%s", name ? name : "Ed-Fi ODS/API", ver ? ", API " : "", ver ? ver : "",
-                 dsv ? ", data standard " : "", dsv ? dsv : "");
-    else
-        snprintf(app, applen, "no discovery document: default URLs");
-    if (dsv && strncmp(dsv, rm->m->project_version, strlen(rm->m->project_version)) && rm->o.log)
-        fprintf(rm->o.log, "edhub: warning: the API serves data standard %s; these files are mapped to %s\n", dsv,
-                rm->m->project_version);
-    json_object_put(j);
-    buf_free(&resp);
-    return true;
-}
-
 /* Whether the API has edhub's batch endpoint (an empty batch answers 200
  * with its results). */
 static bool probe_batch(remote *rm)
 {
     buf resp;
     buf_init(&resp, 1 << 20);
-    char cerr[CURL_ERROR_SIZE + 64] = "", auth[1100];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", rm->token);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, "Content-Type: application/x-ndjson");
-    long status = request(rm, rm->batch_url, "", h, false, &resp, cerr, sizeof cerr);
+    char cerr[CURL_ERROR_SIZE + 64] = "";
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
+    long status = api_conn_request(&rm->c, "POST", rm->batch_url, "", h, true, &resp, cerr, sizeof cerr);
     curl_slist_free_all(h);
     json_object *j = status == 200 ? json_tokener_parse(resp.data ? resp.data : "") : NULL;
     bool ok = j && json_object_is_type(jsonx_get(j, "results"), json_type_array);
@@ -717,44 +559,21 @@ static bool probe_batch(remote *rm)
 
 remote *remote_open(const model *m, const remote_opts *o, load_stats *st, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL;
-    bool valid = o->url && curl_url_set(u, CURLUPART_URL, o->url, 0) == CURLUE_OK &&
-                 curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-                 (!strcmp(scheme, "http") || !strcmp(scheme, "https")) && !strpbrk(o->url, " \t\r\n?#");
-    curl_free(scheme);
-    curl_url_cleanup(u);
-    if (!valid) {
-        snprintf(err, errlen,
-                 "--api must be the API's base URL, http:// or https://, such as http://127.0.0.1:8080 or "
-                 "https://api.example.org/ods (got '%s')",
-                 o->url ? o->url : "");
-        return NULL;
-    }
-    if (!o->key || !*o->key || !o->secret || !*o->secret) {
-        snprintf(err, errlen, "--api needs the client's key and secret: --key K --secret S, or the environment "
-                              "variables EDHUB_KEY and EDHUB_SECRET");
-        return NULL;
-    }
     remote *rm = xcalloc(1, sizeof *rm);
     rm->m = m;
     rm->o = *o;
     rm->st = st;
     if (rm->o.connections <= 0) rm->o.connections = REMOTE_DEFAULT_CONNECTIONS;
     if (rm->o.batch_size <= 0) rm->o.batch_size = REMOTE_DEFAULT_BATCH;
-    if (!copy_url(rm->base, sizeof rm->base, o->url)) {
-        snprintf(err, errlen, "--api: the URL is too long");
+    rm->c.cred_hint = o->cred_hint ? o->cred_hint
+                                   : "--key K --secret S, or the environment variables EDHUB_KEY and EDHUB_SECRET";
+    if (!api_conn_open(&rm->c, o->url, o->flag ? o->flag : "--api", o->key, o->secret, m->project_version, o->log, err,
+                       errlen)) {
+        api_conn_close(&rm->c);
         free(rm);
         return NULL;
     }
-    snprintf(rm->batch_url, sizeof rm->batch_url, "%s/edhub/v1/batch", rm->base);
-    rm->easy = curl_easy_init();
-    char app[256];
-    if (!rm->easy || !discover(rm, app, sizeof app, err, errlen) || !get_token(rm, err, errlen)) {
-        if (rm->easy) curl_easy_cleanup(rm->easy);
-        free(rm);
-        return NULL;
-    }
+    snprintf(rm->batch_url, sizeof rm->batch_url, "%s/edhub/v1/batch", rm->c.base);
     rm->batch = !o->no_batch && probe_batch(rm);
     rm->multi = curl_multi_init();
     rm->nxf = rm->o.connections;
@@ -774,7 +593,7 @@ remote *remote_open(const model *m, const remote_opts *o, load_stats *st, char *
         curl_easy_setopt(x->h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
         curl_easy_setopt(x->h, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
-        curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, api_on_body);
         curl_easy_setopt(x->h, CURLOPT_WRITEDATA, &x->resp);
         curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
@@ -785,7 +604,8 @@ remote *remote_open(const model *m, const remote_opts *o, load_stats *st, char *
         char how[96];
         if (rm->batch) snprintf(how, sizeof how, "edhub batch requests of up to %d records", rm->o.batch_size);
         else snprintf(how, sizeof how, "one request per record");
-        fprintf(o->log, "edhub: loading into %s (%s) over %d connection%s, %s\n", rm->data, app, rm->nxf,
+        fprintf(o->log, "edhub: %s %s (%s) over %d connection%s, %s\n", o->verb ? o->verb : "loading into", rm->c.data,
+                rm->c.app, rm->nxf,
                 rm->nxf > 1 ? "s" : "", how);
     }
     return rm;
@@ -805,7 +625,7 @@ void remote_close(remote *rm)
     }
     free(rm->xf);
     curl_multi_cleanup(rm->multi);
-    curl_easy_cleanup(rm->easy);
+    api_conn_close(&rm->c);
     for (int i = 0; i < rm->m->nres; i++) free(rm->urls[i]);
     free(rm->urls);
     for (int i = 0; i < rm->nfiles; i++) free(rm->files[i]);

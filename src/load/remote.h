@@ -39,6 +39,9 @@ typedef struct remote_opts {
     bool no_batch;            /* one request per record even when the API is edhub */
     FILE *errs;               /* rejected records, one JSON line each (may be NULL; see remote_set_errors) */
     FILE *log;                /* a line saying what was found at URL (may be NULL) */
+    /* For messages and the log line (NULL: load's "--api", "--key K --secret
+     * S, or ...EDHUB_KEY...", "loading into"). */
+    const char *flag, *cred_hint, *verb;
 } remote_opts;
 
 typedef struct remote remote;
@@ -56,6 +59,10 @@ remote *remote_open(const model *m, const remote_opts *o, load_stats *st, char *
 void remote_set_errors(remote *rm, FILE *errs);
 /* The load target that sends to rm. */
 void remote_target(remote *rm, load_target *t);
+/* The connection (discovery URLs, token) for requests of the caller's
+ * own, such as a publisher's GET-by-example, PUT and DELETE. */
+struct api_conn;
+struct api_conn *remote_conn(remote *rm);
 /* Why the load stopped before its end, or NULL; *unsent counts the records
  * not sent because of it. */
 const char *remote_stopped(const remote *rm, long *unsent);
