@@ -2,6 +2,7 @@
 #include "xml.h"
 #include "../base/arena.h"
 #include "../base/jsonx.h"
+#include "progress.h"
 #include "xmlmap.h"
 #include <libxml/xmlreader.h>
 #include <stdlib.h>
@@ -10,30 +11,6 @@
 
 /* A record larger than this many XML nodes is refused (hostile input). */
 #define MAX_RECORD_NODES 200000
-
-/* The dependency level of each resource (index → level), from the model's
- * dependency order. */
-static int *levels_of(const model *m, int *nlevels)
-{
-    int *lv = xcalloc((size_t)m->nres, sizeof *lv);
-    char *deps = model_dependencies_json(m);
-    json_object *arr = json_tokener_parse(deps);
-    free(deps);
-    int max = 0;
-    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-        json_object *e = json_object_array_get_idx(arr, i);
-        const char *path = jsonx_str(e, "resource");
-        int order = (int)json_object_get_int(jsonx_get(e, "order"));
-        char proj[64], ep[128];
-        if (!path || sscanf(path, "/%63[^/]/%127s", proj, ep) != 2) continue;
-        const mresource *r = model_find(m, proj, ep);
-        if (r && !lv[r->index]) lv[r->index] = order; /* the first entry: its Create */
-        if (order > max) max = order;
-    }
-    json_object_put(arr);
-    *nlevels = max;
-    return lv;
-}
 
 static xmlTextReaderPtr open_reader(const char *path)
 {
@@ -51,13 +28,6 @@ typedef struct file_survey {
 
 typedef enum { WALK_SURVEY, WALK_IDS, WALK_LOAD, WALK_ALL } walk_mode;
 
-/* The progress bar, shared by the walks of one load. */
-typedef struct progress_bar {
-    FILE *out;
-    long done, total;
-    time_t start, last;
-    const load_stats *st;
-} progress_bar;
 
 typedef struct walk {
     walk_mode mode;
@@ -73,7 +43,6 @@ typedef struct walk {
     progress_bar *bar;       /* WALK_LOAD: updated about once a second (may be NULL) */
 } walk;
 
-static void bar(progress_bar *b, long in_walk);
 
 static void reject(walk *w, const char *path, long line, const char *resource, const char *msg)
 {
@@ -195,7 +164,7 @@ static bool walk_reader(walk *w, xmlTextReaderPtr rd, const char *path, char *er
             w->done++;
         }
         json_object_put(doc);
-        if (w->bar && !(w->done & 63) && time(NULL) != w->bar->last) bar(w->bar, w->done);
+        if (w->bar && !(w->done & 63) && time(NULL) != w->bar->last) progress_show(w->bar, w->done);
         if (target_stopped(w->k)) break;
         if ((rc = xmlTextReaderNext(rd)) == 1) goto again;
         break;
@@ -238,28 +207,6 @@ bool xml_map_memory(const model *m, const char *data, size_t len, long *records,
     return ok;
 }
 
-/* Prints the bar: b->done records of finished walks plus in_walk of the
- * current one. */
-static void bar(progress_bar *b, long in_walk)
-{
-    if (!b->out) return;
-    b->last = time(NULL);
-    long done = b->done + in_walk, total = b->total;
-    const load_stats *st = b->st;
-    double el = difftime(b->last, b->start);
-    double rate = el > 0 ? (double)done / el : 0;
-    int pct = total ? (int)(100.0 * (double)done / (double)total) : 100;
-    char eta[32] = "";
-    if (rate > 0 && total > done) snprintf(eta, sizeof eta, ", ETA %lds", (long)((double)(total - done) / rate));
-    char s[21];
-    int filled = pct / 5;
-    for (int i = 0; i < 20; i++) s[i] = i < filled ? '#' : '.';
-    s[20] = 0;
-    fprintf(b->out, "\r  [%s] %3d%% %ld/%ld records, %.0f/s%s; %ld created, %ld updated, %ld rejected   ", s, pct, done,
-            total, rate, eta, st->created, st->updated, st->rejected);
-    fflush(b->out);
-}
-
 err_t load_xml(sink *k, const model *m, const char *const *paths, int n, FILE *progress, FILE *dry_run, load_stats *st)
 {
     load_target t;
@@ -272,7 +219,7 @@ err_t load_xml_to(const load_target *k, const model *m, const char *const *paths
 {
     xmlInitParser();
     int nlevels = 0;
-    int *levels = levels_of(m, &nlevels);
+    int *levels = model_dependency_levels(m, &nlevels);
     file_survey *fs = xcalloc((size_t)n, sizeof *fs);
     long total = 0;
     err_t result = ERR_OK;
@@ -311,12 +258,12 @@ err_t load_xml_to(const load_target *k, const model *m, const char *const *paths
             }
             pb.done += w.done;
             xml_ids_free(idw.ids);
-            if (time(NULL) != pb.last) bar(&pb, 0);
+            if (time(NULL) != pb.last) progress_show(&pb, 0);
         }
         /* A level is written before the next one refers to it. */
         target_drain(k);
     }
-    bar(&pb, 0);
+    progress_show(&pb, 0);
     if (progress) fputc('\n', progress);
     for (int i = 0; i < n; i++) free(fs[i].count);
     free(fs);

@@ -5,6 +5,8 @@
 #include "model.h"
 #include "../base/arena.h"
 #include "../base/buf.h"
+#include "../base/jsonx.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,4 +178,28 @@ char *model_dependencies_graphml(const model *m)
     buf_puts(&b, "</graph>\n</graphml>\n");
     free(edges);
     return buf_take(&b);
+}
+
+/* The dependency level of each resource (index → level), from the model's
+ * dependency order. */
+int *model_dependency_levels(const model *m, int *nlevels)
+{
+    int *lv = xcalloc((size_t)m->nres, sizeof *lv);
+    char *deps = model_dependencies_json(m);
+    json_object *arr = json_tokener_parse(deps);
+    free(deps);
+    int max = 0;
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        const char *path = jsonx_str(e, "resource");
+        int order = (int)json_object_get_int(jsonx_get(e, "order"));
+        char proj[64], ep[128];
+        if (!path || sscanf(path, "/%63[^/]/%127s", proj, ep) != 2) continue;
+        const mresource *r = model_find(m, proj, ep);
+        if (r && !lv[r->index]) lv[r->index] = order; /* the first entry: its Create */
+        if (order > max) max = order;
+    }
+    json_object_put(arr);
+    *nlevels = max;
+    return lv;
 }

@@ -173,6 +173,10 @@ bool mpath_parse(void *arena, const char *text, mpath *out);
 
 /* Dependency order (api-behavior §2.2), as a JSON array text; caller frees. */
 char *model_dependencies_json(const model *m);
+/* The dependency level of each resource, by index (1 = no dependencies;
+ * 0 = left out of the order: school years), from the order above (a
+ * person's first entry: its Create); *nlevels = the highest. Caller frees. */
+int *model_dependency_levels(const model *m, int *nlevels);
 /* The same graph as GraphML (Accept: application/graphml). */
 char *model_dependencies_graphml(const model *m);
 
