@@ -36,5 +36,6 @@ int cmd_gen(int argc, char **argv);
 int cmd_vendors(int argc, char **argv);
 int cmd_claimsets(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 
 #endif

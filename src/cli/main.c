@@ -40,6 +40,7 @@ static const char *usage_top =
     "  serve   serve an instance over HTTP\n"
     "  load    load XML interchanges and JSON lines into an instance, or into any Ed-Fi API (--api)\n"
     "  gen     generate a synthetic Ed-Fi state (JSON lines or XML) to load\n"
+    "  publish publish the changes of one instance or API into another (district -> state)\n"
     "  migrate bring an instance's storage schema up to this version\n"
     "  clients manage API clients (keys, secrets, claim sets, education organizations)\n"
     "  vendors manage vendors (namespace prefixes)\n"
@@ -948,7 +949,8 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {{"init", cmd_init},       {"serve", cmd_serve},     {"load", cmd_load},
                     {"migrate", cmd_migrate}, {"gen", cmd_gen},         {"clients", cmd_clients},
-                    {"vendors", cmd_vendors}, {"claimsets", cmd_claimsets}, {"audit", cmd_audit}};
+                    {"vendors", cmd_vendors}, {"claimsets", cmd_claimsets}, {"audit", cmd_audit},
+                    {"publish", cmd_publish}};
     const char *cmd = argv[1];
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc, argv);

@@ -45,6 +45,18 @@ json_object *api_problem_of(const char *body, size_t len, int status)
     return p;
 }
 
+void api_problem_into(json_object *e, json_object *p)
+{
+    const char *type = p ? jsonx_str(p, "type") : NULL, *detail = p ? jsonx_str(p, "detail") : NULL;
+    json_object_object_add(e, "type", json_object_new_string(type ? type : ""));
+    json_object_object_add(e, "detail", json_object_new_string(detail ? detail : ""));
+    if (!p) return;
+    json_object_object_foreach(p, k, v) {
+        if (strcmp(k, "type") && strcmp(k, "detail") && strcmp(k, "status"))
+            json_object_object_add(e, k, json_object_get(v));
+    }
+}
+
 /* Total-Count, for paging a source. */
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {

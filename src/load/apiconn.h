@@ -64,5 +64,8 @@ size_t api_on_body(char *p, size_t size, size_t n, void *ctx);
  * (a new object). */
 struct json_object;
 struct json_object *api_problem_of(const char *body, size_t len, int status);
+/* Adds a problem's members to a report line e: type and detail (always,
+ * "" when absent), then the others but status (p may be NULL). */
+void api_problem_into(struct json_object *e, struct json_object *p);
 
 #endif

@@ -157,16 +157,7 @@ static void reject(remote *rm, rec *c)
     json_object *key = natural_key(c);
     if (key) json_object_object_add(e, "key", key);
     json_object_object_add(e, "status", json_object_new_int(c->status));
-    json_object *p = c->problem;
-    const char *type = p ? jsonx_str(p, "type") : NULL, *detail = p ? jsonx_str(p, "detail") : NULL;
-    json_object_object_add(e, "type", json_object_new_string(type ? type : ""));
-    json_object_object_add(e, "detail", json_object_new_string(detail ? detail : ""));
-    if (p) {
-        json_object_object_foreach(p, k, v) {
-            if (strcmp(k, "type") && strcmp(k, "detail") && strcmp(k, "status"))
-                json_object_object_add(e, k, json_object_get(v));
-        }
-    }
+    api_problem_into(e, c->problem);
     fprintf(rm->o.errs, "%s\n", jsonx_text(e));
     json_object_put(e);
 }

@@ -1,0 +1,313 @@
+/* edhub publish: the command line of src/publish. */
+#include "../base/arena.h"
+#include "../load/remote.h"
+#include "../model/model.h"
+#include "../profiles/profiles.h"
+#include "../publish/publish.h"
+#include "../store/store.h"
+#include "cli.h"
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *usage_publish =
+    "usage: edhub publish (--source-data DIR | --source-api URL [--source-key K --source-secret S|-])\n"
+    "                     (--target-data DIR | --target-api URL [--target-key K --target-secret S|-])\n"
+    "                     [--source-name N] [--target-name N] [--state FILE] [--errors FILE]\n"
+    "                     [--profile NAME] [--mappings source|target|both|none] [--state-namespace PREFIX]...\n"
+    "                     [--include R,...] [--exclude R,...] [--include-descriptors]\n"
+    "                     [--full | --last-change-version N] [--dry-run] [--connections N] [--no-batch] [--model FILE]\n"
+    "\n"
+    "Publishes what changed in the source instance since the last publication into the target, as the\n"
+    "Ed-Fi API Publisher does (district ODS -> state ODS). Either end is a local instance (a directory made\n"
+    "by edhub init; stop its server first) or any Ed-Fi API over HTTP (an ODS/API 7.x or a running edhub:\n"
+    "the source's client needs ReadChanges, e.g. claim set \"Ed-Fi API Publisher - Reader\"). Keys and\n"
+    "secrets may come from EDHUB_SOURCE_KEY, EDHUB_SOURCE_SECRET, EDHUB_TARGET_KEY, EDHUB_TARGET_SECRET\n"
+    "(better than the command line); '-' reads a secret from stdin (the source's line first).\n"
+    "\n"
+    "A run takes the window of change versions after the bookmark up to the source's newest, then sends,\n"
+    "resource by resource in dependency order: key changes (the target's item found by its old key and\n"
+    "PUT with the new one), upserts (POST of each changed document without id, _etag and links), and, in\n"
+    "reverse order, deletes (found by natural key, then DELETE). The first publication sends everything.\n"
+    "Descriptors are not published unless --include-descriptors (a state keeps its own code sets).\n"
+    "\n"
+    "  --profile NAME      send only the members the API profile's readable content type has, and only\n"
+    "                      the resources it covers (profiles: DIR/profiles/*.xml, model/ds-5.2/profiles)\n"
+    "  --mappings FROM     descriptor values with a descriptorMapping travel as the mapped (state) value;\n"
+    "                      the mappings are read from the source (default), the target, or both (the\n"
+    "                      target's win); a mapping with modelEntities applies to those resources only\n"
+    "  --state-namespace P a descriptor namespace prefix the target has (repeat it); without it the\n"
+    "                      target is asked. A record with a value that is neither mapped nor in such a\n"
+    "                      namespace is not sent: it is reported as an unmapped local descriptor\n"
+    "  --include R,...     only these resources (endpoint names: students,studentSchoolAssociations)\n"
+    "  --exclude R,...     not these\n"
+    "  --full              ignore the bookmark: publish everything (as a first run)\n"
+    "  --last-change-version N   publish what changed after N (this run only)\n"
+    "  --dry-run, --what-if      print the window and the resources with their counts; change nothing\n"
+    "\n"
+    "Bookmark: the last change version published, per source and target name, in --state FILE (default\n"
+    "DIR/publish-state.json of a local source, else ./publish-state.json). It moves only after a run in\n"
+    "which nothing was rejected or held back and that was not interrupted, so a run after Ctrl-C or a\n"
+    "failure sends the same window again (upserts: nothing is duplicated). Names default to the source\n"
+    "and target directory or URL (--source-name, --target-name).\n"
+    "\n"
+    "Dead letters: every record the target refused or that was held back, one JSON line each (stage,\n"
+    "resource, sourceId, key, status and the target's problem details), go to --errors FILE (default\n"
+    "DIR/publish-errors.jsonl of a local target, else ./publish-errors.jsonl); the exit status is then 1.\n"
+    "Progress (rate, ETA) goes to stderr, the summary to stdout.\n";
+
+typedef struct pub_cli {
+    pub_opts o;
+    const char *src_dir, *src_api, *src_key, *src_secret;
+    const char *tgt_dir, *tgt_api, *tgt_key, *tgt_secret;
+    const char *model, *mappings;
+    char src_name[PATH_MAX + 16], tgt_name[PATH_MAX + 16], state[PATH_MAX], errors[PATH_MAX];
+    char secrets[2][1024];
+} pub_cli;
+
+static volatile sig_atomic_t publish_interrupted;
+static void on_publish_signal(int sig)
+{
+    (void)sig;
+    publish_interrupted = 1;
+}
+
+/* Splits "a,b,c" into names (pointing into the argument). */
+static int add_names(const char **out, int n, char *list, const char *flag)
+{
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n >= PUB_MAX_NAMES) {
+            fprintf(stderr, "edhub: %s: at most %d names\n", flag, PUB_MAX_NAMES);
+            return -1;
+        }
+        if (*t) out[n++] = t;
+    }
+    return n;
+}
+
+static int parse_publish(int argc, char **argv, pub_cli *c)
+{
+    pub_opts *o = &c->o;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_publish, stdout);
+            return 1;
+        }
+        if (!strcmp(a, "--source-data")) slot = &c->src_dir;
+        else if (!strcmp(a, "--source-api")) slot = &c->src_api;
+        else if (!strcmp(a, "--source-key")) slot = &c->src_key;
+        else if (!strcmp(a, "--source-secret")) slot = &c->src_secret;
+        else if (!strcmp(a, "--target-data")) slot = &c->tgt_dir;
+        else if (!strcmp(a, "--target-api")) slot = &c->tgt_api;
+        else if (!strcmp(a, "--target-key")) slot = &c->tgt_key;
+        else if (!strcmp(a, "--target-secret")) slot = &c->tgt_secret;
+        else if (!strcmp(a, "--source-name")) slot = &o->source_name;
+        else if (!strcmp(a, "--target-name")) slot = &o->target_name;
+        else if (!strcmp(a, "--state")) slot = &o->state_path;
+        else if (!strcmp(a, "--errors")) slot = &o->errors_path;
+        else if (!strcmp(a, "--profile")) slot = &o->profile;
+        else if (!strcmp(a, "--mappings")) slot = &c->mappings;
+        else if (!strcmp(a, "--model")) slot = &c->model;
+        else if (!strcmp(a, "--include-descriptors")) o->include_descriptors = true;
+        else if (!strcmp(a, "--dry-run") || !strcmp(a, "--what-if")) o->dry_run = true;
+        else if (!strcmp(a, "--full")) o->full = true;
+        else if (!strcmp(a, "--no-batch")) o->no_batch = true;
+        else if (!strcmp(a, "--state-namespace") || !strcmp(a, "--include") || !strcmp(a, "--exclude") ||
+                 !strcmp(a, "--last-change-version") || !strcmp(a, "--connections")) {
+            const char *v;
+            if (cli_option_value(argc, argv, &i, &v)) return 2;
+            char *end;
+            long long x = strtoll(v, &end, 10);
+            if (!strcmp(a, "--state-namespace")) {
+                if (o->nstate_ns >= PUB_MAX_NAMES) return fprintf(stderr, "edhub: too many --state-namespace\n"), 2;
+                o->state_ns[o->nstate_ns++] = v;
+            } else if (!strcmp(a, "--include")) {
+                if ((o->ninclude = add_names(o->include, o->ninclude, argv[i], a)) < 0) return 2;
+            } else if (!strcmp(a, "--exclude")) {
+                if ((o->nexclude = add_names(o->exclude, o->nexclude, argv[i], a)) < 0) return 2;
+            } else if (!strcmp(a, "--last-change-version")) {
+                if (*end || x < 0) return fprintf(stderr, "edhub: --last-change-version needs a number >= 0\n"), 2;
+                o->since = x;
+            } else {
+                if (*end || x < 1 || x > 256) return fprintf(stderr, "edhub: --connections needs a number between 1 and 256\n"), 2;
+                o->connections = (int)x;
+            }
+            continue;
+        } else {
+            fprintf(stderr, "edhub: unknown option '%s'\n\n%s", a, usage_publish);
+            return 2;
+        }
+        if (slot && cli_option_value(argc, argv, &i, slot)) return 2;
+    }
+    return 0;
+}
+
+/* Reads a secret from stdin (--x-secret -): the next line. */
+static const char *stdin_secret(char *out, size_t n)
+{
+    if (!fgets(out, (int)n, stdin)) return NULL;
+    out[strcspn(out, "\r\n")] = 0;
+    return out;
+}
+
+/* Checks that each end is one thing, and takes keys and secrets from the
+ * environment when not given. */
+static int check_ends(pub_cli *c)
+{
+    if (!!c->src_dir + !!c->src_api != 1 || !!c->tgt_dir + !!c->tgt_api != 1) {
+        fprintf(stderr, "edhub: give one source (--source-data DIR or --source-api URL) and one target "
+                        "(--target-data DIR or --target-api URL)\n\n%s", usage_publish);
+        return 2;
+    }
+    if (c->src_dir && c->tgt_dir) {
+        char a[PATH_MAX], b[PATH_MAX];
+        if (realpath(c->src_dir, a) && realpath(c->tgt_dir, b) && !strcmp(a, b)) {
+            fprintf(stderr, "edhub: the source and the target are the same instance (%s)\n", a);
+            return 2;
+        }
+    }
+    if (c->src_api) {
+        if (!c->src_key) c->src_key = getenv("EDHUB_SOURCE_KEY");
+        if (!c->src_secret) c->src_secret = getenv("EDHUB_SOURCE_SECRET");
+        if (c->src_secret && !strcmp(c->src_secret, "-"))
+            c->src_secret = stdin_secret(c->secrets[0], sizeof c->secrets[0]);
+    }
+    if (c->tgt_api) {
+        if (!c->tgt_key) c->tgt_key = getenv("EDHUB_TARGET_KEY");
+        if (!c->tgt_secret) c->tgt_secret = getenv("EDHUB_TARGET_SECRET");
+        if (c->tgt_secret && !strcmp(c->tgt_secret, "-"))
+            c->tgt_secret = stdin_secret(c->secrets[1], sizeof c->secrets[1]);
+    }
+    if ((c->src_dir && (c->src_key || c->src_secret)) || (c->tgt_dir && (c->tgt_key || c->tgt_secret))) {
+        fprintf(stderr, "edhub: --source-key/--source-secret go with --source-api, --target-key/--target-secret "
+                        "with --target-api\n");
+        return 2;
+    }
+    if (c->mappings) {
+        static const char *const names[] = {"source", "target", "both", "none"};
+        int k = -1;
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(c->mappings, names[i])) k = i;
+        if (k < 0) return fprintf(stderr, "edhub: --mappings is source, target, both or none\n"), 2;
+        c->o.mappings = (pub_map_from)k;
+    }
+    if (c->o.full && c->o.since >= 0) return fprintf(stderr, "edhub: --full or --last-change-version, not both\n"), 2;
+    return 0;
+}
+
+/* An end's name: its directory's real path, or its URL. */
+static void end_name(char *out, size_t n, const char *dir, const char *url)
+{
+    char real[PATH_MAX];
+    if (dir) snprintf(out, n, "%s", realpath(dir, real) ? real : dir);
+    else snprintf(out, n, "%s", url);
+}
+
+static void defaults(pub_cli *c)
+{
+    pub_opts *o = &c->o;
+    if (!o->source_name) end_name(c->src_name, sizeof c->src_name, c->src_dir, c->src_api), o->source_name = c->src_name;
+    if (!o->target_name) end_name(c->tgt_name, sizeof c->tgt_name, c->tgt_dir, c->tgt_api), o->target_name = c->tgt_name;
+    if (!o->state_path) {
+        snprintf(c->state, sizeof c->state, "%s/publish-state.json", c->src_dir ? c->src_dir : ".");
+        o->state_path = c->state;
+    }
+    if (!o->errors_path) {
+        snprintf(c->errors, sizeof c->errors, "%s/publish-errors.jsonl", c->tgt_dir ? c->tgt_dir : ".");
+        o->errors_path = c->errors;
+    }
+}
+
+static model *publish_model(const char *path)
+{
+    char file[PATH_MAX], err[512];
+    const char *p = path ? path : getenv("EDHUB_MODEL");
+    if (!p) p = cli_data_file("model/ds-5.2/ApiSchema.json", file, sizeof file);
+    model *m = model_load(p, err, sizeof err);
+    if (!m) fprintf(stderr, "edhub: cannot load the Ed-Fi model: %s\n(pass --model FILE or set EDHUB_MODEL)\n", err);
+    return m;
+}
+
+/* Opens a local instance's store (as load does: bulk writes for a target). */
+static store *open_local(const char *dir, bool target)
+{
+    char loc[PATH_MAX], err[512];
+    if (!cli_instance_location(dir, loc, sizeof loc)) {
+        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", dir, dir);
+        return NULL;
+    }
+    store_opts so = {.readers = 2, .max_batch = target ? 16384 : 0, .bulk = target};
+    store *s = NULL;
+    if (store_open(loc, &so, &s, err, sizeof err) != ERR_OK) {
+        fprintf(stderr, "edhub: %s: %s\n", dir, err);
+        return NULL;
+    }
+    return s;
+}
+
+static void print_summary(const pub_cli *c, const pub_stats *st, int status)
+{
+    const pub_opts *o = &c->o;
+    if (o->dry_run) return;
+    if (st->nothing) {
+        printf("edhub: nothing to publish: %s has no change after version %lld\n", o->source_name,
+               (long long)st->min_cv - 1);
+        return;
+    }
+    if (status == 2) return;
+    printf("edhub: change versions %lld..%lld: %ld upserted (%ld created, %ld updated), %ld key changes, %ld deletes, "
+           "%ld unchanged, %ld rejected, %ld held back\n",
+           (long long)st->min_cv, (long long)st->max_cv, st->upserted, st->created, st->updated, st->key_changes,
+           st->deletes, st->skipped, st->rejected, st->held);
+    if (st->advanced) printf("edhub: bookmark: %lld (%s)\n", (long long)st->max_cv, o->state_path);
+    else fprintf(stderr, "edhub: the bookmark stays where it was: the next run sends this window again\n");
+    if (st->rejected || st->held)
+        fprintf(stderr, "edhub: rejected and held-back records are listed in %s\n", o->errors_path);
+}
+
+int cmd_publish(int argc, char **argv)
+{
+    pub_cli c = {.o = {.since = -1, .progress = stderr}};
+    int rc = parse_publish(argc, argv, &c);
+    if (rc) return rc == 1 ? 0 : rc;
+    if ((rc = check_ends(&c))) return rc;
+    defaults(&c);
+    model *m = publish_model(c.model);
+    if (!m) return 1;
+    int status = 1;
+    store *ss = NULL, *ts = NULL;
+    profile_set *ps = NULL;
+    if (c.src_dir && !(ss = open_local(c.src_dir, false))) goto out;
+    if (c.tgt_dir && !c.o.dry_run && !(ts = open_local(c.tgt_dir, true))) goto out;
+    c.o.source = (pub_end){.s = ss, .dir = c.src_dir, .url = c.src_api, .key = c.src_key, .secret = c.src_secret};
+    c.o.target = (pub_end){.s = ts, .dir = c.tgt_dir, .url = c.tgt_api, .key = c.tgt_key, .secret = c.tgt_secret};
+    if (c.o.profile) c.o.profiles = ps = cli_load_profiles(m, c.src_dir ? c.src_dir : c.tgt_dir ? c.tgt_dir : ".");
+    struct sigaction sa = {0};
+    sa.sa_handler = on_publish_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    c.o.stop = (const volatile int *)&publish_interrupted;
+    remote_global_init();
+    pub_stats st;
+    status = publish_run(m, &c.o, &st);
+    remote_global_cleanup();
+    print_summary(&c, &st, status);
+    if (st.fatal[0]) fprintf(stderr, "edhub: %s\n", st.fatal);
+    if (st.interrupted) {
+        fprintf(stderr, "edhub: interrupted; run the same command again to finish (nothing is duplicated)\n");
+        status = 130;
+    }
+out:
+    profile_set_free(ps);
+    if (ts) store_close(ts);
+    if (ss) store_close(ss);
+    model_free(m);
+    return status;
+}
