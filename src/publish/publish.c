@@ -344,6 +344,8 @@ static bool on_key_change(void *ctx, const pub_change *c)
     } else {
         pub_clean_doc(doc, r);
         pub_set_key_values(r, doc, new);
+        /* A 7.x PUT carries the id of the URL in its body. */
+        json_object_object_add(doc, "id", json_object_new_string(id));
         if (pub_target_put(&R->tgt, r, id, doc, &res)) R->st->key_changes++;
         else R->st->rejected++, dead_letter(R, "keyChange", r, c->id, new, res.status, res.problem);
     }
