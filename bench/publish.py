@@ -137,7 +137,8 @@ def main():
                 try:
                     r = timed_publish(['--source-api', surl, '--source-key', KEY, '--source-secret', SECRET,
                                        '--target-api', turl, '--target-key', KEY, '--target-secret', SECRET,
-                                       '--connections', '16', '--state', os.path.join(work, 'state-p2-%s.json' % mode)]
+                                       '--connections', '16', '--state', os.path.join(work, 'state-p2-%s.json' % mode),
+                                       '--errors', os.path.join(work, 'errors-p2-%s.jsonl' % mode)]
                                       + extra)
                 finally:
                     stop(tproc)

@@ -6,6 +6,7 @@
 #include "../publish/publish.h"
 #include "../store/store.h"
 #include "cli.h"
+#include "../base/jsonx.h"
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -21,6 +22,7 @@ static const char *usage_publish =
     "                     [--profile NAME] [--mappings source|target|both|none] [--state-namespace PREFIX]...\n"
     "                     [--include R,...] [--exclude R,...] [--include-descriptors]\n"
     "                     [--full | --last-change-version N] [--dry-run] [--connections N] [--no-batch] [--model FILE]\n"
+    "       edhub publish --lineage --target-data DIR [--resource R] [--id ID] [--source-name N] [--limit N] [--json]\n"
     "\n"
     "Publishes what changed in the source instance since the last publication into the target, as the\n"
     "Ed-Fi API Publisher does (district ODS -> state ODS). Either end is a local instance (a directory made\n"
@@ -58,13 +60,21 @@ static const char *usage_publish =
     "Dead letters: every record the target refused or that was held back, one JSON line each (stage,\n"
     "resource, sourceId, key, status and the target's problem details), go to --errors FILE (default\n"
     "DIR/publish-errors.jsonl of a local target, else ./publish-errors.jsonl); the exit status is then 1.\n"
-    "Progress (rate, ETA) goes to stderr, the summary to stdout.\n";
+    "Progress (rate, ETA) goes to stderr, the summary to stdout.\n"
+    "\n"
+    "Lineage: a local target records, for every document a publication wrote, the source's name, the\n"
+    "client that wrote it at the source (a local source's owner) and its id there (--no-lineage: not).\n"
+    "--lineage prints those records of the instance in --target-data (filters: --resource, --id, --source-name),\n"
+    "one line each (tab-separated, or JSON lines with --json).\n";
 
 typedef struct pub_cli {
     pub_opts o;
     const char *src_dir, *src_api, *src_key, *src_secret;
     const char *tgt_dir, *tgt_api, *tgt_key, *tgt_secret;
     const char *model, *mappings;
+    const char *resource, *id;    /* --lineage filters */
+    bool lineage_mode, json, no_lineage;
+    int64_t limit;
     char src_name[PATH_MAX + 16], tgt_name[PATH_MAX + 16], state[PATH_MAX], errors[PATH_MAX];
     char secrets[2][1024];
 } pub_cli;
@@ -118,8 +128,13 @@ static int parse_publish(int argc, char **argv, pub_cli *c)
         else if (!strcmp(a, "--dry-run") || !strcmp(a, "--what-if")) o->dry_run = true;
         else if (!strcmp(a, "--full")) o->full = true;
         else if (!strcmp(a, "--no-batch")) o->no_batch = true;
+        else if (!strcmp(a, "--lineage")) c->lineage_mode = true;
+        else if (!strcmp(a, "--no-lineage")) c->no_lineage = true;
+        else if (!strcmp(a, "--json")) c->json = true;
+        else if (!strcmp(a, "--resource")) slot = &c->resource;
+        else if (!strcmp(a, "--id")) slot = &c->id;
         else if (!strcmp(a, "--state-namespace") || !strcmp(a, "--include") || !strcmp(a, "--exclude") ||
-                 !strcmp(a, "--last-change-version") || !strcmp(a, "--connections")) {
+                 !strcmp(a, "--last-change-version") || !strcmp(a, "--connections") || !strcmp(a, "--limit")) {
             const char *v;
             if (cli_option_value(argc, argv, &i, &v)) return 2;
             char *end;
@@ -131,6 +146,9 @@ static int parse_publish(int argc, char **argv, pub_cli *c)
                 if ((o->ninclude = add_names(o->include, o->ninclude, argv[i], a)) < 0) return 2;
             } else if (!strcmp(a, "--exclude")) {
                 if ((o->nexclude = add_names(o->exclude, o->nexclude, argv[i], a)) < 0) return 2;
+            } else if (!strcmp(a, "--limit")) {
+                if (*end || x < 1) return fprintf(stderr, "edhub: --limit needs a number >= 1\n"), 2;
+                c->limit = x;
             } else if (!strcmp(a, "--last-change-version")) {
                 if (*end || x < 0) return fprintf(stderr, "edhub: --last-change-version needs a number >= 0\n"), 2;
                 o->since = x;
@@ -271,12 +289,60 @@ static void print_summary(const pub_cli *c, const pub_stats *st, int status)
         fprintf(stderr, "edhub: rejected and held-back records are listed in %s\n", o->errors_path);
 }
 
+static bool print_lineage(void *ctx, const store_lineage *l)
+{
+    const pub_cli *c = ctx;
+    if (c->json) {
+        json_object *o = json_object_new_object();
+        const char *names[6] = {"resource", "id", "source", "sourceClient", "sourceId", "publishedAt"};
+        const char *v[6] = {l->resource, l->id, l->source, l->source_client, l->source_id, l->published_at};
+        for (int i = 0; i < 6; i++) json_object_object_add(o, names[i], v[i] ? json_object_new_string(v[i]) : NULL);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+    } else {
+        printf("%s\t%s\t%s\t%s\t%s\t%s\n", l->resource, l->id, l->source, l->source_client ? l->source_client : "-",
+               l->source_id ? l->source_id : "-", l->published_at);
+    }
+    return true;
+}
+
+/* edhub publish --lineage: where the documents of a local instance came from. */
+static int show_lineage(pub_cli *c)
+{
+    if (!c->tgt_dir) {
+        fprintf(stderr, "edhub: --lineage reads the instance named by --target-data DIR\n");
+        return 2;
+    }
+    char name[256] = "";
+    if (c->resource) {
+        model *m = publish_model(c->model);
+        if (!m) return 1;
+        char proj[64] = "ed-fi", ep[128];
+        const mresource *r = NULL;
+        const char *res = c->resource[0] == '/' ? c->resource + 1 : c->resource;
+        if (sscanf(res, "%63[^/]/%127s", proj, ep) == 2) r = model_find(m, proj, ep);
+        else r = model_find(m, "ed-fi", res);
+        if (r) snprintf(name, sizeof name, "%s/%s", r->project_endpoint, r->endpoint);
+        model_free(m);
+        if (!r) return fprintf(stderr, "edhub: --resource: no resource '%s' (e.g. students)\n", c->resource), 2;
+    }
+    store *s = open_local(c->tgt_dir, false);
+    if (!s) return 1;
+    store_lineage match = {.resource = name[0] ? name : NULL, .id = c->id, .source = c->o.source_name};
+    err_t e = store_lineage_query(s, &match, c->limit, print_lineage, c);
+    store_close(s);
+    if (e) fprintf(stderr, "edhub: cannot read the lineage of %s (storage error)\n", c->tgt_dir);
+    return e ? 1 : 0;
+}
+
 int cmd_publish(int argc, char **argv)
 {
     pub_cli c = {.o = {.since = -1, .progress = stderr}};
     int rc = parse_publish(argc, argv, &c);
     if (rc) return rc == 1 ? 0 : rc;
+    if (c.lineage_mode) return show_lineage(&c);
     if ((rc = check_ends(&c))) return rc;
+    c.o.lineage = c.tgt_dir && !c.no_lineage;
     defaults(&c);
     model *m = publish_model(c.model);
     if (!m) return 1;

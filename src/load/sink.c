@@ -35,6 +35,8 @@ struct sink {
     const volatile int *stop_flag; /* set by a signal handler: stop reading */
     char *bookmark_path, *inputs;
     time_t bookmark_at;
+    sink_written_fn on_written;
+    void *written_ctx;
 };
 
 /* wreq first: the store job receives the item as its wreq. */
@@ -115,6 +117,7 @@ static void reap(sink *k)
         if (it->result == ERR_OK && it->oc.status < 400) {
             if (it->oc.status == 201) k->st->created++;
             else k->st->updated++;
+            if (k->on_written) k->on_written(k->written_ctx, it->w.r, it->file, it->line, it->oc.id);
         } else {
             if (it->oc.status < 400)
                 outcome_problem(&it->oc, 500, "urn:ed-fi:api:system", "Internal Server Error", "storage failure", NULL);
@@ -245,6 +248,12 @@ void sink_resume(sink *k, const char *bookmark_path, const char *inputs, long sk
     k->inputs = xstrdup(inputs ? inputs : "");
     k->skip = skip > 0 ? skip : 0;
     pthread_mutex_unlock(&k->mu);
+}
+
+void sink_on_written(sink *k, sink_written_fn fn, void *ctx)
+{
+    k->on_written = fn;
+    k->written_ctx = ctx;
 }
 
 void sink_stop_on(sink *k, const volatile int *flag) { k->stop_flag = flag; }

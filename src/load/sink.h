@@ -28,6 +28,12 @@ void sink_reject(sink *k, const char *file, long line, const char *resource, int
 /* Waits until every submitted document is written or rejected. */
 void sink_drain(sink *k);
 
+/* Calls fn for each record written (created or updated), on the thread
+ * that hands records over (inside sink_put or sink_drain, after the
+ * commit): file and line as handed over, and the written document's id. */
+typedef void (*sink_written_fn)(void *ctx, const mresource *r, const char *file, long line, const char *id);
+void sink_on_written(sink *k, sink_written_fn fn, void *ctx);
+
 /* Resuming an interrupted load. Records (puts and rejects) are numbered in
  * the order they are handed over; the first `skip` are dropped (an earlier
  * run loaded them). With bookmark_path, the number of records durably done

@@ -46,6 +46,14 @@ typedef struct run {
     int nns;
     deferred *defer;
     int ndefer, capdefer;
+    /* Lineage (local target): the source client of each record handed over
+     * for cur (by seq - owners_base), and the rows written, saved after
+     * each resource. */
+    char **owners;
+    long owners_base, nowners, capowners;
+    store_lineage *rows;
+    int nrows, caprows;
+    char published_at[32];
 } run;
 
 static bool stopping(run *R)
@@ -230,6 +238,69 @@ static bool load_mappings(run *R, char *err, size_t errlen)
     return true;
 }
 
+/* ---- lineage ---- */
+
+static void remember_owner(run *R, const char *owner)
+{
+    if (!R->o->lineage || !R->tgt.k) return;
+    if (R->nowners == R->capowners) {
+        R->capowners = R->capowners ? 2 * R->capowners : 1024;
+        R->owners = xrealloc(R->owners, sizeof(char *) * (size_t)R->capowners);
+    }
+    R->owners[R->nowners++] = owner ? xstrdup(owner) : NULL;
+}
+
+/* The sink wrote a record: file is its source id, line its seq. */
+static void on_written(void *ctx, const mresource *r, const char *file, long line, const char *id)
+{
+    run *R = ctx;
+    if (R->nrows == R->caprows) {
+        R->caprows = R->caprows ? 2 * R->caprows : 1024;
+        R->rows = xrealloc(R->rows, sizeof(store_lineage) * (size_t)R->caprows);
+    }
+    long i = line - R->owners_base;
+    const char *owner = i >= 0 && i < R->nowners ? R->owners[i] : NULL;
+    char name[256];
+    snprintf(name, sizeof name, "%s/%s", r->project_endpoint, r->endpoint);
+    R->rows[R->nrows++] = (store_lineage){.resource = xstrdup(name), .id = xstrdup(id), .source = R->o->source_name,
+                                          .source_client = owner ? xstrdup(owner) : NULL,
+                                          .source_id = file[0] ? xstrdup(file) : NULL,
+                                          .published_at = R->published_at};
+}
+
+static err_t lineage_job(store_txn *t, void *ctx)
+{
+    run *R = ctx;
+    for (int i = 0; i < R->nrows; i++) {
+        err_t e = txn_lineage_put(t, &R->rows[i]);
+        if (e) return e;
+    }
+    return ERR_OK;
+}
+
+static void forget_lineage(run *R)
+{
+    for (long i = 0; i < R->nowners; i++) free(R->owners[i]);
+    R->nowners = 0;
+    R->owners_base = R->seq + 1;
+    for (int i = 0; i < R->nrows; i++) {
+        free((char *)R->rows[i].resource);
+        free((char *)R->rows[i].id);
+        free((char *)R->rows[i].source_client);
+        free((char *)R->rows[i].source_id);
+    }
+    R->nrows = 0;
+}
+
+/* Saves the lineage of what the last resource wrote (one transaction). */
+static bool save_lineage(run *R, char *err, size_t errlen)
+{
+    bool ok = !R->nrows || store_run(R->tgt.s, lineage_job, R) == ERR_OK;
+    if (!ok) snprintf(err, errlen, "cannot record the lineage of the published records in the target (storage error)");
+    forget_lineage(R);
+    return ok;
+}
+
 /* ---- upserts ---- */
 
 static json_object *natural_key(const mresource *r, json_object *doc)
@@ -283,6 +354,7 @@ static bool on_doc(void *ctx, const pub_item *it)
         }
     }
     const char *text = jsonx_text(it->doc);
+    remember_owner(R, it->owner);
     target_put(&R->tgt.lt, r, text, strlen(text), id, ++R->seq);
     R->in_part++;
     progress_tick(&R->bar, R->in_part);
@@ -305,6 +377,7 @@ static bool upserts(run *R, char *err, size_t errlen)
         collect_rejections(R);
         R->bar.done += R->in_part;
         progress_tick(&R->bar, 0);
+        if (R->o->lineage && R->tgt.k && !save_lineage(R, err, errlen)) return false;
         if (!ok) return false;
     }
     return true;
@@ -462,6 +535,9 @@ static void run_free(run *R)
     for (int i = 0; i < R->nns; i++) free(R->ns[i]);
     free(R->ns);
     free(R->ns_ok);
+    forget_lineage(R);
+    free(R->owners);
+    free(R->rows);
     for (int i = 0; i < R->ndefer; i++) free(R->defer[i].source_id), json_object_put(R->defer[i].keys);
     free(R->defer);
     free(R->levels);
@@ -525,6 +601,10 @@ int publish_run(const model *m, const pub_opts *o, pub_stats *st)
         goto out;
     }
     R.bar = (progress_bar){.out = o->progress, .start = time(NULL), .st = &R.tgt.st};
+    time_t now = time(NULL);
+    strftime(R.published_at, sizeof R.published_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    R.owners_base = 1;
+    if (o->lineage && R.tgt.k) sink_on_written(R.tgt.k, on_written, &R);
     bool ok = stages(&R, err, sizeof err);
     target_drain(&R.tgt.lt);
     collect_rejections(&R);

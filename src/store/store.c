@@ -392,6 +392,13 @@ err_t txn_rel_put(store_txn *t, int64_t doc_id, store_rel kind, const char *pers
     return t->be->rel_put(t->impl, doc_id, kind, person, other);
 }
 
+err_t txn_lineage_put(store_txn *t, const store_lineage *l) { return t->be->lineage_put(t->impl, l); }
+
+err_t store_lineage_query(store *s, const store_lineage *match, int64_t limit, store_lineage_fn fn, void *ctx)
+{
+    return s->be->lineage_query(s->impl, match, limit, fn, ctx);
+}
+
 err_t txn_rel_retire(store_txn *t, int64_t doc_id)
 {
     t->gen_people++;

@@ -247,6 +247,25 @@ err_t txn_reachable(store_txn *t, store_view v, bool including_deletes, const ch
                     int nclaims, bool *ok);
 err_t store_reachable(store *s, store_view v, bool including_deletes, const char *value, const char *const *claims,
                       int nclaims, bool *ok);
+/* ---- lineage (edhub publish) ----
+ * Where a document of this instance came from when a publication put it
+ * here: one row per (resource, id), replaced by each later publication of
+ * it, kept after the document is deleted (it says what the delete was for). */
+typedef struct store_lineage {
+    const char *resource;      /* "ed-fi/students" */
+    const char *id;            /* the document's id here */
+    const char *source;        /* the source's name */
+    const char *source_client; /* the client that wrote it at the source, or NULL */
+    const char *source_id;     /* its id at the source, or NULL */
+    const char *published_at;  /* "2026-11-24T16:00:00Z" */
+} store_lineage;
+/* Inside a job: records (or replaces) the lineage of l->resource, l->id. */
+err_t txn_lineage_put(store_txn *t, const store_lineage *l);
+typedef bool (*store_lineage_fn)(void *ctx, const store_lineage *l);
+/* The lineage rows matching the given fields (NULL: any), by resource and
+ * id, at most limit (0: all). */
+err_t store_lineage_query(store *s, const store_lineage *match, int64_t limit, store_lineage_fn fn, void *ctx);
+
 /* True when a reader connection can query the database. */
 bool store_healthy(store *s);
 /* Counts documents per resource into a JSON object text; caller frees. */

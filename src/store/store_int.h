@@ -41,6 +41,7 @@ typedef struct store_backend {
     err_t (*edorg_parents)(void *impl, const char *edorg, const char *const *parents, int nparents);
     err_t (*rel_put)(void *impl, int64_t doc_id, store_rel kind, const char *person, const char *other);
     err_t (*rel_retire)(void *impl, int64_t doc_id);
+    err_t (*lineage_put)(void *impl, const store_lineage *l);
     err_t (*reachable_w)(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                          bool *ok);
 
@@ -53,6 +54,7 @@ typedef struct store_backend {
     err_t (*newest_change_version)(void *impl, int64_t *out);
     err_t (*reachable_r)(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                          bool *ok);
+    err_t (*lineage_query)(void *impl, const store_lineage *match, int64_t limit, store_lineage_fn fn, void *ctx);
     char *(*stats_json)(void *impl);
     bool (*healthy)(void *impl);
 } store_backend;

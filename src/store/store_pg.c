@@ -66,7 +66,10 @@ static const char *pg_small_tables_sql =
     "CREATE TABLE IF NOT EXISTS auth_people(kind int NOT NULL, person text NOT NULL, other text NOT NULL,"
     "  doc_id bigint NOT NULL, deleted boolean NOT NULL DEFAULT false, PRIMARY KEY(kind, person, other, doc_id));"
     "CREATE INDEX IF NOT EXISTS auth_people_by_other ON auth_people(kind, other, person);"
-    "CREATE INDEX IF NOT EXISTS auth_people_by_doc ON auth_people(doc_id);";
+    "CREATE INDEX IF NOT EXISTS auth_people_by_doc ON auth_people(doc_id);"
+    /* Lineage of published documents (see store_sqlite.c). */
+    "CREATE TABLE IF NOT EXISTS lineage(resource text NOT NULL, id text NOT NULL, source text NOT NULL,"
+    "  source_client text, source_id text, published_at text NOT NULL, PRIMARY KEY(resource, id));";
 
 /* Prepared statements: name = "s" + index. Lists of 16-byte ids travel as
  * comma-separated hex text, query-index keys ("field\tvalue") as a JSON
@@ -75,7 +78,7 @@ static const char *pg_small_tables_sql =
  * plans hash-join against full scans of every partition. */
 enum {
     P_FIND_IDENTITY, P_FIND_IDENTITIES, P_GET, P_GET_BY_ID, P_INSERT, P_UPDATE, P_DELETE, P_KEY_CHANGE, P_REFERRERS,
-    P_EDORG_PARENTS, P_REL_PUT, P_REL_RETIRE,
+    P_EDORG_PARENTS, P_REL_PUT, P_REL_RETIRE, P_LINEAGE_PUT,
     P_REACH, /* + view * 2 + including_deletes */
     P_COUNT = P_REACH + 12
 };
@@ -128,6 +131,10 @@ static const char *pg_sql[P_COUNT] = {
     [P_REL_PUT] = "INSERT INTO auth_people(kind, person, other, doc_id) VALUES($1, $2, $3, $4)"
                   " ON CONFLICT (kind, person, other, doc_id) DO UPDATE SET deleted = false",
     [P_REL_RETIRE] = "UPDATE auth_people SET deleted = true WHERE doc_id = $1 AND NOT deleted",
+    [P_LINEAGE_PUT] = "INSERT INTO lineage(resource, id, source, source_client, source_id, published_at)"
+                      " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (resource, id) DO UPDATE SET source = EXCLUDED.source,"
+                      " source_client = EXCLUDED.source_client, source_id = EXCLUDED.source_id,"
+                      " published_at = EXCLUDED.published_at",
 #define PG_UP(seed) "WITH RECURSIVE up(id) AS (" seed " UNION SELECT e.parent FROM auth_edorg_parents e JOIN up ON e.edorg = up.id)"
 #define PG_IN_CLAIMS " SELECT 1 FROM up WHERE id = ANY($2::text[]) LIMIT 1"
 #define PG_PEOPLE(kind, live) PG_UP("SELECT other FROM auth_people WHERE kind = " #kind " AND person = $1" live) PG_IN_CLAIMS
@@ -240,7 +247,7 @@ static void p_blob(params *p, const void *b, int len)
 
 static const char *stmt_name(int stmt, char name[8])
 {
-    snprintf(name, 8, "s%d", stmt);
+    snprintf(name, 8, "s%d", (int)(unsigned short)stmt); /* statement numbers are small; bounded for the compiler */
     return name;
 }
 
@@ -1412,6 +1419,19 @@ static err_t w_rel_retire(void *impl, int64_t doc_id)
     return w_write(impl, &c, 1, "relationship retire");
 }
 
+static err_t w_lineage_put(void *impl, const store_lineage *l)
+{
+    params p = {0};
+    p_text(&p, l->resource);
+    p_text(&p, l->id);
+    p_text(&p, l->source);
+    p_text(&p, l->source_client);
+    p_text(&p, l->source_id);
+    p_text(&p, l->published_at);
+    pcall c = {P_LINEAGE_PUT, &p};
+    return w_write(impl, &c, 1, "lineage");
+}
+
 static err_t w_reachable(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                          bool *ok)
 {
@@ -1921,6 +1941,35 @@ out:
     return e;
 }
 
+static err_t r_lineage_query(void *impl, const store_lineage *m, int64_t limit, store_lineage_fn fn, void *ctx)
+{
+    pg *s = impl;
+    pgreader *r = acquire(s);
+    char lim[32];
+    snprintf(lim, sizeof lim, "%lld", (long long)(limit > 0 ? limit : INT64_MAX));
+    const char *v[6] = {m->resource, m->id, m->source, m->source_client, m->source_id, lim};
+    PGresult *res = PQexecParams(r->c,
+                                 "SELECT resource, id, source, source_client, source_id, published_at FROM lineage"
+                                 " WHERE ($1::text IS NULL OR resource = $1) AND ($2::text IS NULL OR id = $2)"
+                                 " AND ($3::text IS NULL OR source = $3) AND ($4::text IS NULL OR source_client = $4)"
+                                 " AND ($5::text IS NULL OR source_id = $5) ORDER BY resource, id LIMIT $6::bigint",
+                                 6, NULL, v, NULL, NULL, 0);
+    err_t e = ERR_OK;
+    if (!ok_result(res)) {
+        e = pg_fail(r->c, res, "lineage");
+    } else {
+        for (int i = 0; i < PQntuples(res); i++) {
+            store_lineage l;
+            const char **f[6] = {&l.resource, &l.id, &l.source, &l.source_client, &l.source_id, &l.published_at};
+            for (int k = 0; k < 6; k++) *f[k] = PQgetisnull(res, i, k) ? NULL : PQgetvalue(res, i, k);
+            if (!fn(ctx, &l)) break;
+        }
+        PQclear(res);
+    }
+    release(s, r);
+    return e;
+}
+
 static err_t r_reachable(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                          bool *ok)
 {
@@ -1995,6 +2044,8 @@ const store_backend store_pg_backend = {
     .edorg_parents = w_edorg_parents,
     .rel_put = w_rel_put,
     .rel_retire = w_rel_retire,
+    .lineage_put = w_lineage_put,
+    .lineage_query = r_lineage_query,
     .reachable_w = w_reachable,
     .read_by_id = r_read_by_id,
     .query = r_query,

@@ -190,6 +190,11 @@ static const char *schema_sql =
     "  doc_id INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, person, other, doc_id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS auth_people_by_other ON auth_people(kind, other, person);"
     "CREATE INDEX IF NOT EXISTS auth_people_by_doc ON auth_people(doc_id);"
+    /* Lineage of published documents (edhub publish): an additive table,
+     * created on open when missing like the relationship index, so older
+     * instances need no migration. */
+    "CREATE TABLE IF NOT EXISTS lineage(resource TEXT NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL,"
+    "  source_client TEXT, source_id TEXT, published_at TEXT NOT NULL, PRIMARY KEY(resource, id)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '" SCHEMA_VERSION "');";
 
 /* Relationship checks: one statement per view and deletes flag, prepared
@@ -1416,6 +1421,55 @@ static err_t sqw_rel_retire(sqw *t, int64_t doc_id)
     return run_stmt(t->db, st, "relationship retire");
 }
 
+static err_t sqw_lineage_put(sqw *t, const store_lineage *l)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(t->db,
+                           "INSERT INTO lineage(resource, id, source, source_client, source_id, published_at)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(resource, id) DO UPDATE SET source = excluded.source,"
+                           " source_client = excluded.source_client, source_id = excluded.source_id,"
+                           " published_at = excluded.published_at",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_err(t, "prepare lineage");
+    const char *v[6] = {l->resource, l->id, l->source, l->source_client, l->source_id, l->published_at};
+    for (int i = 0; i < 6; i++) sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+    return run_stmt(t->db, st, "lineage");
+}
+
+static err_t sq_lineage_query(sq *s, const store_lineage *m, int64_t limit, store_lineage_fn fn, void *ctx)
+{
+    reader *r = acquire(s);
+    sqlite3_stmt *st = NULL;
+    err_t e = ERR_OK;
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT resource, id, source, source_client, source_id, published_at FROM lineage"
+                           " WHERE (?1 IS NULL OR resource = ?1) AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR source = ?3)"
+                           " AND (?4 IS NULL OR source_client = ?4) AND (?5 IS NULL OR source_id = ?5)"
+                           " ORDER BY resource, id LIMIT ?6",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_error("store: lineage: %s", sqlite3_errmsg(r->db));
+        release(s, r);
+        return ERR_STORAGE;
+    }
+    const char *v[5] = {m->resource, m->id, m->source, m->source_client, m->source_id};
+    for (int i = 0; i < 5; i++) sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, limit > 0 ? limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_lineage l;
+        const char **f[6] = {&l.resource, &l.id, &l.source, &l.source_client, &l.source_id, &l.published_at};
+        for (int i = 0; i < 6; i++) *f[i] = (const char *)sqlite3_column_text(st, i);
+        if (!fn(ctx, &l)) break;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_error("store: lineage: %s", sqlite3_errmsg(r->db));
+        e = ERR_STORAGE;
+    }
+    sqlite3_finalize(st);
+    release(s, r);
+    return e;
+}
+
 /* The claims as a JSON array for json_each (ids are digits: no escaping). */
 static char *claims_json(const char *const *claims, int n)
 {
@@ -1662,6 +1716,11 @@ static err_t a_rel_put(void *impl, int64_t doc_id, store_rel kind, const char *p
     return sqw_rel_put(&((sq *)impl)->w, doc_id, kind, person, other);
 }
 static err_t a_rel_retire(void *impl, int64_t doc_id) { return sqw_rel_retire(&((sq *)impl)->w, doc_id); }
+static err_t a_lineage_put(void *impl, const store_lineage *l) { return sqw_lineage_put(&((sq *)impl)->w, l); }
+static err_t a_lineage_query(void *impl, const store_lineage *m, int64_t limit, store_lineage_fn fn, void *ctx)
+{
+    return sq_lineage_query(impl, m, limit, fn, ctx);
+}
 static err_t a_reachable_w(void *impl, store_view v, bool deletes, const char *value, const char *const *claims, int n,
                            bool *ok)
 {
@@ -1716,6 +1775,8 @@ const store_backend store_sqlite_backend = {
     .edorg_parents = a_edorg_parents,
     .rel_put = a_rel_put,
     .rel_retire = a_rel_retire,
+    .lineage_put = a_lineage_put,
+    .lineage_query = a_lineage_query,
     .reachable_w = a_reachable_w,
     .read_by_id = a_read_by_id,
     .query = a_query,

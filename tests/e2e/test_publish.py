@@ -228,6 +228,30 @@ class Flow:
 class LocalToLocal(Flow, PublishCase):
     source_kind = target_kind = 'local'
 
+    def test_lineage(self):
+        """A local target records where each published document came from; --lineage reads it."""
+        self.up(self.src)
+        st = F.student()
+        src_id = self.api(self.src).create('students', st)
+        code, out, err, dead = self.run_publish('--source-name', 'district-a', '--include', 'students')
+        self.assertEqual(code, 0, err)
+        self.up(self.tgt)
+        tgt_id = self.api(self.tgt).query('students', 'studentUniqueId=' + st['studentUniqueId'])[0]['id']
+        self.down(self.tgt)
+        p = subprocess.run([h.EDHUB, 'publish', '--lineage', '--target-data', self.tgt.data, '--resource', 'students',
+                            '--id', tgt_id, '--json'], capture_output=True, text=True, cwd=h.REPO, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual(len(rows), 1, p.stdout)
+        r = rows[0]
+        self.assertEqual((r['resource'], r['id'], r['source'], r['sourceClient'], r['sourceId']),
+                         ('ed-fi/students', tgt_id, 'district-a', self.src.key, src_id))
+        self.assertRegex(r['publishedAt'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+        p = subprocess.run([h.EDHUB, 'publish', '--lineage', '--target-data', self.tgt.data, '--source-name',
+                            'district-a'], capture_output=True, text=True, cwd=h.REPO, timeout=120)
+        self.assertIn(tgt_id, p.stdout)
+        self.assertEqual(len(p.stdout.splitlines()[0].split('\t')), 6, 'tab-separated columns')
+
 
 class ApiToApi(Flow, PublishCase):
     source_kind = target_kind = 'api'

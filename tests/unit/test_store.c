@@ -1154,3 +1154,55 @@ Test(store, a_second_sqlite_writer_continues_the_change_versions)
     cr_assert_gt(newest(), dc.etag);
     store_close(other);
 }
+
+/* ---- lineage (edhub publish) ---- */
+
+static err_t lineage_job(store_txn *t, void *ctx)
+{
+    const store_lineage *rows = ctx;
+    for (int i = 0; rows[i].resource; i++) {
+        err_t e = txn_lineage_put(t, &rows[i]);
+        if (e) return e;
+    }
+    return ERR_OK;
+}
+
+typedef struct seen_lineage { int n; char text[4][256]; } seen_lineage;
+
+static bool collect_lineage(void *ctx, const store_lineage *l)
+{
+    seen_lineage *s = ctx;
+    if (s->n < 4)
+        snprintf(s->text[s->n], sizeof s->text[0], "%s %s %s %s %s %s", l->resource, l->id, l->source,
+                 l->source_client ? l->source_client : "-", l->source_id ? l->source_id : "-", l->published_at);
+    s->n++;
+    return true;
+}
+
+Test(store, lineage_is_replaced_per_document_and_filtered)
+{
+    store_lineage rows[] = {
+        {"ed-fi/students", "b", "district-a", "sis", "s1", "2026-01-01T00:00:00Z"},
+        {"ed-fi/students", "a", "district-b", NULL, NULL, "2026-01-01T00:00:00Z"},
+        {"ed-fi/schools", "c", "district-a", "sis", "s3", "2026-01-01T00:00:00Z"},
+        {NULL},
+    };
+    cr_assert_eq(store_run(S, lineage_job, rows), ERR_OK);
+    store_lineage again[] = {{"ed-fi/students", "b", "district-c", "sis2", "s9", "2026-02-01T00:00:00Z"}, {NULL}};
+    cr_assert_eq(store_run(S, lineage_job, again), ERR_OK);
+    seen_lineage all = {0};
+    store_lineage any = {0};
+    cr_assert_eq(store_lineage_query(S, &any, 0, collect_lineage, &all), ERR_OK);
+    cr_assert_eq(all.n, 3, "one row per document");
+    cr_assert_str_eq(all.text[0], "ed-fi/schools c district-a sis s3 2026-01-01T00:00:00Z");
+    cr_assert_str_eq(all.text[1], "ed-fi/students a district-b - - 2026-01-01T00:00:00Z");
+    cr_assert_str_eq(all.text[2], "ed-fi/students b district-c sis2 s9 2026-02-01T00:00:00Z", "the later publication");
+    seen_lineage one = {0};
+    store_lineage by_source = {.source = "district-b"};
+    cr_assert_eq(store_lineage_query(S, &by_source, 0, collect_lineage, &one), ERR_OK);
+    cr_assert_eq(one.n, 1);
+    seen_lineage lim = {0};
+    store_lineage students = {.resource = "ed-fi/students"};
+    cr_assert_eq(store_lineage_query(S, &students, 1, collect_lineage, &lim), ERR_OK);
+    cr_assert_eq(lim.n, 1, "limit");
+}
