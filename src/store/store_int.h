@@ -55,6 +55,8 @@ typedef struct store_backend {
                          bool *ok);
     char *(*stats_json)(void *impl);
     bool (*healthy)(void *impl);
+    /* A consistent copy to a new SQLite file (NULL: not supported). */
+    err_t (*snapshot)(void *impl, const char *dest, char *err, size_t errlen);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
