@@ -135,6 +135,8 @@ class Routing(InstanceCase):
         tok = r.json['access_token']
         self.assertStatus(h.Client(self.server, tok).get(D1 + DATA + '/schools?limit=1'), 200)
         self.assertStatus(self.anon.get(D1 + '/metadata/data/v3/dependencies'), 200)
+        doc = self.anon.get(D1 + '/metadata/data/v3/resources/swagger.json').json
+        self.assertEqual(doc['servers'][0]['url'], self.server.base_url + D1 + '/data/v3')
 
     def test_no_matching_instance_is_404_naming_the_route_values(self):
         r = self.api.get('/%s/255903/2026%s/students' % (TENANT, DATA))
