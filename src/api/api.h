@@ -21,7 +21,8 @@ typedef struct api_config {
     struct admin_store *admin;   /* credentials (Admin API) */
     const struct profile_set *profiles; /* the API profiles (integration.md §3), or NULL: none */
     bool hide_existence;         /* 404, not 403, for stored items the client may not read or change */
-    /* The deployment's instances ([0] is the default) and how a request
+    /* The deployment's instances at start ([0] is the default; the caller
+     * keeps owning these stores, and closes them after api_stop) and how a request
      * names one (integration.md §6.2-6.3): an optional tenant segment,
      * then the context segments of the route template, before /data/v3,
      * /oauth, /metadata, /changeQueries. */
@@ -35,6 +36,13 @@ typedef struct api_config {
 typedef struct api_server api_server;
 
 err_t api_start(const api_config *cfg, const model *m, auth *au, api_server **out, char *err, size_t errlen);
+/* Makes the server route to exactly these instances from now on (after
+ * edhub instances create/update/remove): instances already served keep
+ * their store; new ones are opened with open(d, ctx) (NULL: left out, said
+ * by the callback); requests under way finish on the set they began with.
+ * *added and *removed count the changes. One reload at a time. */
+void api_reload_instances(api_server *srv, const instance_def *defs, int n,
+                          store *(*open)(const instance_def *d, void *ctx), void *ctx, int *added, int *removed);
 /* Stops accepting, lets queued writes finish, then stops the server. */
 void api_stop(api_server *srv);
 

@@ -14,6 +14,16 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+/* The instances the server routes to, immutable once published: a reload
+ * publishes a new set, and requests keep the one they started with. Old
+ * sets stay until api_stop (reloads are rare and sets small). */
+typedef struct inst_set {
+    int n;
+    instance_def *defs;
+    store **stores;
+    struct inst_set *older;
+} inst_set;
+
 struct api_server {
     api_config cfg;
     const model *m;
@@ -23,6 +33,10 @@ struct api_server {
     char *dependencies_graphml;
     char *openapi_resources;
     char *openapi_descriptors;
+    _Atomic(inst_set *) insts; /* the current set */
+    pthread_mutex_t reload_mu;
+    store **opened;            /* stores opened by reloads (closed by api_stop) */
+    int nopened;
     pthread_mutex_t snap_mu;   /* the snapshot stores opened so far (never closed before api_stop) */
     struct snap_open *snaps;
     int nsnaps;
@@ -46,8 +60,9 @@ typedef struct request {
     const char *root;          /* those segments as the client sent them ("" or "/2026"), or the template's */
     bool has_context;          /* the url carried the context segments */
     char ctx[INST_MAX_KEYS][INST_VALUE_MAX + 1]; /* their values */
+    const inst_set *insts;     /* the instances when the request arrived */
     store *s;                  /* the instance (or its snapshot) the request uses (req_authenticate_instance) */
-    int instance;              /* its index in cfg.instances */
+    int instance;              /* its index in insts */
     _Atomic req_state state;   /* set to ST_RESUMED by the writer thread */
     bool suspended;            /* handler thread only */
     buf body;                  /* request body */

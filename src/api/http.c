@@ -134,30 +134,30 @@ static bool split_root(request *r)
 }
 
 struct snap_open {
-    int instance;
+    store *live;                /* the instance's own store: its identity across reloads */
     char name[SNAP_NAME_MAX + 1];
     store *s;
 };
 
 /* The store of a registered snapshot, opened on first use; NULL when its
  * file cannot be opened. */
-static store *snapshot_store(api_server *srv, int instance, const snapshot_def *d)
+static store *snapshot_store(api_server *srv, const instance_def *inst, store *live, const snapshot_def *d)
 {
     store *s = NULL;
     pthread_mutex_lock(&srv->snap_mu);
     for (int i = 0; i < srv->nsnaps && !s; i++)
-        if (srv->snaps[i].instance == instance && !strcmp(srv->snaps[i].name, d->name)) s = srv->snaps[i].s;
+        if (srv->snaps[i].live == live && !strcmp(srv->snaps[i].name, d->name)) s = srv->snaps[i].s;
     if (!s) {
         char file[1200], err[512];
-        snapshot_file(srv->cfg.instances[instance].dir, d->name, file, sizeof file);
+        snapshot_file(inst->dir, d->name, file, sizeof file);
         store_opts so = {.readers = 2};
         if (access(file, R_OK) == 0 && store_open(file, &so, &s, err, sizeof err) == ERR_OK) {
             srv->snaps = xrealloc(srv->snaps, sizeof *srv->snaps * (size_t)(srv->nsnaps + 1));
-            srv->snaps[srv->nsnaps].instance = instance;
+            srv->snaps[srv->nsnaps].live = live;
             snprintf(srv->snaps[srv->nsnaps].name, sizeof srv->snaps[0].name, "%s", d->name);
             srv->snaps[srv->nsnaps++].s = s;
         } else {
-            log_warn("snapshot %s of instance %s cannot be opened: %s", d->name, srv->cfg.instances[instance].name,
+            log_warn("snapshot %s of instance %s cannot be opened: %s", d->name, inst->name,
                      access(file, R_OK) ? "its file is missing" : err);
             s = NULL;
         }
@@ -191,7 +191,7 @@ static bool choose_snapshot(request *r)
         return false;
     }
     if (!sid && !header_true(use)) return true; /* Use-Snapshot: false means the live data */
-    const instance_def *inst = &r->srv->cfg.instances[r->instance];
+    const instance_def *inst = &r->insts->defs[r->instance];
     snapshot_def d;
     err_t e = sid ? snapshots_get(r->srv->cfg.admin, inst->name, sid, &d) : snapshots_newest(r->srv->cfg.admin, inst->name, &d);
     if (!e && d.retired) {
@@ -200,7 +200,7 @@ static bool choose_snapshot(request *r)
                                                "/changeQueries/v1/snapshots).", d.name));
         return false;
     }
-    store *s = e ? NULL : snapshot_store(r->srv, r->instance, &d);
+    store *s = e ? NULL : snapshot_store(r->srv, inst, r->insts->stores[r->instance], &d);
     if (!s) {
         req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "Snapshot not found.",
                            sid ? "No snapshot has this Snapshot-Identifier (GET /changeQueries/v1/snapshots lists them)."
@@ -220,10 +220,10 @@ bool req_authenticate_instance(request *r)
     int idx = -1;
     select_result sr = SEL_NO_MATCH;
     if (!t->nkeys || r->has_context)
-        sr = instance_select(c->instances, c->ninstances, (const char *const *)r->client->instances, r->client->ninstances,
+        sr = instance_select(r->insts->defs, r->insts->n, (const char *const *)r->client->instances, r->client->ninstances,
                              t, r->ctx, &idx);
     if (sr == SEL_OK) {
-        r->s = c->stores[idx];
+        r->s = r->insts->stores[idx];
         r->instance = idx;
         return choose_snapshot(r);
     }
@@ -250,6 +250,7 @@ static request *request_new(api_server *srv, struct MHD_Connection *c, const cha
     r->conn = c;
     arena_init(&r->a, 16384);
     r->method = arena_strdup(&r->a, method);
+    r->insts = atomic_load_explicit(&srv->insts, memory_order_acquire);
     r->url = arena_strdup(&r->a, url);
     buf_init(&r->body, is_batch_url(url) ? BATCH_MAX_BODY : srv->cfg.max_body);
     buf_init(&r->out, 0);
@@ -317,8 +318,8 @@ dispatch:;
         if (!get) goto not_allowed;
         /* For load balancers: the process answers and every store is readable. */
         r->status = 200;
-        for (int i = 0; i < r->srv->cfg.ninstances; i++)
-            if (!store_healthy(r->srv->cfg.stores[i])) r->status = 503;
+        for (int i = 0; i < r->insts->n; i++)
+            if (!store_healthy(r->insts->stores[i])) r->status = 503;
         buf_puts(&r->out, r->status == 200 ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
         return;
     case RT_METADATA:
@@ -481,6 +482,14 @@ err_t api_start(const api_config *cfg, const model *m, auth *au, api_server **ou
     if (!srv->cfg.max_body) srv->cfg.max_body = 4u << 20;
     srv->m = m;
     pthread_mutex_init(&srv->snap_mu, NULL);
+    pthread_mutex_init(&srv->reload_mu, NULL);
+    inst_set *first = xcalloc(1, sizeof *first);
+    first->n = cfg->ninstances;
+    first->defs = xcalloc((size_t)first->n + 1, sizeof *first->defs);
+    first->stores = xcalloc((size_t)first->n + 1, sizeof *first->stores);
+    memcpy(first->defs, cfg->instances, sizeof *first->defs * (size_t)first->n);
+    memcpy(first->stores, cfg->stores, sizeof *first->stores * (size_t)first->n);
+    atomic_init(&srv->insts, first);
     srv->au = au;
     srv->dependencies = model_dependencies_json(m);
     srv->dependencies_graphml = model_dependencies_graphml(m);
@@ -519,6 +528,63 @@ fail:
     return ERR_IO;
 }
 
+static bool same_routing(const instance_def *a, const instance_def *b)
+{
+    if (strcmp(a->type, b->type) || strcmp(a->dir, b->dir) || a->nctx != b->nctx) return false;
+    for (int i = 0; i < a->nctx; i++)
+        if (strcmp(a->ctx_key[i], b->ctx_key[i]) || strcmp(a->ctx_val[i], b->ctx_val[i])) return false;
+    return true;
+}
+
+void api_reload_instances(api_server *srv, const instance_def *defs, int n,
+                          store *(*open)(const instance_def *d, void *ctx), void *ctx, int *added, int *removed)
+{
+    pthread_mutex_lock(&srv->reload_mu);
+    inst_set *cur = atomic_load(&srv->insts);
+    inst_set *next = xcalloc(1, sizeof *next);
+    next->defs = xcalloc((size_t)n + 1, sizeof *next->defs);
+    next->stores = xcalloc((size_t)n + 1, sizeof *next->stores);
+    *added = *removed = 0;
+    bool changed = false;
+    /* Instances kept first, in their order (Admin API ids move as little as
+     * they can), then the new ones. */
+    for (int i = 0; i < cur->n; i++) {
+        int k = -1;
+        for (int j = 0; j < n && k < 0; j++)
+            if (!strcasecmp(cur->defs[i].name, defs[j].name)) k = j;
+        if (k < 0) {
+            (*removed)++; /* its store stays open until api_stop: requests may still use it */
+            changed = true;
+            continue;
+        }
+        changed |= !same_routing(&cur->defs[i], &defs[k]);
+        next->defs[next->n] = defs[k];
+        next->stores[next->n++] = cur->stores[i];
+    }
+    for (int j = 0; j < n; j++) {
+        bool known = false;
+        for (int i = 0; i < cur->n && !known; i++) known = !strcasecmp(cur->defs[i].name, defs[j].name);
+        if (known) continue;
+        store *s = open(&defs[j], ctx);
+        if (!s) continue;
+        srv->opened = xrealloc(srv->opened, sizeof *srv->opened * (size_t)(srv->nopened + 1));
+        srv->opened[srv->nopened++] = s;
+        next->defs[next->n] = defs[j];
+        next->stores[next->n++] = s;
+        (*added)++;
+        changed = true;
+    }
+    if (changed) {
+        next->older = cur;
+        atomic_store_explicit(&srv->insts, next, memory_order_release);
+    } else {
+        free(next->defs);
+        free(next->stores);
+        free(next);
+    }
+    pthread_mutex_unlock(&srv->reload_mu);
+}
+
 void api_stop(api_server *srv)
 {
     if (!srv) return;
@@ -535,6 +601,15 @@ void api_stop(api_server *srv)
     for (int i = 0; i < srv->nsnaps; i++) store_close(srv->snaps[i].s);
     free(srv->snaps);
     pthread_mutex_destroy(&srv->snap_mu);
+    for (int i = 0; i < srv->nopened; i++) store_close(srv->opened[i]);
+    free(srv->opened);
+    for (inst_set *set = atomic_load(&srv->insts), *next; set; set = next) {
+        next = set->older;
+        free(set->defs);
+        free(set->stores);
+        free(set);
+    }
+    pthread_mutex_destroy(&srv->reload_mu);
     free(srv->dependencies);
     free(srv->dependencies_graphml);
     free(srv->openapi_resources);

@@ -391,7 +391,7 @@ void handle_snapshots(request *r)
     if (!req_authenticate_instance(r)) return;
     snapshot_def *all = NULL;
     int n = 0;
-    if (snapshots_list(r->srv->cfg.admin, r->srv->cfg.instances[r->instance].name, &all, &n)) {
+    if (snapshots_list(r->srv->cfg.admin, r->insts->defs[r->instance].name, &all, &n)) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
         return;
     }

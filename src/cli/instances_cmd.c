@@ -33,8 +33,8 @@ static const char *usage_instances =
     "requests carry the context before /data/v3 (/255901/2026/data/v3/ed-fi/students, and the same for\n"
     "/oauth, /metadata, /changeQueries), and each instance needs a --context value for every key; the\n"
     "request goes to the client's instance whose values match (404 when none does). An optional\n"
-    "'tenant = NAME' line puts /NAME before everything. A running server reads instances at start:\n"
-    "restart it after creating or removing one.\n";
+    "'tenant = NAME' line puts /NAME before everything. A running server notices created, changed and\n"
+    "removed instances within seconds (the route template and tenant are read at start).\n";
 
 typedef struct iopts {
     const char *data, *name, *type, *database, *bootstrap;
@@ -238,7 +238,7 @@ int cmd_instances(int argc, char **argv)
             else if ((e = instances_put(a, &d, false, cli_actor(), msg, sizeof msg))) {
                 fprintf(stderr, "edhub: %s\n", msg);
                 rc = 1;
-            } else printf("edhub: instance %s updated (restart a running server to route by it)\n", d.name);
+            } else printf("edhub: instance %s updated\n", d.name);
         }
     } else {
         if ((e = instances_get(a, o.data, o.name, &d)) == ERR_OK)

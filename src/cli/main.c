@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -921,6 +922,28 @@ static bool read_routing(const char *dir, route_template *t, char *tenant, size_
     return true;
 }
 
+#define RELOAD_SECONDS 2
+
+typedef struct reloader {
+    const model *m;
+    int readers;
+    time_t last_warning;
+} reloader;
+
+static store *reload_open(const instance_def *d, void *ctx)
+{
+    reloader *rl = ctx;
+    char loc[PATH_MAX];
+    store *s = cli_instance_location(d->dir, loc, sizeof loc) ? cli_open_store(d->dir, NULL, rl->readers, rl->m, false, false)
+                                                              : NULL;
+    if (s) log_info("instances: serving %s (%s)", d->name, d->dir);
+    else if (time(NULL) - rl->last_warning >= 60) { /* retried every few seconds: say it now and then */
+        rl->last_warning = time(NULL);
+        log_warn("instances: %s has no readable data in %s; not served", d->name, d->dir);
+    }
+    return s;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     opts o = {0};
@@ -1011,7 +1034,20 @@ static int cmd_serve(int argc, char **argv)
     log_info("edhub serving %s on http://%s:%d (Ed-Fi %s, %d resources; %d instance%s%s%s%s%s)", o.data, addr, port,
              m->project_version, m->nres, ninst, ninst == 1 ? "" : "s", has_tenant ? ", tenant " : "", tenant,
              tpl.nkeys ? ", routes /" : "", routes);
-    while (!stop_requested) pause();
+    /* Instances created, changed or removed with the CLI (or another
+     * process) are served within RELOAD_SECONDS, without a restart. */
+    reloader rl = {.m = m, .readers = threads * 2 + 2};
+    for (int tick = 0; !stop_requested; tick++) {
+        sleep(1);
+        if (tick % RELOAD_SECONDS || stop_requested) continue;
+        instance_def *now = NULL;
+        int nnow = 0, added = 0, removed = 0;
+        if (instances_list(adm, o.data, &now, &nnow) == ERR_OK) {
+            api_reload_instances(srv, now, nnow, reload_open, &rl, &added, &removed);
+            if (added || removed) log_info("instances: %d added, %d removed; now serving the registry's", added, removed);
+        }
+        free(now);
+    }
     log_info("edhub stopping");
     api_stop(srv);
     status = 0;

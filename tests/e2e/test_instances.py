@@ -239,6 +239,30 @@ class InstanceCli(InstanceCase):
         self.assertIn('instance.create', audit)
         self.assertIn('instance.remove', audit)
 
+    def test_a_running_server_picks_up_new_and_removed_instances(self):
+        import time
+        data = self.server.data
+        cli('instances', 'create', '--data', data, 'live1', '--context', 'districtId=777', '--context',
+            'schoolYear=2026', '--empty')
+        c = self.new_client('live1')
+        root = '/%s/777/2026' % TENANT
+        deadline, r = time.time() + 15, None
+        while time.time() < deadline:
+            r = c.get(root + DATA + '/students')
+            if r.status == 200:
+                break
+            time.sleep(0.2)
+        self.assertStatus(r, 200)
+        self.assertStatus(c.post(root + DATA + '/students', F.student()), 201)
+        cli('instances', 'remove', '--data', data, 'live1')
+        deadline = time.time() + 15
+        while time.time() < deadline and r.status == 200:
+            r = c.get(root + DATA + '/students')
+            time.sleep(0.2)
+        # its only instance is gone: bound to none that exists
+        self.assertProblem(r, 403)
+        self.assertIn('has not been associated with an ODS instance', r.json['errors'][0])
+
     def test_load_into_an_instance(self):
         s = F.student()
         path = os.path.join(self.server.tmp, 'inst-load.jsonl')
