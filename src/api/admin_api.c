@@ -271,8 +271,16 @@ static json_object *application_view(request *r, json_object *c)
         if (pid) json_object_array_add(pids, json_object_new_int64(pid)); /* a name not installed has no id */
     }
     json_object_object_add(o, "profileIds", pids);
-    json_object *inst = json_object_new_array();
-    json_object_array_add(inst, json_object_new_int(1));
+    /* odsInstanceIds: positions in the server's instances (from 1), as for
+     * profiles; clients from before instances use the default one. */
+    json_object *inst = json_object_new_array(), *in = jsonx_get(c, "instances");
+    const inst_set *set = r->insts;
+    for (int i = 0; i < set->n; i++) {
+        bool bound = !in && !strcmp(set->defs[i].name, INST_DEFAULT);
+        for (size_t k = 0; json_object_is_type(in, json_type_array) && k < json_object_array_length(in) && !bound; k++)
+            bound = !strcasecmp(json_object_get_string(json_object_array_get_idx(in, k)), set->defs[i].name);
+        if (bound) json_object_array_add(inst, json_object_new_int(i + 1));
+    }
     json_object_object_add(o, "odsInstanceIds", inst);
     json_object_object_add(o, "enabled", json_object_new_boolean(jsonx_bool(c, "enabled")));
     return o;
@@ -436,6 +444,28 @@ static bool application_spec(request *r, json_object *b, cred_spec *s, bool crea
         }
         s->profiles = names;
         s->nprofiles = (int)np;
+    }
+    /* odsInstanceIds: the whole list (absent: unchanged; create: default). */
+    json_object *io = jsonx_get(b, "odsInstanceIds");
+    if (io) {
+        size_t ni = json_object_is_type(io, json_type_array) ? json_object_array_length(io) : 0;
+        const char **names = arena_alloc(&r->a, sizeof(char *) * (ni + 1));
+        for (size_t i = 0; i < ni; i++) {
+            json_object *x = json_object_array_get_idx(io, i);
+            int64_t iid = json_object_is_type(x, json_type_int) ? json_object_get_int64(x) : 0;
+            if (iid < 1 || iid > r->insts->n) {
+                admin_error(r, 400, "Validation failed", "OdsInstanceIds",
+                            "'Ods Instance Ids' must be ids of ODS instances (GET /v2/odsInstances).");
+                return false;
+            }
+            names[i] = r->insts->defs[iid - 1].name;
+        }
+        if (!json_object_is_type(io, json_type_array) || ni > CRED_MAX_INSTANCES) {
+            admin_error(r, 400, "Validation failed", "OdsInstanceIds", "Must be an array of at most 64 ODS instance ids.");
+            return false;
+        }
+        s->instances = names;
+        s->ninstances = (int)ni;
     }
     json_object *en = jsonx_get(b, "enabled");
     if (en) s->enabled = json_object_get_boolean(en);
@@ -624,15 +654,75 @@ static void lookups(request *r, const char *what)
             json_object_object_add(o, "displayName", json_object_new_string(n));
             json_object_array_add(out, o);
         }
-    } else { /* odsInstances: this deployment serves one instance (many come with instances) */
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_int(1));
-        json_object_object_add(o, "name", json_object_new_string("default"));
-        json_object_object_add(o, "instanceType", json_object_new_string("edhub"));
-        json_object_array_add(out, o);
     }
     page(r, out);
     json_object_put(out);
+}
+
+/* ---- ODS instances: the ones this server routes to, ids are their
+ * positions (from 1); created with the CLI, which makes their database ---- */
+
+static json_object *contexts_view(const inst_set *cfg, int i)
+{
+    json_object *arr = json_object_new_array();
+    for (int k = 0; k < cfg->defs[i].nctx; k++) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "id", json_object_new_int(i * INST_MAX_KEYS + k + 1));
+        json_object_object_add(c, "odsInstanceId", json_object_new_int(i + 1));
+        json_object_object_add(c, "contextKey", json_object_new_string(cfg->defs[i].ctx_key[k]));
+        json_object_object_add(c, "contextValue", json_object_new_string(cfg->defs[i].ctx_val[k]));
+        json_object_array_add(arr, c);
+    }
+    return arr;
+}
+
+static json_object *instance_view(const inst_set *cfg, int i, bool detail)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int(i + 1));
+    json_object_object_add(o, "name", json_object_new_string(cfg->defs[i].name));
+    json_object_object_add(o, "instanceType", json_object_new_string(cfg->defs[i].type));
+    if (detail) {
+        json_object_object_add(o, "odsInstanceContexts", contexts_view(cfg, i));
+        json_object_object_add(o, "odsInstanceDerivatives", json_object_new_array());
+    }
+    return o;
+}
+
+static void ods_instances(request *r, long long id, const char *sub, bool contexts)
+{
+    const inst_set *cfg = r->insts;
+    if (strcmp(r->method, "GET"))
+        return admin_error(r, 405, "Method not allowed", NULL,
+                           "ODS instances are read-only here: create them with 'edhub instances create' (which makes "
+                           "their database); a running server serves them within seconds.");
+    if (sub) return admin_error(r, 404, "Not found", NULL, "No such route.");
+    if (contexts) {
+        json_object *out = json_object_new_array();
+        for (int i = 0; i < cfg->n; i++) {
+            json_object *c = contexts_view(cfg, i);
+            for (size_t k = 0; k < json_object_array_length(c); k++) {
+                json_object *x = json_object_array_get_idx(c, k);
+                if (id < 0 || json_object_get_int64(jsonx_get(x, "id")) == id) json_object_array_add(out, json_object_get(x));
+            }
+            json_object_put(c);
+        }
+        if (id >= 0 && !json_object_array_length(out)) not_found(r, "odsInstanceContext", id);
+        else if (id >= 0) reply(r, 200, json_object_array_get_idx(out, 0));
+        else page(r, out);
+        json_object_put(out);
+    } else if (id < 0) {
+        json_object *out = json_object_new_array();
+        for (int i = 0; i < cfg->n; i++) json_object_array_add(out, instance_view(cfg, i, false));
+        page(r, out);
+        json_object_put(out);
+    } else if (id < 1 || id > cfg->n) {
+        not_found(r, "odsInstance", id);
+    } else {
+        json_object *o = instance_view(cfg, (int)id - 1, true);
+        reply(r, 200, o);
+        json_object_put(o);
+    }
 }
 
 void handle_admin(request *r)
@@ -669,7 +759,8 @@ void handle_admin(request *r)
     else if (!strcmp(coll, "applications")) applications(r, id, *sub ? sub : NULL);
     else if (!strcmp(coll, "claimSets")) claimsets(r, id, *sub ? sub : NULL);
     else if (!strcmp(coll, "profiles")) profiles(r, id, *sub ? sub : NULL);
-    else if (id < 0 && (!strcmp(coll, "actions") || !strcmp(coll, "authorizationStrategies") || !strcmp(coll, "odsInstances")))
-        lookups(r, coll);
+    else if (!strcmp(coll, "odsInstances") || !strcmp(coll, "odsInstanceContexts"))
+        ods_instances(r, id, *sub ? sub : NULL, coll[11] == 'C');
+    else if (id < 0 && (!strcmp(coll, "actions") || !strcmp(coll, "authorizationStrategies"))) lookups(r, coll);
     else admin_error(r, 404, "Not found", NULL, "No such route.");
 }

@@ -11,18 +11,35 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+
+/* The instances the server routes to, immutable once published: a reload
+ * publishes a new set, and requests keep the one they started with. Old
+ * sets stay until api_stop (reloads are rare and sets small). */
+typedef struct inst_set {
+    int n;
+    instance_def *defs;
+    store **stores;
+    struct inst_set *older;
+} inst_set;
 
 struct api_server {
     api_config cfg;
     const model *m;
-    store *s;
     auth *au;
     struct MHD_Daemon *d;
     char *dependencies;        /* cached JSON */
     char *dependencies_graphml;
     char *openapi_resources;
     char *openapi_descriptors;
+    _Atomic(inst_set *) insts; /* the current set */
+    pthread_mutex_t reload_mu;
+    store **opened;            /* stores opened by reloads (closed by api_stop) */
+    int nopened;
+    pthread_mutex_t snap_mu;   /* the snapshot stores opened so far (never closed before api_stop) */
+    struct snap_open *snaps;
+    int nsnaps;
     _Atomic int inflight;      /* suspended writes */
     _Atomic bool stopping;     /* no new writes once set (api_stop) */
 };
@@ -39,6 +56,13 @@ typedef struct request {
     arena a;
     const char *method;
     const char *url;
+    const char *path;          /* url after the tenant and context segments */
+    const char *root;          /* those segments as the client sent them ("" or "/2026"), or the template's */
+    bool has_context;          /* the url carried the context segments */
+    char ctx[INST_MAX_KEYS][INST_VALUE_MAX + 1]; /* their values */
+    const inst_set *insts;     /* the instances when the request arrived */
+    store *s;                  /* the instance (or its snapshot) the request uses (req_authenticate_instance) */
+    int instance;              /* its index in insts */
     _Atomic req_state state;   /* set to ST_RESUMED by the writer thread */
     bool suspended;            /* handler thread only */
     buf body;                  /* request body */
@@ -71,12 +95,17 @@ void req_header(request *r, const char *name, const char *value);
 void req_problem_json(request *r, buf *out, const outcome *o);
 /* Checks the bearer token (401 sent when it fails). */
 bool req_authenticate(request *r);
+/* Checks the bearer token and chooses the ODS instance of the request
+ * (r->s) from the client's instances and the route's context; false with
+ * the problem sent. */
+bool req_authenticate_instance(request *r);
 /* Renders an outcome's problem (status >= 400) as application/problem+json. */
 void req_problem(request *r, const outcome *o);
 void req_simple_problem(request *r, int status, const char *type, const char *title, const char *detail,
                         const char *error);
 const char *req_get_header(request *r, const char *name);
-/* Absolute base URL of this server as the client addressed it. */
+/* Absolute base URL of this server as the client addressed it, with the
+ * tenant and context segments (the "route root"). */
 const char *req_base_url(request *r);
 
 /* Handlers: each either fills the response or (writes) suspends. */
@@ -85,6 +114,8 @@ void handle_metadata(request *r, route_kind k);
 void handle_token(request *r);
 void handle_token_info(request *r);
 void handle_data(request *r, const route *rt);
+/* GET /changeQueries/v1/snapshots. */
+void handle_snapshots(request *r);
 /* GET /changeQueries/v1/availableChangeVersions. */
 void handle_change_versions(request *r);
 /* POST /edhub/v1/batch, and its answer once every item is written. */

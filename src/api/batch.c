@@ -97,7 +97,7 @@ void handle_batch(request *r)
         req_header(r, "Allow", "POST");
         return;
     }
-    if (!req_authenticate(r)) return;
+    if (!req_authenticate_instance(r)) return;
     const char *ctype = req_get_header(r, "Content-Type");
     profile_media pm;
     if (ctype && profile_media_parse(ctype, &pm) != PROFILE_MEDIA_NONE) {
@@ -208,7 +208,7 @@ void handle_batch(request *r)
     for (int i = 0; i < b->n; i++) {
         bitem *it = &b->items[i];
         if (!it->submitted) continue;
-        if (store_submit_keyed(r->srv->s, engine_write_job, item_done, &it->w, it->keys, it->nkeys) != ERR_OK) {
+        if (store_submit_keyed(r->s, engine_write_job, item_done, &it->w, it->keys, it->nkeys) != ERR_OK) {
             item_problem(it, 503, "urn:ed-fi:api:service-unavailable", "Service Unavailable",
                          "The server is shutting down; retry shortly.");
             item_done(it, ERR_UNAVAILABLE);

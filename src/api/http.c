@@ -4,6 +4,7 @@
 #include "../base/jsonx.h"
 #include "../base/log.h"
 #include "../base/timefmt.h"
+#include "../deploy/snapshots.h"
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +29,15 @@ const char *req_get_header(request *r, const char *name)
 
 const char *req_base_url(request *r)
 {
-    if (r->srv->cfg.public_url) return r->srv->cfg.public_url;
+    const char *root = r->root ? r->root : "";
+    if (r->srv->cfg.public_url) return arena_printf(&r->a, "%s%s", r->srv->cfg.public_url, root);
     const char *host = req_get_header(r, "Host");
     char fallback[80];
     if (!host || !*host || strpbrk(host, " \"<>\\{}|^`")) {
         snprintf(fallback, sizeof fallback, "%s:%d", r->srv->cfg.listen_addr, r->srv->cfg.port);
         host = fallback;
     }
-    return arena_printf(&r->a, "http://%s", host);
+    return arena_printf(&r->a, "http://%s%s", host, root);
 }
 
 void req_problem_json(request *r, buf *out, const outcome *o)
@@ -75,7 +77,171 @@ void req_simple_problem(request *r, int status, const char *type, const char *ti
     outcome_free(&o);
 }
 
-static bool is_batch_url(const char *url) { return !strcmp(url, "/edhub/v1/batch"); }
+static bool is_batch_url(const char *url)
+{
+    size_t n = strlen(url), k = strlen("/edhub/v1/batch");
+    return n >= k && !strcmp(url + n - k, "/edhub/v1/batch");
+}
+
+/* Routes that exist once per deployment, not per instance: under a
+ * context template they answer with or without the context segments. */
+static bool instance_free(route_kind k)
+{
+    return k == RT_ROOT || k == RT_METADATA || k == RT_OPENAPI_RESOURCES || k == RT_OPENAPI_DESCRIPTORS ||
+           k == RT_DEPENDENCIES || k == RT_TOKEN || k == RT_TOKEN_INFO;
+}
+
+/* Splits r->url into the tenant segment, the context segments of the
+ * route template and the rest (r->path), as ODS/API 7.3 routes
+ * {tenant}/{context}/data/v3/... (integration.md §6.2-6.3). False with
+ * the 404 sent for an unknown tenant. */
+static bool split_root(request *r)
+{
+    const api_config *c = &r->srv->cfg;
+    const char *p = r->url;
+    const char *tenant = "";
+    r->path = p;
+    r->root = "";
+    if (c->tenant) {
+        size_t n = *p == '/' ? strcspn(p + 1, "/?") : 0;
+        if (n != strlen(c->tenant) || strncasecmp(p + 1, c->tenant, n)) {
+            const char *msg = arena_printf(&r->a, "The selected tenant '%.*s' does not exist. Check the tenant name and try again.",
+                                           (int)(n > 100 ? 100 : n), p + 1);
+            req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", msg, msg);
+            return false;
+        }
+        tenant = arena_printf(&r->a, "/%.*s", (int)n, p + 1);
+        p += 1 + n;
+        r->path = *p ? p : "/";
+        r->root = tenant;
+    }
+    const route_template *t = c->route_template;
+    if (!t || !t->nkeys) return true;
+    route rt0;
+    route_parse(r->path, &rt0);
+    const char *rest;
+    if (!instance_free(rt0.kind) && route_template_match(t, r->path, r->ctx, &rest)) {
+        r->root = arena_printf(&r->a, "%s%.*s", tenant, (int)(rest - r->path), r->path);
+        r->path = *rest ? rest : "/";
+        r->has_context = true;
+        return true;
+    }
+    /* Unresolved: the discovery document shows the template itself. */
+    char tpl[INST_MAX_KEYS * (INST_KEY_MAX + 3) + 1];
+    route_template_text(t, tpl, sizeof tpl);
+    r->root = arena_printf(&r->a, "%s/%s", tenant, tpl);
+    return true;
+}
+
+struct snap_open {
+    store *live;                /* the instance's own store: its identity across reloads */
+    char name[SNAP_NAME_MAX + 1];
+    store *s;
+};
+
+/* The store of a registered snapshot, opened on first use; NULL when its
+ * file cannot be opened. */
+static store *snapshot_store(api_server *srv, const instance_def *inst, store *live, const snapshot_def *d)
+{
+    store *s = NULL;
+    pthread_mutex_lock(&srv->snap_mu);
+    for (int i = 0; i < srv->nsnaps && !s; i++)
+        if (srv->snaps[i].live == live && !strcmp(srv->snaps[i].name, d->name)) s = srv->snaps[i].s;
+    if (!s) {
+        char file[1200], err[512];
+        snapshot_file(inst->dir, d->name, file, sizeof file);
+        store_opts so = {.readers = 2};
+        if (access(file, R_OK) == 0 && store_open(file, &so, &s, err, sizeof err) == ERR_OK) {
+            srv->snaps = xrealloc(srv->snaps, sizeof *srv->snaps * (size_t)(srv->nsnaps + 1));
+            srv->snaps[srv->nsnaps].live = live;
+            snprintf(srv->snaps[srv->nsnaps].name, sizeof srv->snaps[0].name, "%s", d->name);
+            srv->snaps[srv->nsnaps++].s = s;
+        } else {
+            log_warn("snapshot %s of instance %s cannot be opened: %s", d->name, inst->name,
+                     access(file, R_OK) ? "its file is missing" : err);
+            s = NULL;
+        }
+    }
+    pthread_mutex_unlock(&srv->snap_mu);
+    return s;
+}
+
+static bool header_true(const char *v)
+{
+    while (v && *v == ' ') v++;
+    return v && (!strncasecmp(v, "true", 4) || !strcmp(v, "1"));
+}
+
+/* Points r->s at the snapshot the request asks for, if any, as ODS/API
+ * does (integration.md §1.7): Use-Snapshot: true is the newest snapshot
+ * of the instance, Snapshot-Identifier a named one. False with the
+ * problem sent. */
+static bool choose_snapshot(request *r)
+{
+    const char *use = req_get_header(r, "Use-Snapshot"), *sid = req_get_header(r, "Snapshot-Identifier");
+    if (!use && !sid) return true;
+    if (strcmp(r->method, "GET") && strcmp(r->method, "OPTIONS")) {
+        outcome o = {0};
+        outcome_problem(&o, 405, "urn:ed-fi:api:snapshots:method-not-allowed", "Method Not Allowed",
+                        "Snapshots are read-only: only GET requests are allowed on a snapshot.",
+                        "Remove the Use-Snapshot or Snapshot-Identifier header to write to the live data.");
+        o.allow = "GET";
+        req_problem(r, &o);
+        outcome_free(&o);
+        return false;
+    }
+    if (!sid && !header_true(use)) return true; /* Use-Snapshot: false means the live data */
+    const instance_def *inst = &r->insts->defs[r->instance];
+    snapshot_def d;
+    err_t e = sid ? snapshots_get(r->srv->cfg.admin, inst->name, sid, &d) : snapshots_newest(r->srv->cfg.admin, inst->name, &d);
+    if (!e && d.retired) {
+        req_simple_problem(r, 410, "urn:ed-fi:api:snapshots:gone", "Gone", "Snapshot not available.",
+                           arena_printf(&r->a, "The snapshot '%s' was removed; ask for a newer one (GET "
+                                               "/changeQueries/v1/snapshots).", d.name));
+        return false;
+    }
+    store *s = e ? NULL : snapshot_store(r->srv, inst, r->insts->stores[r->instance], &d);
+    if (!s) {
+        req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "Snapshot not found.",
+                           sid ? "No snapshot has this Snapshot-Identifier (GET /changeQueries/v1/snapshots lists them)."
+                               : "This ODS instance has no snapshot yet (take one with: edhub snapshot create).");
+        return false;
+    }
+    r->s = s;
+    return true;
+}
+
+bool req_authenticate_instance(request *r)
+{
+    if (!req_authenticate(r)) return false;
+    const api_config *c = &r->srv->cfg;
+    static const route_template no_template;
+    const route_template *t = c->route_template ? c->route_template : &no_template;
+    int idx = -1;
+    select_result sr = SEL_NO_MATCH;
+    if (!t->nkeys || r->has_context)
+        sr = instance_select(r->insts->defs, r->insts->n, (const char *const *)r->client->instances, r->client->ninstances,
+                             t, r->ctx, &idx);
+    if (sr == SEL_OK) {
+        r->s = r->insts->stores[idx];
+        r->instance = idx;
+        return choose_snapshot(r);
+    }
+    if (sr == SEL_NO_INSTANCE) {
+        req_simple_problem(r, 403, "urn:ed-fi:api:security:authorization", "Authorization Denied",
+                           "Access to the requested data could not be authorized.",
+                           "The API client has not been associated with an ODS instance.");
+        return false;
+    }
+    buf vals;
+    buf_init(&vals, 0);
+    for (int i = 0; r->has_context && i < t->nkeys; i++) buf_printf(&vals, "%s%s: %s", i ? ", " : "", t->key[i], r->ctx[i]);
+    const char *msg = arena_printf(&r->a, "No ODS instance matching the available route values was found. Route values were: [%s]",
+                                   vals.data ? vals.data : "");
+    buf_free(&vals);
+    req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified data could not be found.", msg);
+    return false;
+}
 
 static request *request_new(api_server *srv, struct MHD_Connection *c, const char *method, const char *url)
 {
@@ -84,6 +250,7 @@ static request *request_new(api_server *srv, struct MHD_Connection *c, const cha
     r->conn = c;
     arena_init(&r->a, 16384);
     r->method = arena_strdup(&r->a, method);
+    r->insts = atomic_load_explicit(&srv->insts, memory_order_acquire);
     r->url = arena_strdup(&r->a, url);
     buf_init(&r->body, is_batch_url(url) ? BATCH_MAX_BODY : srv->cfg.max_body);
     buf_init(&r->out, 0);
@@ -129,12 +296,18 @@ static void dispatch(request *r)
         handle_admin(r);
         return;
     }
-    if (is_batch_url(r->url)) {
+    route rt;
+    if (!strcmp(r->url, "/health")) {
+        rt.kind = RT_HEALTH;
+        goto dispatch;
+    }
+    if (!split_root(r)) return;
+    if (!strcmp(r->path, "/edhub/v1/batch")) {
         handle_batch(r);
         return;
     }
-    route rt;
-    route_parse(r->url, &rt);
+    route_parse(r->path, &rt);
+dispatch:;
     bool get = !strcmp(r->method, "GET");
     switch (rt.kind) {
     case RT_ROOT:
@@ -143,8 +316,10 @@ static void dispatch(request *r)
         return;
     case RT_HEALTH:
         if (!get) goto not_allowed;
-        /* For load balancers: the process answers and the store is readable. */
-        r->status = store_healthy(r->srv->s) ? 200 : 503;
+        /* For load balancers: the process answers and every store is readable. */
+        r->status = 200;
+        for (int i = 0; i < r->insts->n; i++)
+            if (!store_healthy(r->insts->stores[i])) r->status = 503;
         buf_puts(&r->out, r->status == 200 ? "{\"status\":\"Healthy\"}" : "{\"status\":\"Unhealthy\"}");
         return;
     case RT_METADATA:
@@ -170,6 +345,10 @@ static void dispatch(request *r)
         return;
     case RT_CHANGE_VERSIONS:
         if (get) handle_change_versions(r);
+        else goto not_allowed;
+        return;
+    case RT_SNAPSHOTS:
+        if (get) handle_snapshots(r);
         else goto not_allowed;
         return;
     case RT_COLLECTION:
@@ -295,14 +474,22 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
     log_warn("http: %s", msg);
 }
 
-err_t api_start(const api_config *cfg, const model *m, store *s, auth *au, api_server **out, char *err, size_t errlen)
+err_t api_start(const api_config *cfg, const model *m, auth *au, api_server **out, char *err, size_t errlen)
 {
     api_server *srv = xcalloc(1, sizeof *srv);
     srv->cfg = *cfg;
     if (srv->cfg.threads <= 0) srv->cfg.threads = 4;
     if (!srv->cfg.max_body) srv->cfg.max_body = 4u << 20;
     srv->m = m;
-    srv->s = s;
+    pthread_mutex_init(&srv->snap_mu, NULL);
+    pthread_mutex_init(&srv->reload_mu, NULL);
+    inst_set *first = xcalloc(1, sizeof *first);
+    first->n = cfg->ninstances;
+    first->defs = xcalloc((size_t)first->n + 1, sizeof *first->defs);
+    first->stores = xcalloc((size_t)first->n + 1, sizeof *first->stores);
+    memcpy(first->defs, cfg->instances, sizeof *first->defs * (size_t)first->n);
+    memcpy(first->stores, cfg->stores, sizeof *first->stores * (size_t)first->n);
+    atomic_init(&srv->insts, first);
     srv->au = au;
     srv->dependencies = model_dependencies_json(m);
     srv->dependencies_graphml = model_dependencies_graphml(m);
@@ -341,6 +528,63 @@ fail:
     return ERR_IO;
 }
 
+static bool same_routing(const instance_def *a, const instance_def *b)
+{
+    if (strcmp(a->type, b->type) || strcmp(a->dir, b->dir) || a->nctx != b->nctx) return false;
+    for (int i = 0; i < a->nctx; i++)
+        if (strcmp(a->ctx_key[i], b->ctx_key[i]) || strcmp(a->ctx_val[i], b->ctx_val[i])) return false;
+    return true;
+}
+
+void api_reload_instances(api_server *srv, const instance_def *defs, int n,
+                          store *(*open)(const instance_def *d, void *ctx), void *ctx, int *added, int *removed)
+{
+    pthread_mutex_lock(&srv->reload_mu);
+    inst_set *cur = atomic_load(&srv->insts);
+    inst_set *next = xcalloc(1, sizeof *next);
+    next->defs = xcalloc((size_t)n + 1, sizeof *next->defs);
+    next->stores = xcalloc((size_t)n + 1, sizeof *next->stores);
+    *added = *removed = 0;
+    bool changed = false;
+    /* Instances kept first, in their order (Admin API ids move as little as
+     * they can), then the new ones. */
+    for (int i = 0; i < cur->n; i++) {
+        int k = -1;
+        for (int j = 0; j < n && k < 0; j++)
+            if (!strcasecmp(cur->defs[i].name, defs[j].name)) k = j;
+        if (k < 0) {
+            (*removed)++; /* its store stays open until api_stop: requests may still use it */
+            changed = true;
+            continue;
+        }
+        changed |= !same_routing(&cur->defs[i], &defs[k]);
+        next->defs[next->n] = defs[k];
+        next->stores[next->n++] = cur->stores[i];
+    }
+    for (int j = 0; j < n; j++) {
+        bool known = false;
+        for (int i = 0; i < cur->n && !known; i++) known = !strcasecmp(cur->defs[i].name, defs[j].name);
+        if (known) continue;
+        store *s = open(&defs[j], ctx);
+        if (!s) continue;
+        srv->opened = xrealloc(srv->opened, sizeof *srv->opened * (size_t)(srv->nopened + 1));
+        srv->opened[srv->nopened++] = s;
+        next->defs[next->n] = defs[j];
+        next->stores[next->n++] = s;
+        (*added)++;
+        changed = true;
+    }
+    if (changed) {
+        next->older = cur;
+        atomic_store_explicit(&srv->insts, next, memory_order_release);
+    } else {
+        free(next->defs);
+        free(next->stores);
+        free(next);
+    }
+    pthread_mutex_unlock(&srv->reload_mu);
+}
+
 void api_stop(api_server *srv)
 {
     if (!srv) return;
@@ -354,6 +598,18 @@ void api_stop(api_server *srv)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(srv->d);
+    for (int i = 0; i < srv->nsnaps; i++) store_close(srv->snaps[i].s);
+    free(srv->snaps);
+    pthread_mutex_destroy(&srv->snap_mu);
+    for (int i = 0; i < srv->nopened; i++) store_close(srv->opened[i]);
+    free(srv->opened);
+    for (inst_set *set = atomic_load(&srv->insts), *next; set; set = next) {
+        next = set->older;
+        free(set->defs);
+        free(set->stores);
+        free(set);
+    }
+    pthread_mutex_destroy(&srv->reload_mu);
     free(srv->dependencies);
     free(srv->dependencies_graphml);
     free(srv->openapi_resources);

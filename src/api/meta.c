@@ -6,6 +6,8 @@
 #include <string.h>
 
 #define EDHUB_VERSION "0.1.0"
+/* Where the per-request route root goes in the cached OpenAPI documents. */
+#define OPENAPI_SERVER_MARK "\"servers\":[{\"url\":\""
 
 void handle_discovery(request *r)
 {
@@ -43,8 +45,22 @@ void handle_metadata(request *r, route_kind k)
                    base, base);
         break;
     }
-    case RT_OPENAPI_RESOURCES: buf_puts(&r->out, s->openapi_resources); break;
-    case RT_OPENAPI_DESCRIPTORS: buf_puts(&r->out, s->openapi_descriptors); break;
+    case RT_OPENAPI_RESOURCES:
+    case RT_OPENAPI_DESCRIPTORS: {
+        /* The cached document names the server "/data/v3"; clients need
+         * the route root they came through (tenant, context). */
+        const char *doc = k == RT_OPENAPI_RESOURCES ? s->openapi_resources : s->openapi_descriptors;
+        const char *mark = strstr(doc, OPENAPI_SERVER_MARK);
+        if (!mark) {
+            buf_puts(&r->out, doc);
+            break;
+        }
+        size_t at = (size_t)(mark - doc) + strlen(OPENAPI_SERVER_MARK);
+        buf_append(&r->out, doc, at);
+        buf_puts(&r->out, req_base_url(r)); /* no quotes or backslashes: checked where it is built */
+        buf_puts(&r->out, doc + at);
+        break;
+    }
     case RT_DEPENDENCIES: {
         const char *accept = req_get_header(r, "Accept");
         if (accept && strstr(accept, "application/graphml")) {
@@ -136,6 +152,70 @@ static json_object *ref_content(const char *schema, bool array)
     return c;
 }
 
+/* ---- change queries (integration.md §1.3-1.5) ---- */
+
+static void add_change_window(json_object *ps)
+{
+    json_object_array_add(ps, param("minChangeVersion", "query", "integer", "int64", false,
+                                    "Only items changed at or after this change version."));
+    json_object_array_add(ps, param("maxChangeVersion", "query", "integer", "int64", false,
+                                    "Only items changed at or before this change version."));
+}
+
+static json_object *string_schema(const char *format)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string(format && !strcmp(format, "int64") ? "integer" : "string"));
+    if (format) json_object_object_add(o, "format", json_object_new_string(format));
+    return o;
+}
+
+static void add_change_schemas(json_object *schemas)
+{
+    static const char *names[] = {"edhub_trackedDelete", "edhub_trackedKeyChange"};
+    for (int k = 0; k < 2; k++) {
+        json_object *sc = json_object_new_object(), *props = json_object_new_object();
+        json_object_object_add(sc, "type", json_object_new_string("object"));
+        json_object_object_add(props, "id", string_schema(NULL));
+        json_object_object_add(props, "changeVersion", string_schema("int64"));
+        const char *kv[] = {k ? "oldKeyValues" : "keyValues", k ? "newKeyValues" : NULL};
+        for (int j = 0; j < 2 && kv[j]; j++) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "type", json_object_new_string("object"));
+            json_object_object_add(o, "description",
+                                   json_object_new_string("The natural key, under the names of the query parameters."));
+            json_object_object_add(props, kv[j], o);
+        }
+        json_object_object_add(sc, "properties", props);
+        json_object_object_add(schemas, names[k], sc);
+    }
+}
+
+/* GET {coll}/deletes, and {coll}/keyChanges for resources (descriptor
+ * keys never change). */
+static void add_change_paths(json_object *paths, const char *coll, bool key_changes)
+{
+    for (int k = 0; k < (key_changes ? 2 : 1); k++) {
+        json_object *get = json_object_new_object(), *ps = json_object_new_array();
+        json_object_object_add(get, "summary", json_object_new_string(
+                                   k ? "Retrieves the natural-key changes of items (change queries; ReadChanges permission)."
+                                     : "Retrieves deleted items with their natural keys (change queries; ReadChanges permission)."));
+        json_object_array_add(ps, param("offset", "query", "integer", "int32", false, "Items to skip."));
+        json_object_array_add(ps, param("limit", "query", "integer", "int32", false, "Items to return (0-500, default 500)."));
+        json_object_array_add(ps, param("totalCount", "query", "boolean", NULL, false, "Return the Total-Count header."));
+        add_change_window(ps);
+        json_object_object_add(get, "parameters", ps);
+        json_object *gr = responses("200,400,401,403,500");
+        json_object_object_add(jsonx_get(gr, "200"), "content", ref_content(k ? "edhub_trackedKeyChange" : "edhub_trackedDelete", true));
+        json_object_object_add(get, "responses", gr);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "get", get);
+        char path[300];
+        snprintf(path, sizeof path, "%s/%s", coll, k ? "keyChanges" : "deletes");
+        json_object_object_add(paths, path, p);
+    }
+}
+
 char *openapi_build(const model *m, bool descriptors)
 {
     json_object *doc = json_object_new_object();
@@ -184,6 +264,7 @@ char *openapi_build(const model *m, bool descriptors)
         json_object_array_add(ps, param("totalCount", "query", "boolean", NULL, false, "Return the Total-Count header."));
         json_object_array_add(ps, param("pageToken", "query", "string", NULL, false, "Cursor paging token (Next-Page-Token, partitions)."));
         json_object_array_add(ps, param("pageSize", "query", "integer", "int32", false, "Items per cursor page (1-500)."));
+        add_change_window(ps);
         for (int q = 0; q < res->nquery; q++) {
             const mquery *mq = &res->query[q];
             const char *t = mq->type == QT_NUMBER ? "number" : mq->type == QT_BOOLEAN ? "boolean" : "string";
@@ -226,7 +307,9 @@ char *openapi_build(const model *m, bool descriptors)
         json_object_object_add(de, "responses", responses("204,401,403,404,409,412,500"));
         json_object_object_add(ip, "delete", de);
         json_object_object_add(paths, item, ip);
+        add_change_paths(paths, coll, !res->is_descriptor);
     }
+    add_change_schemas(schemas);
     json_object_object_add(doc, "paths", paths);
     json_object *comp = json_object_new_object();
     json_object_object_add(comp, "schemas", schemas);

@@ -3,6 +3,7 @@
 #include "api_int.h"
 #include "../base/jsonx.h"
 #include "../base/log.h"
+#include "../deploy/snapshots.h"
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -167,13 +168,13 @@ static void not_found_item(request *r)
 static void get_item(request *r, const route *rt, const authz_plan *az)
 {
     store_doc d;
-    err_t e = store_get_by_id(r->srv->s, stored_name(r), rt->id, &r->a, &d);
+    err_t e = store_get_by_id(r->s, stored_name(r), rt->id, &r->a, &d);
     if (e == ERR_NOT_FOUND) {
         not_found_item(r);
         return;
     }
     authz_denial dn = {0};
-    authz_reach via = {.s = r->srv->s};
+    authz_reach via = {.s = r->s};
     if (!e) e = authz_check_stored(az, &d, &via, &r->a, &dn);
     if (e) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
@@ -270,7 +271,7 @@ static void get_list(request *r, const authz_plan *az)
     if (!az->f.open || az->f.ns_path || az->f.owner) q.authz = &az->f;
     buf_putc(&r->out, '[');
     err_t e = ERR_OK;
-    if (q.limit > 0 || q.count) e = store_query_docs(r->srv->s, &q, list_row, &l, &total, &last);
+    if (q.limit > 0 || q.count) e = store_query_docs(r->s, &q, list_row, &l, &total, &last);
     buf_putc(&r->out, ']');
     if (e) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
@@ -304,7 +305,7 @@ static void get_partitions(request *r)
     int n = lr.partitions ? (int)lr.partitions : 1;
     int64_t *bounds = arena_alloc(&r->a, sizeof(int64_t) * (size_t)(n + 2));
     int got = 0;
-    if (store_partitions(r->srv->s, stored_name(r), n, bounds, &got)) {
+    if (store_partitions(r->s, stored_name(r), n, bounds, &got)) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
         return;
     }
@@ -357,7 +358,7 @@ static void get_changes(request *r, const authz_plan *az, bool key_changes)
     buf_putc(&r->out, '[');
     err_t e = ERR_OK;
     if (q.limit > 0 || q.count)
-        e = store_query_changes(r->srv->s, key_changes ? SC_KEY_CHANGES : SC_DELETES, &q, change_row, &l, &total);
+        e = store_query_changes(r->s, key_changes ? SC_KEY_CHANGES : SC_DELETES, &q, change_row, &l, &total);
     buf_putc(&r->out, ']');
     if (e) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
@@ -373,14 +374,37 @@ static void get_changes(request *r, const authz_plan *az, bool key_changes)
 
 void handle_change_versions(request *r)
 {
-    if (!req_authenticate(r)) return; /* any valid token: no claim is checked (as ODS) */
+    if (!req_authenticate_instance(r)) return; /* any valid token: no claim is checked (as ODS) */
     int64_t newest = 0;
-    if (store_newest_change_version(r->srv->s, &newest)) {
+    if (store_newest_change_version(r->s, &newest)) {
         req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
         return;
     }
     /* Nothing is ever purged: every version from the start is available. */
     buf_printf(&r->out, "{\"oldestChangeVersion\":0,\"newestChangeVersion\":%lld}", (long long)newest);
+    r->status = 200;
+}
+
+/* The 5.x/6.x snapshot list: the live snapshots of the request's instance. */
+void handle_snapshots(request *r)
+{
+    if (!req_authenticate_instance(r)) return;
+    snapshot_def *all = NULL;
+    int n = 0;
+    if (snapshots_list(r->srv->cfg.admin, r->insts->defs[r->instance].name, &all, &n)) {
+        req_simple_problem(r, 500, "urn:ed-fi:api:system", "Internal Server Error", "An unexpected problem has occurred.", NULL);
+        return;
+    }
+    buf_putc(&r->out, '[');
+    int k = 0;
+    for (int i = n - 1; i >= 0; i--) /* newest first */
+        if (!all[i].retired) {
+            buf_printf(&r->out, "%s{\"id\":\"%s\",\"snapshotIdentifier\":", k++ ? "," : "", all[i].id);
+            buf_json_str(&r->out, all[i].name);
+            buf_printf(&r->out, ",\"snapshotDateTime\":\"%s\"}", all[i].created);
+        }
+    buf_putc(&r->out, ']');
+    free(all);
     r->status = 200;
 }
 
@@ -457,7 +481,7 @@ static void submit_write(request *r, write_op op, const route *rt)
     MHD_suspend_connection(r->conn);
     const uuid_t16 *keys;
     int nkeys = engine_keys(w, &keys);
-    if (store_submit_keyed(r->srv->s, engine_write_job, write_done, &r->w, keys, nkeys) != ERR_OK) {
+    if (store_submit_keyed(r->s, engine_write_job, write_done, &r->w, keys, nkeys) != ERR_OK) {
         r->state = ST_READING;
         r->suspended = false;
         MHD_resume_connection(r->conn);
@@ -469,7 +493,7 @@ static void submit_write(request *r, write_op op, const route *rt)
 
 void handle_data(request *r, const route *rt)
 {
-    if (!req_authenticate(r)) return;
+    if (!req_authenticate_instance(r)) return;
     r->res = model_find(r->srv->m, rt->project, rt->endpoint);
     if (!r->res) {
         req_simple_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found", "The specified data could not be found.", NULL);

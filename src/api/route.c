@@ -65,6 +65,10 @@ void route_parse(const char *path, route *out)
         out->kind = RT_DEPENDENCIES;
         return;
     }
+    if (!strcmp(path, "/changeQueries/v1/snapshots") || !strcmp(path, "/changeQueries/v1/snapshots/")) {
+        out->kind = RT_SNAPSHOTS;
+        return;
+    }
     if (!strcmp(path, "/changeQueries/v1/availableChangeVersions") ||
         !strcmp(path, "/changeQueries/v1/availableChangeVersions/")) {
         out->kind = RT_CHANGE_VERSIONS;

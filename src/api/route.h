@@ -24,6 +24,7 @@ typedef enum {
     RT_DELETES,       /* {resource}/deletes (change queries) */
     RT_KEY_CHANGES,   /* {resource}/keyChanges */
     RT_CHANGE_VERSIONS, /* /changeQueries/v1/availableChangeVersions */
+    RT_SNAPSHOTS,     /* /changeQueries/v1/snapshots (5.x/6.x snapshot list) */
     RT_BAD_ID,        /* item route whose id is not a UUID: 400 */
 } route_kind;
 

@@ -262,6 +262,8 @@ void auth_client_release(const auth_client *c)
     free(g->c.namespaces);
     for (int i = 0; i < g->c.nprofiles; i++) free(g->c.profiles[i]);
     free(g->c.profiles);
+    for (int i = 0; i < g->c.ninstances; i++) free(g->c.instances[i]);
+    free(g->c.instances);
     free(g);
 }
 
@@ -280,6 +282,8 @@ static grant *grant_of(auth *a, const cred_client *c, int64_t scope)
     for (int i = 0; i < c->nnamespaces; i++) g->c.namespaces[g->c.nnamespaces++] = xstrdup(c->namespaces[i]);
     g->c.profiles = xcalloc((size_t)c->nprofiles + 1, sizeof(char *));
     for (int i = 0; i < c->nprofiles; i++) g->c.profiles[g->c.nprofiles++] = xstrdup(c->profiles[i]);
+    g->c.instances = xcalloc((size_t)c->ninstances + 1, sizeof(char *));
+    for (int i = 0; i < c->ninstances; i++) g->c.instances[g->c.ninstances++] = xstrdup(c->instances[i]);
     g->c.scope = scope;
     g->generation = c->generation;
     return g;

@@ -32,6 +32,8 @@ typedef struct auth_client {
     int nnamespaces;
     char **profiles;          /* the API profiles assigned to the client */
     int nprofiles;
+    char **instances;         /* the ODS instances it may use (names) */
+    int ninstances;
     int64_t scope;            /* the scope asked for at the token endpoint, or 0 */
 } auth_client;
 

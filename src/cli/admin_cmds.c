@@ -19,18 +19,21 @@ static const char *usage_clients =
     "usage: edhub clients <action> --data DIR [options]\n"
     "\n"
     "  create  --claim-set NAME [--key K] [--secret S|-] [--edorg ID]... [--namespace PREFIX]...\n"
-    "          [--vendor NAME] [--name TEXT] [--application TEXT] [--profile NAME]...\n"
+    "          [--vendor NAME] [--name TEXT] [--application TEXT] [--profile NAME]... [--instance NAME]...\n"
     "          Key and secret are generated when not given (printed once). --secret - reads it from stdin.\n"
     "  list    every client (never secrets)\n"
     "  show    --key K\n"
     "  update  --key K [--claim-set NAME] [--edorg ID]... [--no-edorgs] [--namespace P]... [--no-namespaces]\n"
-    "          [--vendor NAME] [--name TEXT] [--application TEXT] [--profile NAME]...\n"
-    "          --profile replaces the client's API profiles (--profile '' removes them all)\n"
+    "          [--vendor NAME] [--name TEXT] [--application TEXT] [--profile NAME]... [--instance NAME]...\n"
+    "          --profile replaces the client's API profiles (--profile '' removes them all), --instance\n"
+    "          its ODS instances\n"
     "  disable --key K    enable --key K    delete --key K\n"
     "  reset   --key K [--secret S|-]   a new secret (generated when not given)\n"
     "\n"
     "--profile NAME assigns an API profile (repeat for several): the client then reads and writes the\n"
     "resources it covers only through a profile (see README, API profiles).\n"
+    "--instance NAME binds the client to an ODS instance of the deployment (repeat for several; see\n"
+    "edhub instances list): it reads and writes only those (default: the instance 'default').\n"
     "--json prints JSON. Disabling, resetting, changing or deleting a client ends its live tokens\n"
     "(a running server notices within a second). Every change is recorded in the audit log\n"
     "(edhub audit). Secrets are stored only as PBKDF2-HMAC-SHA256 hashes.\n";
@@ -73,6 +76,9 @@ typedef struct aopts {
     const char *profiles[MAX_LIST];
     int nprofiles;
     bool profiles_given;
+    const char *instances[MAX_LIST];
+    int ninstances;
+    bool instances_given;
     bool no_edorgs, no_namespaces, json, verify;
     long long after, limit;
 } aopts;
@@ -97,15 +103,21 @@ static int parse(int argc, char **argv, aopts *o, const char *usage)
         else if (!strcmp(a, "--vendor")) slot = &o->vendor;
         else if (!strcmp(a, "--name")) slot = &o->name;
         else if (!strcmp(a, "--application")) slot = &o->application;
-        else if (!strcmp(a, "--profile")) {
+        else if (!strcmp(a, "--profile") || !strcmp(a, "--instance")) {
             const char *v;
             if (cli_option_value(argc, argv, &i, &v)) return 2;
-            if (o->nprofiles >= MAX_LIST) {
+            bool prof = !strcmp(a, "--profile");
+            if ((prof ? o->nprofiles : o->ninstances) >= MAX_LIST) {
                 fprintf(stderr, "edhub: at most %d values per option\n", MAX_LIST);
                 return 2;
             }
-            o->profiles_given = true;
-            if (*v) o->profiles[o->nprofiles++] = v;
+            if (prof) {
+                o->profiles_given = true;
+                if (*v) o->profiles[o->nprofiles++] = v;
+            } else {
+                o->instances_given = true;
+                if (*v) o->instances[o->ninstances++] = v;
+            }
         } else if (!strcmp(a, "--edorg") || !strcmp(a, "--namespace") || !strcmp(a, "--after") || !strcmp(a, "--limit")) {
             const char *v;
             if (cli_option_value(argc, argv, &i, &v)) return 2;
@@ -179,12 +191,14 @@ static void print_client(admin_store *a, const char *key, bool json)
     if (json) puts(t);
     else {
         json_object *o = json_tokener_parse(t);
-        printf("%-24s claim set: %s; enabled: %s; edorgs: %s; namespaces: %s; profiles: %s; vendor id: %lld\n", key,
+        json_object *inst = jsonx_get(o, "instances");
+        printf("%-24s claim set: %s; enabled: %s; edorgs: %s; namespaces: %s; profiles: %s; instances: %s; vendor id: %lld\n", key,
                jsonx_str(o, "claimSet") ? jsonx_str(o, "claimSet") : "", jsonx_bool(o, "enabled") ? "yes" : "no",
                json_object_to_json_string_ext(jsonx_get(o, "edorgs"), JSON_C_TO_STRING_PLAIN),
                json_object_to_json_string_ext(jsonx_get(o, "namespaces"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
                jsonx_get(o, "profiles") ? json_object_to_json_string_ext(jsonx_get(o, "profiles"), JSON_C_TO_STRING_PLAIN)
                                         : "[]",
+               inst ? json_object_to_json_string_ext(inst, JSON_C_TO_STRING_PLAIN) : "[\"default\"]",
                (long long)json_object_get_int64(jsonx_get(o, "vendorId")));
         json_object_put(o);
     }
@@ -253,6 +267,7 @@ int cmd_clients(int argc, char **argv)
     if (o.nedorgs || o.no_edorgs) s.edorgs = edorgs, s.nedorgs = o.nedorgs;
     if (o.nns || o.no_namespaces) s.namespaces = o.namespaces, s.nnamespaces = o.nns;
     if (o.profiles_given) s.profiles = o.profiles, s.nprofiles = o.nprofiles;
+    if (o.instances_given) s.instances = o.instances, s.ninstances = o.ninstances;
     if (!cl) {
         rc = 1;
     } else if (!strcmp(act, "create")) {

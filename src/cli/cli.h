@@ -31,7 +31,27 @@ int cli_require_data(const char *data, const char *usage);
 /* "cli:USER" for the audit log. */
 const char *cli_actor(void);
 
+struct store;
+/* The Ed-Fi model (file NULL: EDHUB_MODEL or the shipped DS 5.2), or NULL
+ * after saying why. */
+struct model *cli_load_model(const char *file);
+/* Opens (creating when new) the store of the instance in dir; database:
+ * a PostgreSQL URL for a new instance, or NULL. NULL after saying why. */
+struct store *cli_open_store(const char *dir, const char *database, int readers, const struct model *m, bool migrate,
+                             bool bulk);
+/* Writes dir/edhub.conf naming a PostgreSQL database (private file);
+ * false after saying why. */
+bool cli_write_database_conf(const char *dir, const char *database);
+/* Loads the bootstrap set (file NULL: the shipped one) into s; 0, or 1
+ * after saying why (rejections in dir/bootstrap-errors.jsonl). */
+int cli_bootstrap(const struct model *m, struct store *s, const char *dir, const char *bootstrap);
+/* The directory of instance name of the deployment in dir (into out);
+ * false after saying why (no deployment, no such instance). */
+bool cli_resolve_instance(const char *dir, const char *name, char *out, size_t n);
+
 int cmd_clients(int argc, char **argv);
+int cmd_instances(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_vendors(int argc, char **argv);
 int cmd_claimsets(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include "../base/conf.h"
 #include "../base/log.h"
 #include "../base/uuid.h"
+#include "../deploy/instances.h"
 #include "../engine/engine.h"
 #include "../load/jsonl.h"
 #include "../load/remote.h"
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -46,6 +48,8 @@ static const char *usage_top =
     "  vendors manage vendors (namespace prefixes)\n"
     "  claimsets list, export and import claim sets\n"
     "  audit   show or verify the audit log of security changes and failed logins\n"
+    "  instances create, list, change and remove the ODS instances of a deployment (district, state, year)\n"
+    "  snapshot take, list and remove named read-only snapshots of an instance\n"
     "  help    show help for a command (edhub help init)\n"
     "  version print the version\n";
 
@@ -75,11 +79,11 @@ static const char *usage_serve =
     "Get a token: curl -u KEY:SECRET -d grant_type=client_credentials http://ADDR:PORT/oauth/token\n";
 
 static const char *usage_load =
-    "usage: edhub load --data DIR [--model FILE] [--dry-run] [--resume] [--errors FILE] PATH...\n"
+    "usage: edhub load --data DIR [--instance NAME] [--model FILE] [--dry-run] [--resume] [--errors FILE] PATH...\n"
     "       edhub load --api URL [--key K --secret S|-] [--connections N] [--no-batch] [--errors FILE] PATH...\n"
     "\n"
-    "Loads files into the instance in DIR through the same validation and integrity checks as the\n"
-    "API. A PATH is a file or a folder (searched recursively), in any mix of:\n"
+    "Loads files into the instance in DIR (the default one, or --instance NAME of the deployment: see\n"
+    "edhub instances) through the same validation and integrity checks as the API. A PATH is a file or a folder (searched recursively), in any mix of:\n"
     "  FILE.jsonl   JSON lines, {\"resource\":\"/ed-fi/<endpoint>\",\"document\":{...}} each, upserted in\n"
     "               file order (put referenced documents first); loaded before any XML\n"
     "  FILE.xml     Ed-Fi DS 5.2 XML interchanges (the Bulk Load Client's format), mapped to API JSON by\n"
@@ -103,9 +107,10 @@ static const char *usage_load =
     "records, with the server's problem details, go to ./load-errors.jsonl (--errors FILE elsewhere).\n";
 
 static const char *usage_migrate =
-    "usage: edhub migrate --data DIR\n"
+    "usage: edhub migrate --data DIR [--instance NAME]\n"
     "\n"
-    "Brings the storage schema of the instance in DIR (SQLite file or PostgreSQL database) up to the\n"
+    "Brings the storage schema of every instance of the deployment in DIR (or only --instance NAME;\n"
+    "each a SQLite file or PostgreSQL database) up to the\n"
     "version this edhub uses, one versioned step at a time, each in its own transaction, and rebuilds\n"
     "the relationship index of record-level authorization (education organization hierarchy,\n"
     "enrolments, staff assignments, contacts) from the stored documents. Running it again changes\n"
@@ -140,11 +145,14 @@ static const char *data_file(const char *rel, char *out, size_t n)
 typedef struct opts {
     const char *data, *key, *secret, *bootstrap, *model, *listen, *access_log, *public_url, *database, *claim_set;
     const char *api, *api_key, *api_secret, *errors; /* load --api URL --key K --secret S, --errors FILE */
+    const char *instance;                            /* load/migrate --instance NAME */
+    char instance_dir[PATH_MAX];
     int connections;                                 /* load --api: requests in flight */
     bool empty, dry_run, bulk, hide_existence, no_batch, resume;
     int threads;
     int tokens_per_client;     /* serve: live tokens per client (0: default; -1: no cap) */
     bool takes_files;          /* positional FILE arguments allowed (load) */
+    bool takes_instance;       /* --instance NAME allowed (load, migrate) */
     const char *files[256];
     int nfiles;
 } opts;
@@ -167,6 +175,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         else if (!strcmp(a, "--public-url")) slot = &o->public_url;
         else if (!strcmp(a, "--database")) slot = &o->database;
         else if (!strcmp(a, "--claim-set")) slot = &o->claim_set;
+        else if (!strcmp(a, "--instance") && o->takes_instance) slot = &o->instance;
         else if (!strcmp(a, "--empty")) o->empty = true;
         else if (!strcmp(a, "--dry-run") && o->takes_files) o->dry_run = true;
         else if (!strcmp(a, "--resume") && o->takes_files) o->resume = true;
@@ -222,7 +231,13 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         fprintf(stderr, "edhub: --key, --secret, --connections and --no-batch go with --api URL\n\n%s", usage);
         return 2;
     }
-    return cli_require_data(o->data, usage);
+    int rc = cli_require_data(o->data, usage);
+    if (rc || !o->instance) return rc;
+    /* --instance NAME: the instance's own directory stands for DIR from
+     * here on (its data, its load bookmark and error report). */
+    if (!cli_resolve_instance(o->data, o->instance, o->instance_dir, sizeof o->instance_dir)) return 2;
+    o->data = o->instance_dir;
+    return 0;
 }
 
 int cli_option_value(int argc, char **argv, int *i, const char **slot)
@@ -308,10 +323,12 @@ admin_store *cli_open_admin(const char *dir)
     return a;
 }
 
-static model *load_model(const opts *o)
+static model *load_model(const opts *o) { return cli_load_model(o->model); }
+
+model *cli_load_model(const char *file)
 {
     char path[PATH_MAX], err[512];
-    const char *p = o->model ? o->model : getenv("EDHUB_MODEL");
+    const char *p = file ? file : getenv("EDHUB_MODEL");
     if (!p) p = data_file("model/ds-5.2/ApiSchema.json", path, sizeof path);
     model *m = model_load(p, err, sizeof err);
     if (!m) fprintf(stderr, "edhub: cannot load the Ed-Fi model: %s\n(pass --model FILE or set EDHUB_MODEL)\n", err);
@@ -336,15 +353,16 @@ bool cli_instance_location(const char *dir, char *out, size_t n)
     return access(out, R_OK | W_OK) == 0;
 }
 
-/* Opens the instance's store. The model's resources (not descriptors)
- * become storage partitions where the backend partitions; edhub.conf may
- * name a read replica ("read_database = postgresql://..."). */
-static store *open_store(const opts *o, int readers, const model *m, bool migrate)
+/* Opens the store of the instance in dir (database: a PostgreSQL URL for
+ * a new instance, or NULL). The model's resources (not descriptors)
+ * become storage partitions where the backend partitions; the instance's
+ * edhub.conf may name a read replica ("read_database = postgresql://..."). */
+store *cli_open_store(const char *dir, const char *database, int readers, const model *m, bool migrate, bool bulk)
 {
     char path[PATH_MAX], replica[PATH_MAX], err[512];
-    if (!cli_instance_location(o->data, path, sizeof path) && !o->database)
-        snprintf(path, sizeof path, "%s/%s", o->data, DB_FILE); /* init creates it */
-    if (o->database) snprintf(path, sizeof path, "%s", o->database);
+    if (!cli_instance_location(dir, path, sizeof path) && !database)
+        snprintf(path, sizeof path, "%s/%s", dir, DB_FILE); /* init creates it */
+    if (database) snprintf(path, sizeof path, "%s", database);
     const char **names = xcalloc((size_t)m->nres + 1, sizeof *names);
     arena a;
     arena_init(&a, 1 << 14);
@@ -356,8 +374,8 @@ static store *open_store(const opts *o, int readers, const model *m, bool migrat
      * random-key indexes touch a page per record, so fewer commits mean far
      * fewer bytes written (400k attendance events: 9.2 -> 2.5 GB written,
      * 38 -> 28 s); the server keeps the default for latency. */
-    store_opts so = {.readers = readers, .resources = names, .migrate = migrate, .max_batch = o->bulk ? 16384 : 0, .bulk = o->bulk};
-    if (conf_value(o->data, "read_database", replica, sizeof replica)) so.read_location = replica;
+    store_opts so = {.readers = readers, .resources = names, .migrate = migrate, .max_batch = bulk ? 16384 : 0, .bulk = bulk};
+    if (conf_value(dir, "read_database", replica, sizeof replica)) so.read_location = replica;
     store *s = NULL;
     err_t e = store_open(path, &so, &s, err, sizeof err);
     free(names);
@@ -367,6 +385,11 @@ static store *open_store(const opts *o, int readers, const model *m, bool migrat
         return NULL;
     }
     return s;
+}
+
+static store *open_store(const opts *o, int readers, const model *m, bool migrate)
+{
+    return cli_open_store(o->data, o->database, readers, m, migrate, o->bulk);
 }
 
 /* Opens the existing instance in o->data with its model; false (after
@@ -386,6 +409,50 @@ static bool open_instance(const opts *o, int readers, bool migrate, model **m, s
     return true;
 }
 
+bool cli_write_database_conf(const char *dir, const char *database)
+{
+    if (strncmp(database, "postgresql://", 13) && strncmp(database, "postgres://", 11)) {
+        fprintf(stderr, "edhub: --database must be a postgresql:// URL (leave it out for the embedded SQLite store)\n");
+        return false;
+    }
+    /* The URL may carry a password: the file is private to the owner. */
+    char conf[PATH_MAX];
+    snprintf(conf, sizeof conf, "%s/" CONF_FILE, dir);
+    FILE *cf = fopen(conf, "w");
+    if (!cf || fchmod(fileno(cf), 0600) != 0) {
+        fprintf(stderr, "edhub: cannot write %s: %s\n", conf, strerror(errno));
+        if (cf) fclose(cf);
+        return false;
+    }
+    fprintf(cf, "# edhub instance configuration\ndatabase = %s\n", database);
+    fclose(cf);
+    return true;
+}
+
+int cli_bootstrap(const model *m, store *s, const char *dir, const char *bootstrap)
+{
+    int status = 0;
+    char bpath[PATH_MAX];
+    const char *bp = bootstrap ? bootstrap : data_file("samples/bootstrap/bootstrap.jsonl", bpath, sizeof bpath);
+    char errpath[PATH_MAX];
+    snprintf(errpath, sizeof errpath, "%s/bootstrap-errors.jsonl", dir);
+    FILE *errs = fopen(errpath, "w");
+    load_stats st = {0};
+    fprintf(stderr, "edhub: loading bootstrap data from %s\n", bp);
+    sink *k = sink_new(m, s, "bootstrap", errs, &st);
+    err_t le = load_jsonl(k, m, bp, stderr, &st);
+    sink_free(k);
+    if (le != ERR_OK) {
+        fprintf(stderr, "edhub: cannot read %s (pass --bootstrap FILE, or --empty to skip)\n", bp);
+        status = 1;
+    } else if (st.rejected) {
+        fprintf(stderr, "edhub: %ld bootstrap records were rejected; see %s\n", st.rejected, errpath);
+        status = 1;
+    }
+    if (errs) fclose(errs);
+    return status;
+}
+
 static int cmd_init(int argc, char **argv)
 {
     opts o = {0};
@@ -399,23 +466,7 @@ static int cmd_init(int argc, char **argv)
         fprintf(stderr, "edhub: cannot create %s: %s\n", o.data, strerror(errno));
         return 1;
     }
-    if (o.database) {
-        if (strncmp(o.database, "postgresql://", 13) && strncmp(o.database, "postgres://", 11)) {
-            fprintf(stderr, "edhub: --database must be a postgresql:// URL (leave it out for the embedded SQLite store)\n");
-            return 2;
-        }
-        /* The URL may carry a password: the file is private to the owner. */
-        char conf[PATH_MAX];
-        snprintf(conf, sizeof conf, "%s/" CONF_FILE, o.data);
-        FILE *cf = fopen(conf, "w");
-        if (!cf || fchmod(fileno(cf), 0600) != 0) {
-            fprintf(stderr, "edhub: cannot write %s: %s\n", conf, strerror(errno));
-            if (cf) fclose(cf);
-            return 1;
-        }
-        fprintf(cf, "# edhub instance configuration\ndatabase = %s\n", o.database);
-        fclose(cf);
-    }
+    if (o.database && !cli_write_database_conf(o.data, o.database)) return 2;
     model *m = load_model(&o);
     if (!m) return 1;
     store *s = open_store(&o, 2, m, false);
@@ -464,26 +515,7 @@ static int cmd_init(int argc, char **argv)
     }
     admin_close(adm);
     claims_free(cl);
-    if (!status && !o.empty) {
-        char bpath[PATH_MAX];
-        const char *bp = o.bootstrap ? o.bootstrap : data_file("samples/bootstrap/bootstrap.jsonl", bpath, sizeof bpath);
-        char errpath[PATH_MAX];
-        snprintf(errpath, sizeof errpath, "%s/bootstrap-errors.jsonl", o.data);
-        FILE *errs = fopen(errpath, "w");
-        load_stats st = {0};
-        fprintf(stderr, "edhub: loading bootstrap data from %s\n", bp);
-        sink *k = sink_new(m, s, "bootstrap", errs, &st);
-        err_t le = load_jsonl(k, m, bp, stderr, &st);
-        sink_free(k);
-        if (le != ERR_OK) {
-            fprintf(stderr, "edhub: cannot read %s (pass --bootstrap FILE, or --empty to skip)\n", bp);
-            status = 1;
-        } else if (st.rejected) {
-            fprintf(stderr, "edhub: %ld bootstrap records were rejected; see %s\n", st.rejected, errpath);
-            status = 1;
-        }
-        if (errs) fclose(errs);
-    }
+    if (!status && !o.empty) status = cli_bootstrap(m, s, o.data, o.bootstrap);
     store_close(s);
     model_free(m);
     if (!status) {
@@ -709,7 +741,7 @@ static long load_resume_point(const char *path, const char *inputs)
 
 static int cmd_load(int argc, char **argv)
 {
-    opts o = {.takes_files = true, .bulk = true};
+    opts o = {.takes_files = true, .takes_instance = true, .bulk = true};
     int rc = parse_opts(argc, argv, &o, usage_load);
     if (rc) return rc == 1 ? 0 : rc;
     if (!o.nfiles) {
@@ -800,26 +832,48 @@ static int cmd_load(int argc, char **argv)
     return status;
 }
 
-static int cmd_migrate(int argc, char **argv)
+/* Migrates the store of one instance directory; 0 or 1. */
+static int migrate_one(opts *o, const char *name)
 {
-    opts o = {0};
-    int rc = parse_opts(argc, argv, &o, usage_migrate);
-    if (rc) return rc == 1 ? 0 : rc;
     model *m;
     store *s;
-    if (!open_instance(&o, 1, true, &m, &s)) return 1;
-    printf("edhub: %s is at storage schema version %d (current)\n", o.data, store_schema_version(s));
+    if (!open_instance(o, 1, true, &m, &s)) return 1;
+    printf("edhub: instance %s (%s) is at storage schema version %d (current)\n", name, o->data, store_schema_version(s));
     /* The relationship index is derived data: rebuilding it is idempotent,
      * and fills it for data written before it existed. */
     long n = 0;
     err_t e = engine_reindex(s, m, &n);
-    if (e) fprintf(stderr, "edhub: cannot rebuild the authorization relationship index: %s\n", err_name(e));
-    else printf("edhub: authorization relationship index rebuilt from %ld documents\n", n);
-    admin_store *adm = cli_open_admin(o.data); /* also moves older API clients into the admin store */
-    admin_close(adm);
+    if (e) fprintf(stderr, "edhub: cannot rebuild the authorization relationship index of %s: %s\n", name, err_name(e));
+    else printf("edhub: authorization relationship index rebuilt from %ld documents (instance %s)\n", n, name);
     store_close(s);
     model_free(m);
-    return e || !adm ? 1 : 0;
+    return e ? 1 : 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    opts o = {.takes_instance = true};
+    int rc = parse_opts(argc, argv, &o, usage_migrate);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (o.instance) return migrate_one(&o, o.instance);
+    const char *dir = o.data;
+    admin_store *adm = cli_open_admin(dir); /* also moves older API clients into the admin store */
+    if (!adm) return 1;
+    instance_def *all = NULL;
+    int n = 0;
+    err_t e = instances_list(adm, dir, &all, &n);
+    admin_close(adm);
+    if (e) {
+        fprintf(stderr, "edhub: cannot read the instance registry: %s\n", err_name(e));
+        return 1;
+    }
+    int status = 0;
+    for (int i = 0; i < n; i++) {
+        o.data = all[i].dir;
+        status |= migrate_one(&o, all[i].name);
+    }
+    free(all);
+    return status;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -827,6 +881,68 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* The deployment's instances, each with its open store; false after
+ * saying why. */
+static bool open_instances(admin_store *adm, const opts *o, const model *m, int readers, instance_def **defs,
+                           store ***stores, int *n)
+{
+    if (instances_list(adm, o->data, defs, n) != ERR_OK) {
+        fprintf(stderr, "edhub: cannot read the instance registry of %s\n", o->data);
+        return false;
+    }
+    *stores = xcalloc((size_t)*n, sizeof(store *));
+    for (int i = 0; i < *n; i++) {
+        char loc[PATH_MAX];
+        if (!cli_instance_location((*defs)[i].dir, loc, sizeof loc)) {
+            fprintf(stderr, "edhub: the instance %s has no data in %s (remove it with: edhub instances remove --data %s %s)\n",
+                    (*defs)[i].name, (*defs)[i].dir, o->data, (*defs)[i].name);
+            return false;
+        }
+        if (!((*stores)[i] = cli_open_store((*defs)[i].dir, NULL, readers, m, false, false))) return false;
+    }
+    return true;
+}
+
+/* The route template and tenant of DIR/edhub.conf; false after saying
+ * what is wrong. */
+static bool read_routing(const char *dir, route_template *t, char *tenant, size_t n, bool *has_tenant)
+{
+    char text[512] = "", err[256];
+    conf_value(dir, "route_template", text, sizeof text);
+    if (!route_template_parse(text, t, err, sizeof err)) {
+        fprintf(stderr, "edhub: %s/" CONF_FILE ": route_template: %s\n", dir, err);
+        return false;
+    }
+    *has_tenant = conf_value(dir, "tenant", tenant, n);
+    if (*has_tenant && !instance_name_ok(tenant)) {
+        fprintf(stderr, "edhub: %s/" CONF_FILE ": tenant must be 1-64 letters, digits, '-' or '_'\n", dir);
+        return false;
+    }
+    return true;
+}
+
+#define RELOAD_SECONDS 2
+
+typedef struct reloader {
+    const model *m;
+    int readers;
+    time_t last_warning;
+} reloader;
+
+static store *reload_open(const instance_def *d, void *ctx)
+{
+    reloader *rl = ctx;
+    char loc[PATH_MAX];
+    store *s = cli_instance_location(d->dir, loc, sizeof loc) ? cli_open_store(d->dir, NULL, rl->readers, rl->m, false, false)
+                                                              : NULL;
+    if (s) log_info("instances: serving %s (%s)", d->name, d->dir);
+    else if (time(NULL) - rl->last_warning >= 60) { /* retried every few seconds: say it now and then */
+        rl->last_warning = time(NULL);
+        log_warn("instances: %s has no readable data in %s; not served", d->name, d->dir);
+    }
+    return s;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -847,20 +963,42 @@ static int cmd_serve(int argc, char **argv)
         snprintf(addr, sizeof addr, "%.*s", (int)(colon - o.listen), o.listen);
         port = (int)p;
     }
-    int threads = o.threads ? o.threads : 4;
-    model *m;
-    store *s;
-    if (!open_instance(&o, threads * 2 + 2, false, &m, &s)) return 1;
-    claims *cl = cli_load_claims(o.data);
-    admin_store *adm = cl ? cli_open_admin(o.data) : NULL;
-    if (!adm) {
-        claims_free(cl);
-        store_close(s);
-        model_free(m);
-        return 1;
+    char public_url[512] = "";
+    if (o.public_url) {
+        size_t n = strlen(o.public_url);
+        while (n && o.public_url[n - 1] == '/') n--;
+        if ((strncmp(o.public_url, "http://", 7) && strncmp(o.public_url, "https://", 8)) || n >= sizeof public_url ||
+            strpbrk(o.public_url, " \"<>\\{}|^`")) {
+            fprintf(stderr, "edhub: --public-url must be an http(s) URL such as https://api.state.edu/ods\n");
+            return 2;
+        }
+        snprintf(public_url, sizeof public_url, "%.*s", (int)n, o.public_url);
     }
-    auth *au = auth_new(adm, cl, 1800, o.tokens_per_client ? o.tokens_per_client : AUTH_MAX_TOKENS_PER_CLIENT);
-    profile_set *ps = cli_load_profiles(m, o.data);
+    route_template tpl;
+    char tenant[INST_NAME_MAX + 1] = "";
+    bool has_tenant = false;
+    if (!read_routing(o.data, &tpl, tenant, sizeof tenant, &has_tenant)) return 2;
+    int threads = o.threads ? o.threads : 4;
+    int status = 1;
+    model *m = NULL;
+    claims *cl = NULL;
+    admin_store *adm = NULL;
+    auth *au = NULL;
+    profile_set *ps = NULL;
+    instance_def *defs = NULL;
+    store **stores = NULL;
+    int ninst = 0;
+    FILE *alog = NULL;
+    api_server *srv = NULL;
+    char loc[PATH_MAX];
+    if (!cli_instance_location(o.data, loc, sizeof loc)) {
+        fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", o.data, o.data);
+        goto out;
+    }
+    if (!(m = load_model(&o)) || !(cl = cli_load_claims(o.data)) || !(adm = cli_open_admin(o.data))) goto out;
+    if (!open_instances(adm, &o, m, threads * 2 + 2, &defs, &stores, &ninst)) goto out;
+    au = auth_new(adm, cl, 1800, o.tokens_per_client ? o.tokens_per_client : AUTH_MAX_TOKENS_PER_CLIENT);
+    ps = cli_load_profiles(m, o.data);
     if (profile_set_count(ps)) {
         buf names;
         buf_init(&names, 0);
@@ -870,71 +1008,61 @@ static int cmd_serve(int argc, char **argv)
         buf_free(&names);
     }
     api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl, .admin = adm,
-                      .profiles = ps, .hide_existence = o.hide_existence};
-    char public_url[512] = "";
-    if (o.public_url) {
-        size_t n = strlen(o.public_url);
-        while (n && o.public_url[n - 1] == '/') n--;
-        if ((strncmp(o.public_url, "http://", 7) && strncmp(o.public_url, "https://", 8)) || n >= sizeof public_url ||
-            strpbrk(o.public_url, " \"<>\\{}|^`")) {
-            fprintf(stderr, "edhub: --public-url must be an http(s) URL such as https://api.state.edu/ods\n");
-            auth_free(au);
-            profile_set_free(ps);
-            admin_close(adm);
-            claims_free(cl);
-            store_close(s);
-            model_free(m);
-            return 2;
-        }
-        snprintf(public_url, sizeof public_url, "%.*s", (int)n, o.public_url);
-        cfg.public_url = public_url;
-    }
-    FILE *alog = NULL;
+                      .profiles = ps, .hide_existence = o.hide_existence, .instances = defs, .stores = stores,
+                      .ninstances = ninst, .route_template = &tpl, .tenant = has_tenant ? tenant : NULL};
+    if (o.public_url) cfg.public_url = public_url;
     if (o.access_log) {
         alog = !strcmp(o.access_log, "-") ? stdout : fopen(o.access_log, "a");
         if (!alog) {
             fprintf(stderr, "edhub: cannot open the access log %s: %s\n", o.access_log, strerror(errno));
-            auth_free(au);
-            profile_set_free(ps);
-            admin_close(adm);
-            claims_free(cl);
-            store_close(s);
-            model_free(m);
-            return 1;
+            goto out;
         }
         setvbuf(alog, NULL, _IOLBF, 0);
         cfg.access_log = alog;
     }
-    api_server *srv = NULL;
     char err[512];
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (api_start(&cfg, m, s, au, &srv, err, sizeof err) != ERR_OK) {
+    if (api_start(&cfg, m, au, &srv, err, sizeof err) != ERR_OK) {
         fprintf(stderr, "edhub: %s\n", err);
-        if (alog && alog != stdout) fclose(alog);
-        auth_free(au);
-        profile_set_free(ps);
-        admin_close(adm);
-        claims_free(cl);
-        store_close(s);
-        model_free(m);
-        return 1;
+        goto out;
     }
-    log_info("edhub serving %s on http://%s:%d (Ed-Fi %s, %d resources)", o.data, addr, port, m->project_version, m->nres);
-    while (!stop_requested) pause();
+    char routes[INST_MAX_KEYS * (INST_KEY_MAX + 3) + 1];
+    route_template_text(&tpl, routes, sizeof routes);
+    log_info("edhub serving %s on http://%s:%d (Ed-Fi %s, %d resources; %d instance%s%s%s%s%s)", o.data, addr, port,
+             m->project_version, m->nres, ninst, ninst == 1 ? "" : "s", has_tenant ? ", tenant " : "", tenant,
+             tpl.nkeys ? ", routes /" : "", routes);
+    /* Instances created, changed or removed with the CLI (or another
+     * process) are served within RELOAD_SECONDS, without a restart. */
+    reloader rl = {.m = m, .readers = threads * 2 + 2};
+    for (int tick = 0; !stop_requested; tick++) {
+        sleep(1);
+        if (tick % RELOAD_SECONDS || stop_requested) continue;
+        instance_def *now = NULL;
+        int nnow = 0, added = 0, removed = 0;
+        if (instances_list(adm, o.data, &now, &nnow) == ERR_OK) {
+            api_reload_instances(srv, now, nnow, reload_open, &rl, &added, &removed);
+            if (added || removed) log_info("instances: %d added, %d removed; now serving the registry's", added, removed);
+        }
+        free(now);
+    }
     log_info("edhub stopping");
     api_stop(srv);
+    status = 0;
+out:
     if (alog && alog != stdout) fclose(alog);
     auth_free(au);
     profile_set_free(ps);
     admin_close(adm);
     claims_free(cl);
-    store_close(s);
+    for (int i = 0; i < ninst; i++) store_close(stores[i]);
+    free(stores);
+    free(defs);
     model_free(m);
-    return 0;
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -950,7 +1078,7 @@ int main(int argc, char **argv)
     } commands[] = {{"init", cmd_init},       {"serve", cmd_serve},     {"load", cmd_load},
                     {"migrate", cmd_migrate}, {"gen", cmd_gen},         {"clients", cmd_clients},
                     {"vendors", cmd_vendors}, {"claimsets", cmd_claimsets}, {"audit", cmd_audit},
-                    {"publish", cmd_publish}};
+                    {"instances", cmd_instances}, {"snapshot", cmd_snapshot}, {"publish", cmd_publish}};
     const char *cmd = argv[1];
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc, argv);

@@ -1,6 +1,6 @@
 /* Credentials on the admin store; see credentials.h. Objects are JSON:
  *   client  (by key)  {key, secretHash, name, vendorId, application,
- *            applicationId, claimSet, edorgs[], namespaces[], profiles[], enabled,
+ *            applicationId, claimSet, edorgs[], namespaces[], profiles[], instances[], enabled,
  *            generation, createdAt}
  *   vendor  (by id)   {id, name, namespaces[], contactName,
  *            contactEmailAddress, createdAt}
@@ -12,6 +12,7 @@
 #include "../base/log.h"
 #include "../base/timefmt.h"
 #include "../base/uuid.h"
+#include "../deploy/instances.h"
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -31,6 +32,8 @@ void cred_client_free(cred_client *c)
     free(c->namespaces);
     for (int i = 0; i < c->nprofiles; i++) free(c->profiles[i]);
     free(c->profiles);
+    for (int i = 0; i < c->ninstances; i++) free(c->instances[i]);
+    free(c->instances);
     memset(c, 0, sizeof *c);
 }
 
@@ -48,6 +51,19 @@ static void add_namespaces(cred_client *c, json_object *arr)
         c->namespaces = xrealloc(c->namespaces, sizeof(char *) * (size_t)(c->nnamespaces + 1));
         c->namespaces[c->nnamespaces++] = xstrdup(s);
     }
+}
+
+/* A JSON array of names as a NULL-terminated malloc'ed vector. */
+static char **load_names(json_object *arr, int max, int *n)
+{
+    size_t k = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    char **v = xcalloc(k + 1, sizeof(char *));
+    *n = 0;
+    for (size_t i = 0; i < k && *n < max; i++) {
+        const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
+        if (s && *s) v[(*n)++] = xstrdup(s);
+    }
+    return v;
 }
 
 err_t cred_client_load(admin_store *a, const char *key, cred_client *out)
@@ -69,12 +85,13 @@ err_t cred_client_load(admin_store *a, const char *key, cred_client *out)
     out->edorgs = xcalloc(n + 1, sizeof(int64_t));
     for (size_t i = 0; i < n; i++) out->edorgs[out->nedorgs++] = json_object_get_int64(json_object_array_get_idx(eo, i));
     add_namespaces(out, jsonx_get(o, "namespaces"));
-    json_object *po = jsonx_get(o, "profiles");
-    size_t np = json_object_is_type(po, json_type_array) ? json_object_array_length(po) : 0;
-    out->profiles = xcalloc(np + 1, sizeof(char *));
-    for (size_t i = 0; i < np && out->nprofiles < CRED_MAX_PROFILES; i++) {
-        const char *s = json_object_get_string(json_object_array_get_idx(po, i));
-        if (s && *s) out->profiles[out->nprofiles++] = xstrdup(s);
+    out->profiles = load_names(jsonx_get(o, "profiles"), CRED_MAX_PROFILES, &out->nprofiles);
+    /* Clients from before instances were bound to the only one there was. */
+    json_object *io = jsonx_get(o, "instances");
+    if (io) out->instances = load_names(io, CRED_MAX_INSTANCES, &out->ninstances);
+    else {
+        out->instances = xcalloc(2, sizeof(char *));
+        out->instances[out->ninstances++] = xstrdup(INST_DEFAULT);
     }
     int64_t vendor = json_object_get_int64(jsonx_get(o, "vendorId"));
     if (vendor > 0) {
@@ -196,6 +213,51 @@ static bool put_namespaces(json_object *o, const char *const *ns, int n, const c
     return true;
 }
 
+/* Checks one name of a list; false with msg. */
+typedef bool (*name_check)(admin_store *a, const char *name, char *msg, size_t msglen);
+
+static bool profile_check(admin_store *a, const char *name, char *msg, size_t msglen)
+{
+    (void)a;
+    if (cred_profile_name_ok(name)) return true;
+    snprintf(msg, msglen, "'%.120s' cannot be a profile name (1-%d letters, digits and ! # $ & - ^ _; no dots)", name,
+             CRED_PROFILE_NAME_MAX);
+    return false;
+}
+
+static bool instance_check(admin_store *a, const char *name, char *msg, size_t msglen)
+{
+    instance_def d;
+    if (instance_name_ok(name) && (!strcasecmp(name, INST_DEFAULT) || instances_get(a, ".", name, &d) == ERR_OK))
+        return true;
+    snprintf(msg, msglen, "no instance named '%.80s' (see: edhub instances list)", name);
+    return false;
+}
+
+/* Sets o's field to the names, checked, without case-insensitive
+ * duplicates (names compare that way in the API). */
+static bool put_names(json_object *o, const char *field, const char *const *names, int n, int max, name_check check,
+                      admin_store *a, char *msg, size_t msglen)
+{
+    if (n > max) {
+        snprintf(msg, msglen, "at most %d %s per client", max, field);
+        return false;
+    }
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        if (!check(a, names[i], msg, msglen)) {
+            json_object_put(arr);
+            return false;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < json_object_array_length(arr) && !dup; k++)
+            dup = !strcasecmp(json_object_get_string(json_object_array_get_idx(arr, k)), names[i]);
+        if (!dup) json_object_array_add(arr, json_object_new_string(names[i]));
+    }
+    json_object_object_add(o, field, arr);
+    return true;
+}
+
 /* Applies s to the client object o; false with msg on invalid input. */
 static bool apply_spec(json_object *o, const claims *cl, admin_store *a, const cred_spec *s, char *msg, size_t msglen)
 {
@@ -242,27 +304,10 @@ static bool apply_spec(json_object *o, const claims *cl, admin_store *a, const c
         json_object_object_add(o, "edorgs", arr);
     }
     if (s->nnamespaces >= 0 && !put_namespaces(o, s->namespaces, s->nnamespaces, "client", msg, msglen)) return false;
-    if (s->profiles) {
-        if (s->nprofiles > CRED_MAX_PROFILES) {
-            snprintf(msg, msglen, "at most %d profiles per client", CRED_MAX_PROFILES);
-            return false;
-        }
-        json_object *arr = json_object_new_array();
-        for (int i = 0; i < s->nprofiles; i++) {
-            if (!cred_profile_name_ok(s->profiles[i])) {
-                json_object_put(arr);
-                snprintf(msg, msglen,
-                         "'%.120s' cannot be a profile name (1-%d letters, digits and ! # $ & - ^ _; no dots)",
-                         s->profiles[i], CRED_PROFILE_NAME_MAX);
-                return false;
-            }
-            bool dup = false; /* names compare case-insensitively, as the API does */
-            for (size_t k = 0; k < json_object_array_length(arr) && !dup; k++)
-                dup = !strcasecmp(json_object_get_string(json_object_array_get_idx(arr, k)), s->profiles[i]);
-            if (!dup) json_object_array_add(arr, json_object_new_string(s->profiles[i]));
-        }
-        json_object_object_add(o, "profiles", arr);
-    }
+    if (s->profiles && !put_names(o, "profiles", s->profiles, s->nprofiles, CRED_MAX_PROFILES, profile_check, a, msg, msglen))
+        return false;
+    if (s->instances && !put_names(o, "instances", s->instances, s->ninstances, CRED_MAX_INSTANCES, instance_check, a, msg, msglen))
+        return false;
     if (s->enabled >= 0) json_object_object_add(o, "enabled", json_object_new_boolean(s->enabled));
     return true;
 }
@@ -343,6 +388,9 @@ err_t cred_client_create(admin_store *a, const claims *cl, const cred_spec *s, c
     json_object_object_add(o, "edorgs", json_object_new_array());
     json_object_object_add(o, "namespaces", json_object_new_array());
     json_object_object_add(o, "profiles", json_object_new_array());
+    json_object *inst = json_object_new_array();
+    json_object_array_add(inst, json_object_new_string(INST_DEFAULT));
+    json_object_object_add(o, "instances", inst);
     json_object_object_add(o, "enabled", json_object_new_boolean(1));
     json_object_object_add(o, "generation", json_object_new_int64(1));
     set_str(o, "createdAt", at);
@@ -404,7 +452,7 @@ err_t cred_client_update(admin_store *a, const claims *cl, const char *key, cons
 {
     const char *action = "client.update";
     bool only_enabled = s->nedorgs < 0 && !s->claim_set && s->nnamespaces < 0 && !s->vendor_id && !s->name &&
-                        !s->application && !s->profiles;
+                        !s->application && !s->profiles && !s->instances;
     if (s->enabled == 0 && only_enabled) action = "client.disable";
     if (s->enabled == 1 && only_enabled) action = "client.enable";
     return change(a, key, action, who, cl, s, NULL, false, NULL, msg, msglen);

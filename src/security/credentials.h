@@ -17,6 +17,7 @@
 #define CRED_MAX_NAMESPACES 32
 #define CRED_KEY_MAX 100
 #define CRED_MAX_PROFILES 32
+#define CRED_MAX_INSTANCES 64
 #define CRED_PROFILE_NAME_MAX 100
 #define CRED_SECRET_MIN 8     /* secrets shorter than this are refused */
 #define CRED_SECRET_MAX 200
@@ -35,6 +36,8 @@ typedef struct cred_client {
     int nnamespaces;
     char **profiles;            /* the API profiles assigned to it (names), malloc'ed */
     int nprofiles;
+    char **instances;           /* the ODS instances it may use (names), malloc'ed */
+    int ninstances;
     bool enabled;
     int64_t generation;         /* moves on every change that must end live tokens */
     int64_t version;            /* the stored object's version (for compare-and-swap) */
@@ -61,6 +64,10 @@ typedef struct cred_spec {
      * none); an empty list clears them. */
     const char *const *profiles;
     int nprofiles;
+    /* ODS instances the client may use, by name; NULL: unchanged (create:
+     * the default instance); each must be registered (edhub instances). */
+    const char *const *instances;
+    int ninstances;
     int enabled;                /* -1: unchanged, 0/1 */
 } cred_spec;
 

@@ -447,3 +447,13 @@ err_t store_reachable(store *s, store_view v, bool including_deletes, const char
 }
 char *store_stats_json(store *s) { return s->be->stats_json(s->impl); }
 bool store_healthy(store *s) { return s->be->healthy(s->impl); }
+
+err_t store_snapshot(store *s, const char *dest, char *err, size_t errlen)
+{
+    if (!s->be->snapshot) {
+        snprintf(err, errlen, "snapshots of %s instances are not supported yet (take them with the database's own tools)",
+                 s->be->name);
+        return ERR_CONFIG;
+    }
+    return s->be->snapshot(s->impl, dest, err, errlen);
+}

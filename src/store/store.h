@@ -271,4 +271,9 @@ bool store_healthy(store *s);
 /* Counts documents per resource into a JSON object text; caller frees. */
 char *store_stats_json(store *s);
 
+/* Copies the store as it is at one point in time (taken while writes go
+ * on: it sees every committed batch or none of one) into a new SQLite file
+ * dest, which must not exist. ERR_CONFIG when the backend cannot. */
+err_t store_snapshot(store *s, const char *dest, char *err, size_t errlen);
+
 #endif

@@ -1604,6 +1604,30 @@ static bool sq_healthy(sq *s)
     return ok;
 }
 
+/* VACUUM INTO runs in one read transaction on its own connection: a
+ * consistent, compact copy while the writer goes on (WAL). */
+static err_t a_snapshot(void *impl, const char *dest, char *err, size_t errlen)
+{
+    sq *s = impl;
+    if (access(dest, F_OK) == 0) {
+        snprintf(err, errlen, "%s exists already", dest);
+        return ERR_CONFLICT;
+    }
+    sqlite3 *db = NULL;
+    err_t e = open_conn(s->path, &db, err, errlen);
+    if (e) return e;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(st, 1, dest, -1, SQLITE_TRANSIENT) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+        snprintf(err, errlen, "cannot copy %s to %s: %s", s->path, dest, sqlite3_errmsg(db));
+        e = ERR_STORAGE;
+        unlink(dest);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return e;
+}
+
 /* ---- batch control (writer thread) ---- */
 
 static err_t sq_begin(void *impl, bool safe)
@@ -1786,4 +1810,5 @@ const store_backend store_sqlite_backend = {
     .reachable_r = a_reachable_r,
     .stats_json = a_stats_json,
     .healthy = a_healthy,
+    .snapshot = a_snapshot,
 };

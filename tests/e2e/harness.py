@@ -430,6 +430,7 @@ class Server:
         self.had_failures = False
         self.exit_code = None
         self.extra_args = []   # more `edhub serve` options
+        self.root = ''         # the route root (tenant and context segments) of the token and ready checks
 
     @property
     def base_url(self):
@@ -502,7 +503,7 @@ class Server:
                 raise ServerError('server exited early with code %s' % self.proc.returncode)
             try:
                 conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
-                conn.request('GET', '/')
+                conn.request('GET', self.root + '/')
                 resp = conn.getresponse()
                 resp.read()
                 conn.close()
@@ -570,7 +571,7 @@ class Server:
     def get_token(self, key=None, secret=None):
         c = Client(self)
         cred = base64.b64encode(('%s:%s' % (key or self.key, secret or self.secret)).encode()).decode()
-        r = c.request('POST', '/oauth/token', 'grant_type=client_credentials',
+        r = c.request('POST', self.root + '/oauth/token', 'grant_type=client_credentials',
                       content_type='application/x-www-form-urlencoded',
                       headers={'Authorization': 'Basic ' + cred}, auth=False)
         if r.status != 200 or not r.json or 'access_token' not in r.json:

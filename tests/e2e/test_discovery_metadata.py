@@ -134,6 +134,23 @@ class OpenApi(h.EdhubTestCase):
                 missing.append(n)
         self.assertEqual(missing, [], 'resources missing from resources/swagger.json')
 
+    def test_change_query_paths_and_server_url(self):
+        doc = self.res.json
+        paths = self._paths(self.res)
+        deletes = paths['/ed-fi/students/deletes']['get']
+        names = {p['name'] for p in deletes['parameters']}
+        self.assertTrue({'minChangeVersion', 'maxChangeVersion', 'offset', 'limit', 'totalCount'} <= names, names)
+        ref = deletes['responses']['200']['content']['application/json']['schema']['items']['$ref']
+        self.assertIn(ref.rsplit('/', 1)[1], doc['components']['schemas'])
+        self.assertIn('/ed-fi/students/keyChanges', paths)
+        coll = {p['name'] for p in paths['/ed-fi/students']['get']['parameters']}
+        self.assertIn('minChangeVersion', coll)
+        dpaths = self._paths(self.desc)
+        self.assertIn('/ed-fi/gradeLevelDescriptors/deletes', dpaths)
+        self.assertNotIn('/ed-fi/gradeLevelDescriptors/keyChanges', dpaths)
+        # the server URL is absolute, where this client reached the API
+        self.assertEqual(doc['servers'][0]['url'], self.server.base_url + '/data/v3')
+
     def test_resources_document_has_no_descriptors(self):
         paths = self._paths(self.res)
         self.assertEqual(self._find(paths, '/ed-fi/gradeLevelDescriptors'), [])

@@ -67,6 +67,10 @@ class Resume(unittest.TestCase):
         self.book = os.path.join(self.data, 'load-resume.json')
         os.remove(self.book)  # the prerequisites' load finished; the events' load writes its own
 
+    def tearDown(self):
+        self.srv.stop()
+        self.srv.cleanup()  # kept with EDHUB_E2E_KEEP=1
+
     def events_stored(self):
         """Attendance events stored, through the API (both backends); the store keeps one document per natural key."""
         self.srv.serve_again()
