@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 static const char *usage_publish =
-    "usage: edhub publish (--source-data DIR | --source-api URL [--source-key K --source-secret S|-])\n"
-    "                     (--target-data DIR | --target-api URL [--target-key K --target-secret S|-])\n"
+    "usage: edhub publish (--source-data DIR [--source-instance NAME] | --source-api URL [--source-key K --source-secret S|-])\n"
+    "                     (--target-data DIR [--target-instance NAME] | --target-api URL [--target-key K --target-secret S|-])\n"
     "                     [--source-name N] [--target-name N] [--state FILE] [--errors FILE]\n"
     "                     [--profile NAME] [--mappings source|target|both|none] [--state-namespace PREFIX]...\n"
     "                     [--include R,...] [--exclude R,...] [--include-descriptors]\n"
@@ -26,8 +26,9 @@ static const char *usage_publish =
     "\n"
     "Publishes what changed in the source instance since the last publication into the target, as the\n"
     "Ed-Fi API Publisher does (district ODS -> state ODS). Either end is a local instance (a directory made\n"
-    "by edhub init; stop its server first) or any Ed-Fi API over HTTP (an ODS/API 7.x or a running edhub:\n"
-    "the source's client needs ReadChanges, e.g. claim set \"Ed-Fi API Publisher - Reader\"). Keys and\n"
+    "by edhub init, or with --source-instance/--target-instance NAME an instance of the deployment in DIR;\n"
+    "stop its server first) or any Ed-Fi API over HTTP (an ODS/API 7.x or a running edhub: the source's\n"
+    "client needs ReadChanges, e.g. claim set \"Ed-Fi API Publisher - Reader\"). Keys and\n"
     "secrets may come from EDHUB_SOURCE_KEY, EDHUB_SOURCE_SECRET, EDHUB_TARGET_KEY, EDHUB_TARGET_SECRET\n"
     "(better than the command line); '-' reads a secret from stdin (the source's line first).\n"
     "\n"
@@ -72,6 +73,8 @@ typedef struct pub_cli {
     const char *src_dir, *src_api, *src_key, *src_secret;
     const char *tgt_dir, *tgt_api, *tgt_key, *tgt_secret;
     const char *model, *mappings;
+    const char *src_inst, *tgt_inst;  /* --source-instance, --target-instance: NAME of the deployment in DIR */
+    char src_path[PATH_MAX], tgt_path[PATH_MAX];
     const char *resource, *id;    /* --lineage filters */
     bool lineage_mode, json, no_lineage;
     int64_t limit;
@@ -110,6 +113,8 @@ static int parse_publish(int argc, char **argv, pub_cli *c)
             return 1;
         }
         if (!strcmp(a, "--source-data")) slot = &c->src_dir;
+        else if (!strcmp(a, "--source-instance")) slot = &c->src_inst;
+        else if (!strcmp(a, "--target-instance")) slot = &c->tgt_inst;
         else if (!strcmp(a, "--source-api")) slot = &c->src_api;
         else if (!strcmp(a, "--source-key")) slot = &c->src_key;
         else if (!strcmp(a, "--source-secret")) slot = &c->src_secret;
@@ -172,6 +177,25 @@ static const char *stdin_secret(char *out, size_t n)
     if (!fgets(out, (int)n, stdin)) return NULL;
     out[strcspn(out, "\r\n")] = 0;
     return out;
+}
+
+/* --source-instance / --target-instance NAME: the instance's directory in
+ * the deployment DIR stands for DIR. */
+static int resolve_instances(pub_cli *c)
+{
+    if ((c->src_inst && !c->src_dir) || (c->tgt_inst && !c->tgt_dir)) {
+        fprintf(stderr, "edhub: --source-instance goes with --source-data DIR, --target-instance with --target-data DIR\n");
+        return 2;
+    }
+    if (c->src_inst) {
+        if (!cli_resolve_instance(c->src_dir, c->src_inst, c->src_path, sizeof c->src_path)) return 1;
+        c->src_dir = c->src_path;
+    }
+    if (c->tgt_inst) {
+        if (!cli_resolve_instance(c->tgt_dir, c->tgt_inst, c->tgt_path, sizeof c->tgt_path)) return 1;
+        c->tgt_dir = c->tgt_path;
+    }
+    return 0;
 }
 
 /* Checks that each end is one thing, and takes keys and secrets from the
@@ -242,31 +266,15 @@ static void defaults(pub_cli *c)
     }
 }
 
-static model *publish_model(const char *path)
-{
-    char file[PATH_MAX], err[512];
-    const char *p = path ? path : getenv("EDHUB_MODEL");
-    if (!p) p = cli_data_file("model/ds-5.2/ApiSchema.json", file, sizeof file);
-    model *m = model_load(p, err, sizeof err);
-    if (!m) fprintf(stderr, "edhub: cannot load the Ed-Fi model: %s\n(pass --model FILE or set EDHUB_MODEL)\n", err);
-    return m;
-}
-
 /* Opens a local instance's store (as load does: bulk writes for a target). */
-static store *open_local(const char *dir, bool target)
+static store *open_local(const char *dir, const model *m, bool target)
 {
-    char loc[PATH_MAX], err[512];
+    char loc[PATH_MAX];
     if (!cli_instance_location(dir, loc, sizeof loc)) {
         fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", dir, dir);
         return NULL;
     }
-    store_opts so = {.readers = 2, .max_batch = target ? 16384 : 0, .bulk = target};
-    store *s = NULL;
-    if (store_open(loc, &so, &s, err, sizeof err) != ERR_OK) {
-        fprintf(stderr, "edhub: %s: %s\n", dir, err);
-        return NULL;
-    }
-    return s;
+    return cli_open_store(dir, NULL, 2, m, false, target);
 }
 
 static void print_summary(const pub_cli *c, const pub_stats *st, int status)
@@ -315,7 +323,7 @@ static int show_lineage(pub_cli *c)
     }
     char name[256] = "";
     if (c->resource) {
-        model *m = publish_model(c->model);
+        model *m = cli_load_model(c->model);
         if (!m) return 1;
         char proj[64] = "ed-fi", ep[128];
         const mresource *r = NULL;
@@ -326,11 +334,16 @@ static int show_lineage(pub_cli *c)
         model_free(m);
         if (!r) return fprintf(stderr, "edhub: --resource: no resource '%s' (e.g. students)\n", c->resource), 2;
     }
-    store *s = open_local(c->tgt_dir, false);
-    if (!s) return 1;
+    model *m = cli_load_model(c->model);
+    store *s = m ? open_local(c->tgt_dir, m, false) : NULL;
+    if (!s) {
+        model_free(m);
+        return 1;
+    }
     store_lineage match = {.resource = name[0] ? name : NULL, .id = c->id, .source = c->o.source_name};
     err_t e = store_lineage_query(s, &match, c->limit, print_lineage, c);
     store_close(s);
+    model_free(m);
     if (e) fprintf(stderr, "edhub: cannot read the lineage of %s (storage error)\n", c->tgt_dir);
     return e ? 1 : 0;
 }
@@ -340,17 +353,18 @@ int cmd_publish(int argc, char **argv)
     pub_cli c = {.o = {.since = -1, .progress = stderr}};
     int rc = parse_publish(argc, argv, &c);
     if (rc) return rc == 1 ? 0 : rc;
+    if ((rc = resolve_instances(&c))) return rc;
     if (c.lineage_mode) return show_lineage(&c);
     if ((rc = check_ends(&c))) return rc;
     c.o.lineage = c.tgt_dir && !c.no_lineage;
     defaults(&c);
-    model *m = publish_model(c.model);
+    model *m = cli_load_model(c.model);
     if (!m) return 1;
     int status = 1;
     store *ss = NULL, *ts = NULL;
     profile_set *ps = NULL;
-    if (c.src_dir && !(ss = open_local(c.src_dir, false))) goto out;
-    if (c.tgt_dir && !c.o.dry_run && !(ts = open_local(c.tgt_dir, true))) goto out;
+    if (c.src_dir && !(ss = open_local(c.src_dir, m, false))) goto out;
+    if (c.tgt_dir && !c.o.dry_run && !(ts = open_local(c.tgt_dir, m, true))) goto out;
     c.o.source = (pub_end){.s = ss, .dir = c.src_dir, .url = c.src_api, .key = c.src_key, .secret = c.src_secret};
     c.o.target = (pub_end){.s = ts, .dir = c.tgt_dir, .url = c.tgt_api, .key = c.tgt_key, .secret = c.tgt_secret};
     if (c.o.profile) c.o.profiles = ps = cli_load_profiles(m, c.src_dir ? c.src_dir : c.tgt_dir ? c.tgt_dir : ".");

@@ -11,6 +11,7 @@ the target refuses lands in the dead-letter file with the target's problem detai
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -390,6 +391,43 @@ class ProfileAndMappings(PublishCase):
         self.assertEqual((d['stage'], d['resource'], d['status']), ('upsert', '/ed-fi/studentSchoolAssociations', 409))
         self.assertEqual(d['type'], 'urn:ed-fi:api:data-conflict:unresolved-reference')
         self.assertTrue(d['sourceId'] and d['detail'])
+
+
+class DeploymentInstances(unittest.TestCase):
+    """--source-instance / --target-instance: a district and the state as instances of one deployment."""
+
+    def test_district_to_state_in_one_deployment(self):
+        tmp = tempfile.mkdtemp(prefix='edhub-e2e-publish-inst-')
+        d = os.path.join(tmp, 'deploy')
+
+        def edhub(*args):
+            p = subprocess.run([h.EDHUB] + list(args), capture_output=True, text=True, cwd=h.REPO, timeout=600)
+            for m in SANITIZER_MARKERS:
+                self.assertNotIn(m, p.stderr)
+            return p
+        p = edhub('init', '--data', d, '--client-key', 'k' + h.uid(), '--client-secret', 'S' + h.uid() + 'xyz')
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        for name in ('district-a', 'state'):
+            p = edhub('instances', 'create', name, '--data', d)
+            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        st = F.student()
+        path = os.path.join(tmp, 's.jsonl')
+        with open(path, 'w') as f:
+            f.write(json.dumps({'resource': '/ed-fi/students', 'document': st}) + '\n')
+        p = edhub('load', '--data', d, '--instance', 'district-a', path)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        p = edhub('publish', '--source-data', d, '--source-instance', 'district-a', '--target-data', d,
+                  '--target-instance', 'state', '--include', 'students', '--source-name', 'district-a')
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertEqual(summary(p.stdout)['created'], 1, p.stdout)
+        p = edhub('publish', '--lineage', '--target-data', d, '--target-instance', 'state', '--json')
+        rows = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([(r['resource'], r['source'], r['sourceClient']) for r in rows],
+                         [('ed-fi/students', 'district-a', 'load')])
+        p = edhub('publish', '--source-data', d, '--source-instance', 'nope', '--target-data', d,
+                  '--target-instance', 'state')
+        self.assertNotEqual(p.returncode, 0)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Usage(unittest.TestCase):
