@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,10 @@ for cand in (os.path.join(ROOT, '..', 'shared', 'edfi', 'sample-data'), '/work/s
 GB = [os.path.join(SAMPLES, 'grand-bend-ds5.2', 'xml'), os.path.join(SAMPLES, 'grand-bend-ds5.2-supplement', 'xml')] \
     if SAMPLES else []
 BEGIN, END = '<!-- publishing:begin -->', '<!-- publishing:end -->'
-KEY, SECRET = 'benchpub', 'BenchPublishSecret123'
+sys.path.insert(0, os.path.join(ROOT, 'bench'))
+import load as L  # noqa: E402  (its instance and server helpers: same binary, key and secret)
+L.EDHUB = EDHUB
+KEY, SECRET = L.KEY, L.SECRET
 SUMMARY = r'change versions (\d+)\.\.(\d+): (\d+) upserted \((\d+) created, (\d+) updated\).*?(\d+) rejected, (\d+) held'
 
 
@@ -47,35 +49,12 @@ def run(args, timeout=3600):
 
 
 def fresh(work, name):
-    d = os.path.join(work, name)
-    shutil.rmtree(d, ignore_errors=True)
-    p = run([EDHUB, 'init', '--data', d, '--client-key', KEY, '--client-secret', SECRET])
-    if p.returncode:
-        raise SystemExit('edhub init failed: %s' % p.stderr[-2000:])
-    return d
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return L.fresh(work, name)
 
 
 def serve(data):
-    port = free_port()
-    proc = subprocess.Popen([EDHUB, 'serve', '--data', data, '--listen', '127.0.0.1:%d' % port],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return proc, 'http://127.0.0.1:%d' % port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit('edhub serve did not come up')
+    proc, port = L.serve(data)
+    return proc, 'http://127.0.0.1:%d' % port
 
 
 def stop(proc):

@@ -57,21 +57,29 @@ void api_problem_into(json_object *e, json_object *p)
     }
 }
 
+bool api_header_value(const char *p, size_t len, const char *name, char *out, size_t n)
+{
+    size_t k = strlen(name);
+    if (len <= k || p[k] != ':' || strncasecmp(p, name, k) || !n) return false;
+    p += k + 1, len -= k + 1;
+    while (len && (*p == ' ' || *p == '\t')) p++, len--;
+    while (len && (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' ')) len--;
+    size_t l = len < n - 1 ? len : n - 1;
+    memcpy(out, p, l);
+    out[l] = 0;
+    return true;
+}
+
 /* Total-Count, for paging a source. */
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
     api_conn *c = ctx;
-    size_t len = size * n;
-    if (len > 12 && !strncasecmp(p, "Total-Count:", 12)) {
-        char v[64];
-        size_t l = len - 12 < sizeof v - 1 ? len - 12 : sizeof v - 1;
-        memcpy(v, p + 12, l);
-        v[l] = 0;
-        char *end;
+    char v[64], *end;
+    if (api_header_value(p, size * n, "Total-Count", v, sizeof v)) {
         long long t = strtoll(v, &end, 10);
         if (end != v && t >= 0) c->total_count = t;
     }
-    return len;
+    return size * n;
 }
 
 /* One request as it goes on the wire, with no token logic. */

@@ -58,6 +58,9 @@ long api_conn_request(api_conn *c, const char *method, const char *url, const ch
 
 /* Copies a URL without its trailing slashes; false if it does not fit. */
 bool api_copy_url(char *out, size_t n, const char *url);
+/* When the header line p (len bytes, as libcurl hands it) is name ("Retry-After"),
+ * its value without blanks and line end into out; else false. */
+bool api_header_value(const char *p, size_t len, const char *name, char *out, size_t n);
 /* libcurl write callback appending to a buf (ctx). */
 size_t api_on_body(char *p, size_t size, size_t n, void *ctx);
 /* The problem of an answer: its problem+json, or its text as the detail

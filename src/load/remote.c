@@ -233,13 +233,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
     xfer *x = ctx;
     size_t len = size * n;
-    if (len > 12 && !strncasecmp(p, "Retry-After:", 12)) {
-        char v[128];
-        size_t l = len - 12 < sizeof v - 1 ? len - 12 : sizeof v - 1;
-        memcpy(v, p + 12, l);
-        v[l] = 0;
-        char *s = v + strspn(v, " \t"), *end;
-        s[strcspn(s, "\r\n")] = 0;
+    char s[128], *end;
+    if (api_header_value(p, len, "Retry-After", s, sizeof s)) {
         double secs = strtod(s, &end);
         if (end == s) { /* an HTTP date */
             time_t t = curl_getdate(s, NULL);
