@@ -148,17 +148,18 @@ static store *snapshot_store(api_server *srv, const instance_def *inst, store *l
     for (int i = 0; i < srv->nsnaps && !s; i++)
         if (srv->snaps[i].live == live && !strcmp(srv->snaps[i].name, d->name)) s = srv->snaps[i].s;
     if (!s) {
-        char file[1200], err[512];
-        snapshot_file(inst->dir, d->name, file, sizeof file);
-        store_opts so = {.readers = 2};
-        if (access(file, R_OK) == 0 && store_open(file, &so, &s, err, sizeof err) == ERR_OK) {
+        char file[1200], err[512] = "";
+        snapshot_location(inst->dir, d->name, file, sizeof file);
+        store_opts so = {.readers = 2, .read_only = true};
+        bool pg = !strncmp(file, "postgres", 8);
+        if ((pg || access(file, R_OK) == 0) && store_open(file, &so, &s, err, sizeof err) == ERR_OK) {
             srv->snaps = xrealloc(srv->snaps, sizeof *srv->snaps * (size_t)(srv->nsnaps + 1));
             srv->snaps[srv->nsnaps].live = live;
             snprintf(srv->snaps[srv->nsnaps].name, sizeof srv->snaps[0].name, "%s", d->name);
             srv->snaps[srv->nsnaps++].s = s;
         } else {
             log_warn("snapshot %s of instance %s cannot be opened: %s", d->name, inst->name,
-                     access(file, R_OK) ? "its file is missing" : err);
+                     *err ? err : "its file is missing");
             s = NULL;
         }
     }

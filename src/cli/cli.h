@@ -39,6 +39,10 @@ struct model *cli_load_model(const char *file);
  * a PostgreSQL URL for a new instance, or NULL. NULL after saying why. */
 struct store *cli_open_store(const char *dir, const char *database, int readers, const struct model *m, bool migrate,
                              bool bulk);
+/* The same, read-only when read_only (beside a running server: on
+ * PostgreSQL it does not take the single-writer lock). */
+struct store *cli_open_store_ro(const char *dir, const char *database, int readers, const struct model *m, bool migrate,
+                                bool bulk, bool read_only);
 /* Writes dir/edhub.conf naming a PostgreSQL database (private file);
  * false after saying why. */
 bool cli_write_database_conf(const char *dir, const char *database);

@@ -359,6 +359,12 @@ bool cli_instance_location(const char *dir, char *out, size_t n)
  * edhub.conf may name a read replica ("read_database = postgresql://..."). */
 store *cli_open_store(const char *dir, const char *database, int readers, const model *m, bool migrate, bool bulk)
 {
+    return cli_open_store_ro(dir, database, readers, m, migrate, bulk, false);
+}
+
+store *cli_open_store_ro(const char *dir, const char *database, int readers, const model *m, bool migrate, bool bulk,
+                         bool read_only)
+{
     char path[PATH_MAX], replica[PATH_MAX], err[512];
     if (!cli_instance_location(dir, path, sizeof path) && !database)
         snprintf(path, sizeof path, "%s/%s", dir, DB_FILE); /* init creates it */
@@ -374,7 +380,8 @@ store *cli_open_store(const char *dir, const char *database, int readers, const 
      * random-key indexes touch a page per record, so fewer commits mean far
      * fewer bytes written (400k attendance events: 9.2 -> 2.5 GB written,
      * 38 -> 28 s); the server keeps the default for latency. */
-    store_opts so = {.readers = readers, .resources = names, .migrate = migrate, .max_batch = bulk ? 16384 : 0, .bulk = bulk};
+    store_opts so = {.readers = readers, .resources = names, .migrate = migrate, .max_batch = bulk ? 16384 : 0, .bulk = bulk,
+                     .read_only = read_only};
     if (conf_value(dir, "read_database", replica, sizeof replica)) so.read_location = replica;
     store *s = NULL;
     err_t e = store_open(path, &so, &s, err, sizeof err);

@@ -25,8 +25,9 @@ static const char *usage_snapshot =
     "Snapshots are read-only: clients read one with the header 'Use-Snapshot: true' (the newest;\n"
     "Ed-Fi ODS/API 7.x) or 'Snapshot-Identifier: NAME' (a named one; GET\n"
     "/changeQueries/v1/snapshots lists them); a write that carries either header is refused (405).\n"
-    "A snapshot is a SQLite file in the instance's directory (snapshots/NAME.sqlite); PostgreSQL\n"
-    "instances cannot be snapshotted by edhub yet.\n";
+    "A snapshot of a SQLite instance is a file in its directory (snapshots/NAME.sqlite, made with\n"
+    "VACUUM INTO); of a PostgreSQL instance, a new database on the same server (SOURCEDB_snap_NAME,\n"
+    "made with pg_dump into psql; the edhub user needs CREATEDB), named in snapshots/NAME.conf.\n";
 
 typedef struct sopts {
     const char *data, *instance, *name;
@@ -75,7 +76,7 @@ static int create(admin_store *a, const instance_def *inst, const sopts *o)
                 d.name, old.retired ? " (retired: names are never reused)" : "");
         return 2;
     }
-    char loc[PATH_MAX], dir[PATH_MAX], file[PATH_MAX + 80], err[512], msg[512];
+    char loc[PATH_MAX], dir[PATH_MAX], where[PATH_MAX + 80], err[512], msg[512];
     if (!cli_instance_location(inst->dir, loc, sizeof loc)) {
         fprintf(stderr, "edhub: the instance %s has no data in %s\n", inst->name, inst->dir);
         return 1;
@@ -85,36 +86,47 @@ static int create(admin_store *a, const instance_def *inst, const sopts *o)
         fprintf(stderr, "edhub: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
-    snapshot_file(inst->dir, d.name, file, sizeof file);
     model *m = cli_load_model(NULL);
     if (!m) return 1;
     int rc = 1;
-    store *s = cli_open_store(inst->dir, NULL, 1, m, false, false), *copy = NULL;
+    bool pg = !strncmp(loc, "postgres", 8);
+    store *s = cli_open_store_ro(inst->dir, NULL, 1, m, false, false, true), *copy = NULL;
     if (!s) goto out;
-    fprintf(stderr, "edhub: copying instance %s to %s ...\n", inst->name, file);
-    err_t e = store_snapshot(s, file, err, sizeof err);
+    fprintf(stderr, "edhub: copying instance %s (%s) ...\n", inst->name, pg ? "pg_dump into a new database" : "VACUUM INTO");
+    err_t e = store_snapshot(s, dir, d.name, where, sizeof where, err, sizeof err);
     if (e) {
         fprintf(stderr, "edhub: %s\n", err);
         goto out;
     }
+    if (pg && !snapshot_save_location(inst->dir, d.name, where)) {
+        fprintf(stderr, "edhub: cannot write %s/%s.conf: %s\n", dir, d.name, strerror(errno));
+        store_snapshot_drop(s, where, err, sizeof err);
+        goto out;
+    }
     /* Opening the copy proves it whole, and says which changes it holds. */
-    store_opts so = {.readers = 1};
-    if (store_open(file, &so, &copy, err, sizeof err) || store_newest_change_version(copy, &d.change_version)) {
-        fprintf(stderr, "edhub: the copy %s cannot be read: %s\n", file, err);
-        unlink(file);
+    store_opts so = {.readers = 1, .read_only = true};
+    if (store_open(where, &so, &copy, err, sizeof err) || store_newest_change_version(copy, &d.change_version)) {
+        fprintf(stderr, "edhub: the copy cannot be read: %s\n", err);
+        store_close(copy);
+        copy = NULL;
+        store_snapshot_drop(s, where, err, sizeof err);
         goto out;
     }
     uuid_t16 u;
     uuid_v4(&u);
     uuid_format(&u, d.id);
+    store_close(copy);
+    copy = NULL;
     if ((e = snapshots_add(a, &d, cli_actor(), msg, sizeof msg))) {
         fprintf(stderr, "edhub: %s\n", msg);
-        unlink(file);
+        store_snapshot_drop(s, where, err, sizeof err);
         goto out;
     }
     struct stat st;
-    printf("edhub: snapshot %s of instance %s taken (change version %lld, %.1f MB): %s\n", d.name, inst->name,
-           (long long)d.change_version, stat(file, &st) ? 0.0 : (double)st.st_size / 1e6, file);
+    if (pg) printf("edhub: snapshot %s of instance %s taken (change version %lld) in a new database\n", d.name, inst->name,
+                   (long long)d.change_version);
+    else printf("edhub: snapshot %s of instance %s taken (change version %lld, %.1f MB): %s\n", d.name, inst->name,
+                (long long)d.change_version, stat(where, &st) ? 0.0 : (double)st.st_size / 1e6, where);
     rc = 0;
 out:
     store_close(copy);
@@ -144,6 +156,26 @@ static int list(admin_store *a, const sopts *o, const char *instance)
     if (o->json) puts("]");
     free(all);
     return 0;
+}
+
+/* Deletes a snapshot's copy (its file, or its database and the .conf
+ * naming it); 0, or 1 with the reason in err. */
+static int drop_copy(const instance_def *inst, const char *name, char *err, size_t errlen)
+{
+    char where[PATH_MAX + 80], conf[PATH_MAX + 80];
+    snapshot_location(inst->dir, name, where, sizeof where);
+    model *m = cli_load_model(NULL);
+    store *s = m ? cli_open_store_ro(inst->dir, NULL, 1, m, false, false, true) : NULL;
+    err_t e = s ? store_snapshot_drop(s, where, err, errlen) : ERR_STORAGE;
+    if (!s) snprintf(err, errlen, "cannot open the instance %s", inst->name);
+    store_close(s);
+    model_free(m);
+    snprintf(conf, sizeof conf, "%s/snapshots/%s.conf", inst->dir, name);
+    if (!e && unlink(conf) && errno != ENOENT) {
+        snprintf(err, errlen, "cannot delete %.400s: %s", conf, strerror(errno));
+        e = ERR_IO;
+    }
+    return e ? 1 : 0;
 }
 
 int cmd_snapshot(int argc, char **argv)
@@ -178,14 +210,9 @@ int cmd_snapshot(int argc, char **argv)
         fprintf(stderr, "edhub: %s\n", msg);
         rc = 2;
     } else {
-        char file[PATH_MAX + 80];
-        snapshot_file(inst.dir, o.name, file, sizeof file);
-        static const char *sfx[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            char p[PATH_MAX + 96];
-            snprintf(p, sizeof p, "%s%s", file, sfx[i]);
-            if (unlink(p) && errno != ENOENT) fprintf(stderr, "edhub: cannot delete %s: %s\n", p, strerror(errno));
-        }
+        char err[512];
+        rc = drop_copy(&inst, o.name, err, sizeof err);
+        if (rc) fprintf(stderr, "edhub: the snapshot is retired, but its copy could not be deleted: %s\n", err);
         printf("edhub: snapshot %s of instance %s removed (a running server stops serving it at once)\n", o.name, inst.name);
     }
     admin_close(a);

@@ -1,6 +1,9 @@
 /* The snapshot registry (see snapshots.h). */
 #include "snapshots.h"
+#include "../base/conf.h"
 #include "../base/jsonx.h"
+#include <fcntl.h>
+#include <unistd.h>
 #include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -17,9 +20,26 @@ bool snapshot_name_ok(const char *name)
     return true;
 }
 
-void snapshot_file(const char *inst_dir, const char *name, char *out, size_t n)
+void snapshot_location(const char *inst_dir, const char *name, char *out, size_t n)
 {
-    snprintf(out, n, "%s/snapshots/%s.sqlite", inst_dir, name);
+    char conf[1200];
+    snprintf(conf, sizeof conf, "%s/snapshots/%s.conf", inst_dir, name);
+    if (!conf_get(conf, "database", out, n)) snprintf(out, n, "%s/snapshots/%s.sqlite", inst_dir, name);
+}
+
+bool snapshot_save_location(const char *inst_dir, const char *name, const char *url)
+{
+    char conf[1200];
+    snprintf(conf, sizeof conf, "%s/snapshots/%s.conf", inst_dir, name);
+    int fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* the URL may carry a password */
+    if (fd < 0) return false;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        return false;
+    }
+    fprintf(f, "# edhub snapshot %s\ndatabase = %s\n", name, url);
+    return fclose(f) == 0;
 }
 
 /* Registry key: "instance/name", the instance lower-case (its names

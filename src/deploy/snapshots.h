@@ -26,8 +26,12 @@ typedef struct snapshot_def {
 
 /* 1-64 letters, digits, '-', '_' and '.', not starting with '.'. */
 bool snapshot_name_ok(const char *name);
-/* The file of snapshot name of an instance whose data is in inst_dir. */
-void snapshot_file(const char *inst_dir, const char *name, char *out, size_t n);
+/* Where snapshot name of an instance whose data is in inst_dir lives, for
+ * store_open: inst_dir/snapshots/NAME.sqlite, or the PostgreSQL database
+ * its private inst_dir/snapshots/NAME.conf names ("database = URL"). */
+void snapshot_location(const char *inst_dir, const char *name, char *out, size_t n);
+/* Records a PostgreSQL snapshot's URL in that file (mode 0600). */
+bool snapshot_save_location(const char *inst_dir, const char *name, const char *url);
 /* The snapshots of an instance (NULL: of every instance), oldest first;
  * retired ones too. *out is malloc'ed. */
 err_t snapshots_list(admin_store *a, const char *instance, snapshot_def **out, int *n);

@@ -53,6 +53,7 @@ struct store {
     pthread_cond_t cv;
     job *head, *tail;
     bool stopping;
+    bool read_only;     /* store_opts.read_only: no job is taken */
 };
 
 /* Attempts at a batch: the first one may be optimistic (see store_int.h);
@@ -211,6 +212,7 @@ err_t store_open(const char *location, const store_opts *opts, store **out, char
     store *s = xcalloc(1, sizeof *s);
     s->be = backend_for(location);
     s->max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 512;
+    s->read_only = opts && opts->read_only;
     err_t e = s->be->open(location, opts, &s->impl, err, errlen);
     if (e) {
         free(s);
@@ -263,7 +265,7 @@ err_t store_submit_keyed(store *s, store_job_fn fn, store_done_fn done, void *ct
     j->keys = keys;
     j->nkeys = keys ? nkeys : 0;
     pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
+    if (s->stopping || s->read_only) {
         pthread_mutex_unlock(&s->mu);
         free(j);
         return ERR_UNAVAILABLE;
@@ -448,12 +450,12 @@ err_t store_reachable(store *s, store_view v, bool including_deletes, const char
 char *store_stats_json(store *s) { return s->be->stats_json(s->impl); }
 bool store_healthy(store *s) { return s->be->healthy(s->impl); }
 
-err_t store_snapshot(store *s, const char *dest, char *err, size_t errlen)
+err_t store_snapshot(store *s, const char *dir, const char *name, char *location, size_t n, char *err, size_t errlen)
 {
-    if (!s->be->snapshot) {
-        snprintf(err, errlen, "snapshots of %s instances are not supported yet (take them with the database's own tools)",
-                 s->be->name);
-        return ERR_CONFIG;
-    }
-    return s->be->snapshot(s->impl, dest, err, errlen);
+    return s->be->snapshot(s->impl, dir, name, location, n, err, errlen);
+}
+
+err_t store_snapshot_drop(store *s, const char *location, char *err, size_t errlen)
+{
+    return s->be->snapshot_drop(s->impl, location, err, errlen);
 }

@@ -32,6 +32,9 @@ typedef struct store_opts {
     bool migrate;
     /* A bulk load: the backend may trade memory for fewer writes. */
     bool bulk;
+    /* Reads only (a snapshot, or a copy taken while a server writes): no
+     * write job is taken, and PostgreSQL's single-writer lock is not. */
+    bool read_only;
 } store_opts;
 
 err_t store_open(const char *path, const store_opts *opts, store **out, char *err, size_t errlen);
@@ -272,8 +275,13 @@ bool store_healthy(store *s);
 char *store_stats_json(store *s);
 
 /* Copies the store as it is at one point in time (taken while writes go
- * on: it sees every committed batch or none of one) into a new SQLite file
- * dest, which must not exist. ERR_CONFIG when the backend cannot. */
-err_t store_snapshot(store *s, const char *dest, char *err, size_t errlen);
+ * on: it sees every committed batch or none of one) into a new store named
+ * name: the SQLite file dir/name.sqlite, or (PostgreSQL) a new database on
+ * the same server, made by pg_dump into psql. location (n bytes) receives
+ * what store_open takes to open the copy. ERR_CONFLICT when it exists. */
+err_t store_snapshot(store *s, const char *dir, const char *name, char *location, size_t n, char *err, size_t errlen);
+/* Deletes a copy made by store_snapshot (PostgreSQL: drops its database,
+ * ending its sessions). */
+err_t store_snapshot_drop(store *s, const char *location, char *err, size_t errlen);
 
 #endif

@@ -57,8 +57,9 @@ typedef struct store_backend {
     err_t (*lineage_query)(void *impl, const store_lineage *match, int64_t limit, store_lineage_fn fn, void *ctx);
     char *(*stats_json)(void *impl);
     bool (*healthy)(void *impl);
-    /* A consistent copy to a new SQLite file (NULL: not supported). */
-    err_t (*snapshot)(void *impl, const char *dest, char *err, size_t errlen);
+    /* A consistent copy (store_snapshot), and its removal. */
+    err_t (*snapshot)(void *impl, const char *dir, const char *name, char *location, size_t n, char *err, size_t errlen);
+    err_t (*snapshot_drop)(void *impl, const char *location, char *err, size_t errlen);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;

@@ -8,8 +8,13 @@
 #include "../base/buf.h"
 #include "../base/log.h"
 #include "../base/timefmt.h"
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +194,7 @@ typedef struct centry {
 
 typedef struct pg {
     char *url, *read_url;
+    bool read_only;              /* store_opts.read_only */
     PGconn *w;                   /* the writer connection */
     int64_t next_cv, batch_cv;   /* writer-only counters ... */
     int64_t next_doc, batch_doc; /* ... saved in meta at each commit */
@@ -333,6 +339,7 @@ static bool writer_session(pg *s, bool wait_for_lock, char *err, size_t errlen)
     if (!prepare_all(s->w, err, errlen) ||
         !exec_sql(s->w, WRITER_SETTINGS, err, errlen))
         return false;
+    if (s->read_only) return true; /* never writes: leaves the lock to the writer */
     char lock[96];
     snprintf(lock, sizeof lock, "SELECT %s(%lld)", wait_for_lock ? "pg_advisory_lock" : "pg_try_advisory_lock",
              WRITER_LOCK_KEY);
@@ -640,6 +647,7 @@ static err_t pg_open(const char *url, const store_opts *opts, void **out, char *
     pg *s = xcalloc(1, sizeof *s);
     s->url = xstrdup(url);
     s->read_url = xstrdup(opts && opts->read_location ? opts->read_location : url);
+    s->read_only = opts && opts->read_only;
     s->nreaders = opts && opts->readers > 0 ? opts->readers : 8;
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
@@ -2021,6 +2029,148 @@ static bool r_healthy(void *impl)
     return ok;
 }
 
+/* ---- snapshots: a new database on the same server ---- */
+
+/* url with its database replaced by db (postgresql://auth/DB?params). */
+static bool url_with_db(const char *url, const char *db, char *out, size_t n)
+{
+    const char *auth = strstr(url, "://");
+    if (!auth) return false;
+    auth += 3;
+    const char *path = auth + strcspn(auth, "/?");
+    const char *query = path + strcspn(path, "?");
+    int w = snprintf(out, n, "%.*s/%s%s", (int)(path - url), url, db, query);
+    return w > 0 && (size_t)w < n;
+}
+
+/* The libpq environment variables that carry a connection string's
+ * settings to pg_dump/psql (so no password shows in a process list). */
+static void set_pg_env(const char *url)
+{
+    static const char *const map[][2] = {{"host", "PGHOST"},         {"hostaddr", "PGHOSTADDR"}, {"port", "PGPORT"},
+                                         {"dbname", "PGDATABASE"},   {"user", "PGUSER"},         {"password", "PGPASSWORD"},
+                                         {"sslmode", "PGSSLMODE"},   {"sslrootcert", "PGSSLROOTCERT"},
+                                         {"sslcert", "PGSSLCERT"},   {"sslkey", "PGSSLKEY"},     {"options", "PGOPTIONS"},
+                                         {"connect_timeout", "PGCONNECT_TIMEOUT"}};
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    PQfreemem(perr);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) unsetenv(map[i][1]);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+            if (o->val && *o->val && !strcmp(o->keyword, map[i][0])) setenv(map[i][1], o->val, 1);
+    PQconninfoFree(opts);
+}
+
+/* Runs pg_dump (source) into psql (target): the dump is one repeatable-read
+ * transaction, so the copy is a consistent point in time. */
+static bool dump_into(const char *src, const char *dst, char *err, size_t errlen)
+{
+    int fd[2];
+    if (pipe(fd)) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return false;
+    }
+    pid_t dump = fork();
+    if (dump == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        set_pg_env(src);
+        execlp("pg_dump", "pg_dump", "--no-owner", "--no-privileges", "--quote-all-identifiers", (char *)NULL);
+        execl("/usr/lib/postgresql/15/bin/pg_dump", "pg_dump", "--no-owner", "--no-privileges", "--quote-all-identifiers",
+              (char *)NULL);
+        _exit(127);
+    }
+    pid_t load = dump > 0 ? fork() : -1;
+    if (load == 0) {
+        dup2(fd[0], 0);
+        close(fd[0]);
+        close(fd[1]);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 1);
+        set_pg_env(dst);
+        execlp("psql", "psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", (char *)NULL);
+        execl("/usr/lib/postgresql/15/bin/psql", "psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", (char *)NULL);
+        _exit(127);
+    }
+    close(fd[0]);
+    close(fd[1]);
+    int st1 = -1, st2 = -1;
+    if (dump > 0) waitpid(dump, &st1, 0);
+    if (load > 0) waitpid(load, &st2, 0);
+    bool ok = dump > 0 && load > 0 && WIFEXITED(st1) && !WEXITSTATUS(st1) && WIFEXITED(st2) && !WEXITSTATUS(st2);
+    if (!ok)
+        snprintf(err, errlen, "pg_dump into psql failed (exit %d and %d; 127: not installed, see scripts/deps.sh)",
+                 WIFEXITED(st1) ? WEXITSTATUS(st1) : -1, WIFEXITED(st2) ? WEXITSTATUS(st2) : -1);
+    return ok;
+}
+
+static err_t r_snapshot(void *impl, const char *dir, const char *name, char *location, size_t n, char *err, size_t errlen)
+{
+    (void)dir;
+    pg *s = impl;
+    /* The database: the source's name, _snap_, the snapshot's (63 bytes
+     * at most, lower case, [a-z0-9_]). */
+    char *perr = NULL, db[64];
+    PQconninfoOption *opts = PQconninfoParse(s->url, &perr);
+    PQfreemem(perr);
+    const char *src = "edhub";
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "dbname") && o->val && *o->val) src = o->val;
+    snprintf(db, sizeof db, "%.30s_snap_%s", src, name);
+    PQconninfoFree(opts);
+    for (char *p = db; *p; p++) *p = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
+    if (!url_with_db(s->url, db, location, n)) {
+        snprintf(err, errlen, "cannot name the snapshot database from the instance's URL");
+        return ERR_CONFIG;
+    }
+    PGconn *c = connect_to(s->url, err, errlen);
+    if (!c) return ERR_STORAGE;
+    char *q = PQescapeIdentifier(c, db, strlen(db));
+    char sql[160];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", q);
+    PGresult *r = PQexec(c, sql);
+    err_t e = ERR_OK;
+    if (!ok_result(r)) {
+        const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        e = code && !strcmp(code, "42P04") ? ERR_CONFLICT : ERR_STORAGE;
+        snprintf(err, errlen, "cannot create the database %s: %s", db, PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    if (!e && !dump_into(s->url, location, err, errlen)) {
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", q);
+        PQclear(PQexec(c, sql));
+        e = ERR_STORAGE;
+    }
+    PQfreemem(q);
+    PQfinish(c);
+    return e;
+}
+
+static err_t r_snapshot_drop(void *impl, const char *location, char *err, size_t errlen)
+{
+    pg *s = impl;
+    char *perr = NULL, db[128] = "";
+    PQconninfoOption *opts = PQconninfoParse(location, &perr);
+    PQfreemem(perr);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "dbname") && o->val) snprintf(db, sizeof db, "%s", o->val);
+    PQconninfoFree(opts);
+    if (!strstr(db, "_snap_")) { /* never drop anything but a snapshot */
+        snprintf(err, errlen, "%s does not name a snapshot database", location);
+        return ERR_INVALID;
+    }
+    PGconn *c = connect_to(s->url, err, errlen);
+    if (!c) return ERR_STORAGE;
+    char *q = PQescapeIdentifier(c, db, strlen(db)), sql[200];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", q);
+    PQfreemem(q);
+    bool ok = exec_sql(c, sql, err, errlen);
+    PQfinish(c);
+    return ok ? ERR_OK : ERR_STORAGE;
+}
+
 const store_backend store_pg_backend = {
     .name = "postgresql",
     .open = pg_open,
@@ -2055,4 +2205,6 @@ const store_backend store_pg_backend = {
     .reachable_r = r_reachable,
     .stats_json = r_stats_json,
     .healthy = r_healthy,
+    .snapshot = r_snapshot,
+    .snapshot_drop = r_snapshot_drop,
 };

@@ -5,6 +5,8 @@
 #include "../base/buf.h"
 #include "../base/log.h"
 #include "../base/timefmt.h"
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1606,9 +1608,13 @@ static bool sq_healthy(sq *s)
 
 /* VACUUM INTO runs in one read transaction on its own connection: a
  * consistent, compact copy while the writer goes on (WAL). */
-static err_t a_snapshot(void *impl, const char *dest, char *err, size_t errlen)
+static err_t a_snapshot(void *impl, const char *dir, const char *name, char *location, size_t n, char *err,
+                        size_t errlen)
 {
     sq *s = impl;
+    char dest[PATH_MAX];
+    snprintf(dest, sizeof dest, "%s/%s.sqlite", dir, name);
+    snprintf(location, n, "%s", dest);
     if (access(dest, F_OK) == 0) {
         snprintf(err, errlen, "%s exists already", dest);
         return ERR_CONFLICT;
@@ -1626,6 +1632,21 @@ static err_t a_snapshot(void *impl, const char *dest, char *err, size_t errlen)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return e;
+}
+
+static err_t a_snapshot_drop(void *impl, const char *location, char *err, size_t errlen)
+{
+    (void)impl;
+    static const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[PATH_MAX + 8];
+        snprintf(p, sizeof p, "%s%s", location, sfx[i]);
+        if (unlink(p) && errno != ENOENT) {
+            snprintf(err, errlen, "cannot delete %s: %s", p, strerror(errno));
+            return ERR_IO;
+        }
+    }
+    return ERR_OK;
 }
 
 /* ---- batch control (writer thread) ---- */
@@ -1811,4 +1832,5 @@ const store_backend store_sqlite_backend = {
     .stats_json = a_stats_json,
     .healthy = a_healthy,
     .snapshot = a_snapshot,
+    .snapshot_drop = a_snapshot_drop,
 };

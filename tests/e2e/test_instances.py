@@ -55,9 +55,9 @@ def setUpModule():
         '--context', 'schoolYear=2026', '--empty')
     cli('instances', 'create', '--data', data, 'd255901y25', '--type', 'district', '--context', 'districtId=255901',
         '--context', 'schoolYear=2025', '--empty')
-    # The snapshot source is always a SQLite instance (PostgreSQL snapshots are not supported yet).
+    # On the PostgreSQL run the state's snapshots are databases made by pg_dump.
     cli('instances', 'create', '--data', data, 'state', '--type', 'state', '--context', 'districtId=state',
-        '--context', 'schoolYear=2026')
+        '--context', 'schoolYear=2026', *database_args())
     cli('clients', 'update', '--data', data, '--key', SERVER.key, '--instance', 'default', '--instance', 'd255901',
         '--instance', 'd255902', '--instance', 'd255901y25', '--instance', 'state')
     with open(os.path.join(data, 'edhub.conf'), 'a') as f:
@@ -323,7 +323,7 @@ class AdminApi(InstanceCase):
 
 
 class Snapshots(InstanceCase):
-    """Snapshots of the SQLite state instance (PostgreSQL instances cannot be snapshotted yet)."""
+    """Snapshots of the state instance: SQLite files, or PostgreSQL databases on the PostgreSQL run."""
 
     def snap(self, name):
         return cli('snapshot', 'create', '--data', self.server.data, '--instance', 'state', '--name', name)
@@ -369,7 +369,11 @@ class Snapshots(InstanceCase):
         r = self.api.get(q, headers={'Snapshot-Identifier': 'never-taken'})
         self.assertProblem(r, 404, NOT_FOUND)
         self.assertEqual(r.json['detail'], 'Snapshot not found.')
+        snaps = os.path.join(self.server.data, 'instances', 'state', 'snapshots')
+        self.assertTrue(os.path.exists(os.path.join(snaps, n1 + ('.conf' if h.PG_DIR else '.sqlite'))))
         cli('snapshot', 'remove', '--data', self.server.data, '--instance', 'state', '--name', n1)
+        self.assertFalse(os.path.exists(os.path.join(snaps, n1 + '.conf')))
+        self.assertFalse(os.path.exists(os.path.join(snaps, n1 + '.sqlite')))
         r = self.api.get(q, headers={'Snapshot-Identifier': n1})
         self.assertProblem(r, 410)
         self.assertEqual(r.json['detail'], 'Snapshot not available.')
