@@ -27,8 +27,9 @@ static const char *usage_publish =
     "Publishes what changed in the source instance since the last publication into the target, as the\n"
     "Ed-Fi API Publisher does (district ODS -> state ODS). Either end is a local instance (a directory made\n"
     "by edhub init, or with --source-instance/--target-instance NAME an instance of the deployment in DIR;\n"
-    "stop its server first) or any Ed-Fi API over HTTP (an ODS/API 7.x or a running edhub: the source's\n"
-    "client needs ReadChanges, e.g. claim set \"Ed-Fi API Publisher - Reader\"). Keys and\n"
+    "a local source is only read and may be served meanwhile, a local target's server must be stopped) or\n"
+    "any Ed-Fi API over HTTP (an ODS/API 7.x or a running edhub: the source's client needs ReadChanges,\n"
+    "e.g. claim set \"Ed-Fi API Publisher - Reader\"). Keys and\n"
     "secrets may come from EDHUB_SOURCE_KEY, EDHUB_SOURCE_SECRET, EDHUB_TARGET_KEY, EDHUB_TARGET_SECRET\n"
     "(better than the command line); '-' reads a secret from stdin (the source's line first).\n"
     "\n"
@@ -266,7 +267,8 @@ static void defaults(pub_cli *c)
     }
 }
 
-/* Opens a local instance's store (as load does: bulk writes for a target). */
+/* Opens a local instance's store: a target as load does (bulk writes), a
+ * source read-only. */
 static store *open_local(const char *dir, const model *m, bool target)
 {
     char loc[PATH_MAX];
@@ -274,7 +276,9 @@ static store *open_local(const char *dir, const model *m, bool target)
         fprintf(stderr, "edhub: no instance in %s (create one with: edhub init --data %s)\n", dir, dir);
         return NULL;
     }
-    return cli_open_store(dir, NULL, 2, m, false, target);
+    /* A source is only read: read-only, so that it may be published while
+     * its own server runs (on PostgreSQL, the writer lock stays the server's). */
+    return cli_open_store_ro(dir, NULL, 2, m, false, target, !target);
 }
 
 static void print_summary(const pub_cli *c, const pub_stats *st, int status)

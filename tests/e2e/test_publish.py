@@ -123,12 +123,13 @@ class PublishCase(unittest.TestCase):
                 self.assertEqual(s.stop(), 0)
 
     def ends(self, source, target):
-        """Options for a local (stopped) or API (running) end."""
+        """Options for a local end (a target stopped, a source left as it is) or an API end (running)."""
         args = []
         for role, (kind, srv) in (('source', source), ('target', target)):
             if kind == 'local':
-                self.down(srv)
-                args += ['--%s-data' % role, srv.data]
+                if role == 'target':
+                    self.down(srv)  # a local target is written by publish alone
+                args += ['--%s-data' % role, srv.data]  # a local source is read-only: its server may run
             else:
                 self.up(srv)
                 args += ['--%s-api' % role, srv.base_url, '--%s-key' % role, srv.key, '--%s-secret' % role,
