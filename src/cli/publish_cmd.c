@@ -1,5 +1,6 @@
 /* edhub publish: the command line of src/publish. */
 #include "../base/arena.h"
+#include "../load/apiconn.h"
 #include "../load/remote.h"
 #include "../model/model.h"
 #include "../profiles/profiles.h"
@@ -7,6 +8,7 @@
 #include "../store/store.h"
 #include "cli.h"
 #include "../base/jsonx.h"
+#include "../deploy/instances.h"
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -22,6 +24,7 @@ static const char *usage_publish =
     "                     [--profile NAME] [--mappings source|target|both|none] [--state-namespace PREFIX]...\n"
     "                     [--include R,...] [--exclude R,...] [--include-descriptors]\n"
     "                     [--full | --last-change-version N] [--dry-run] [--connections N] [--no-batch] [--model FILE]\n"
+    "       edhub publish --data DIR --all-districts [--target-instance NAME | --target-api URL ...] [--every S] [options]\n"
     "       edhub publish --lineage --target-data DIR [--resource R] [--id ID] [--source-name N] [--limit N] [--json]\n"
     "\n"
     "Publishes what changed in the source instance since the last publication into the target, as the\n"
@@ -64,6 +67,14 @@ static const char *usage_publish =
     "DIR/publish-errors.jsonl of a local target, else ./publish-errors.jsonl); the exit status is then 1.\n"
     "Progress (rate, ETA) goes to stderr, the summary to stdout.\n"
     "\n"
+    "--all-districts promotes every instance of type 'district' of the deployment in DIR (edhub instances\n"
+    "list) into its instance of type 'state' (or --target-instance NAME, or --target-api URL), one district\n"
+    "after the other, each with its own bookmark (named after the district and the target) and dead-letter\n"
+    "file (publish-errors-DISTRICT.jsonl), then prints a summary per district. Profiles come from DIR/profiles.\n"
+    "--every S keeps promoting: a round every S seconds (the summary when a round changed something or\n"
+    "failed) until SIGINT/SIGTERM, which ends it after the current page with the last round's exit status;\n"
+    "one OAuth token serves every round of an API target.\n"
+    "\n"
     "Lineage: a local target records, for every document a publication wrote, the source's name, the\n"
     "client that wrote it at the source (a local source's owner) and its id there (--no-lineage: not).\n"
     "--lineage prints those records of the instance in --target-data (filters: --resource, --id, --source-name),\n"
@@ -75,6 +86,9 @@ typedef struct pub_cli {
     const char *tgt_dir, *tgt_api, *tgt_key, *tgt_secret;
     const char *model, *mappings;
     const char *src_inst, *tgt_inst;  /* --source-instance, --target-instance: NAME of the deployment in DIR */
+    const char *deployment;           /* --data DIR (with --all-districts) */
+    bool all_districts;
+    double every;                     /* --every SECONDS: run again and again (0: once) */
     char src_path[PATH_MAX], tgt_path[PATH_MAX];
     const char *resource, *id;    /* --lineage filters */
     bool lineage_mode, json, no_lineage;
@@ -114,6 +128,16 @@ static int parse_publish(int argc, char **argv, pub_cli *c)
             return 1;
         }
         if (!strcmp(a, "--source-data")) slot = &c->src_dir;
+        else if (!strcmp(a, "--data")) slot = &c->deployment;
+        else if (!strcmp(a, "--all-districts")) c->all_districts = true;
+        else if (!strcmp(a, "--every")) {
+            const char *v;
+            if (cli_option_value(argc, argv, &i, &v)) return 2;
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || !(x >= 0.1 && x <= 86400)) return fprintf(stderr, "edhub: --every needs seconds (0.1-86400)\n"), 2;
+            c->every = x;
+        }
         else if (!strcmp(a, "--source-instance")) slot = &c->src_inst;
         else if (!strcmp(a, "--target-instance")) slot = &c->tgt_inst;
         else if (!strcmp(a, "--source-api")) slot = &c->src_api;
@@ -352,11 +376,191 @@ static int show_lineage(pub_cli *c)
     return e ? 1 : 0;
 }
 
+/* One district of --all-districts: its counts, for the summary. */
+typedef struct district_run {
+    char name[INST_NAME_MAX + 1];
+    pub_stats st;
+    int status;
+} district_run;
+
+static void print_district_table(const district_run *runs, int n)
+{
+    printf("\n%-20s %-15s %9s %9s %9s %8s %9s %6s  %s\n", "district", "window", "upserted", "key chg", "deletes",
+           "rejected", "held back", "exit", "bookmark");
+    for (int i = 0; i < n; i++) {
+        const pub_stats *st = &runs[i].st;
+        char win[40];
+        if (st->nothing) snprintf(win, sizeof win, "(nothing new)");
+        else snprintf(win, sizeof win, "%lld..%lld", (long long)st->min_cv, (long long)st->max_cv);
+        printf("%-20s %-15s %9ld %9ld %9ld %8ld %9ld %6d  %s\n", runs[i].name, win, st->upserted, st->key_changes,
+               st->deletes, st->rejected, st->held, runs[i].status,
+               st->nothing ? "unchanged" : st->advanced ? "moved" : "kept (sent again next run)");
+    }
+}
+
+/* The instance of type "state" (the only one), or the one named; false
+ * after saying why. */
+static bool find_target(const instance_def *all, int n, const char *named, const char *dir, instance_def *out)
+{
+    int found = 0;
+    for (int i = 0; i < n; i++)
+        if (named ? !strcasecmp(all[i].name, named) : !strcasecmp(all[i].type, "state")) {
+            *out = all[i];
+            found++;
+        }
+    if (found == 1) return true;
+    if (named) fprintf(stderr, "edhub: no instance named '%s' (see: edhub instances list --data %s)\n", named, dir);
+    else if (!found)
+        fprintf(stderr, "edhub: no instance of type 'state' in %s: create one (edhub instances create --data %s state "
+                        "--type state) or name the target with --target-instance NAME\n", dir, dir);
+    else fprintf(stderr, "edhub: several instances have type 'state'; name the target with --target-instance NAME\n");
+    return false;
+}
+
+/* One round: every district in turn; the worst exit status. */
+static int round_of_districts(const pub_cli *base, const instance_def *all, int n, const instance_def *target,
+                              const model *m, const profile_set *ps, store *ts, api_token_cache *tokens,
+                              district_run *runs, int *nd)
+{
+    int status = 0;
+    for (int i = 0; i < n && !publish_interrupted; i++) {
+        if (strcasecmp(all[i].type, "district")) continue;
+        pub_cli c = *base;
+        c.src_dir = all[i].dir;
+        c.tgt_dir = base->tgt_api ? NULL : target->dir;
+        if (check_ends(&c)) return 2;
+        c.o.source_name = all[i].name; /* lineage and bookmarks name the district */
+        c.o.target_name = base->o.target_name ? base->o.target_name : base->tgt_api ? base->tgt_api : target->name;
+        c.o.state_path = NULL;
+        if (!base->o.errors_path) {
+            snprintf(c.errors, sizeof c.errors, "%s/publish-errors-%s.jsonl", c.tgt_dir ? c.tgt_dir : ".", all[i].name);
+            c.o.errors_path = c.errors;
+        }
+        c.o.lineage = c.tgt_dir && !c.no_lineage;
+        defaults(&c);
+        district_run *r = &runs[(*nd)++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", all[i].name);
+        store *ss = open_local(c.src_dir, m, false);
+        if (!ss) {
+            r->status = 1;
+            status = status > 1 ? status : 1;
+            continue;
+        }
+        c.o.source = (pub_end){.s = ss, .dir = c.src_dir};
+        c.o.target = (pub_end){.s = ts, .dir = c.tgt_dir, .url = c.tgt_api, .key = c.tgt_key, .secret = c.tgt_secret,
+                               .token_cache = tokens};
+        c.o.profiles = ps;
+        c.o.stop = (const volatile int *)&publish_interrupted;
+        r->status = publish_run(m, &c.o, &r->st);
+        if (!r->st.nothing || r->status) print_summary(&c, &r->st, r->status);
+        if (r->st.fatal[0]) fprintf(stderr, "edhub: %s: %s\n", all[i].name, r->st.fatal);
+        if (r->st.interrupted) r->status = 130;
+        if (r->status > status) status = r->status;
+        store_close(ss);
+    }
+    return status;
+}
+
+/* edhub publish --data DIR --all-districts: every district into the state. */
+static int run_all_districts(pub_cli *base)
+{
+    const char *dir = base->deployment;
+    if (!dir || base->src_dir || base->src_api || base->src_inst || base->tgt_dir) {
+        fprintf(stderr, "edhub: --all-districts takes --data DIR (the deployment), and as target --target-instance "
+                        "NAME or --target-api URL (default: its instance of type 'state'); not --source-*\n");
+        return 2;
+    }
+    admin_store *a = cli_open_admin(dir);
+    if (!a) return 1;
+    instance_def *all = NULL;
+    int n = 0;
+    err_t e = instances_list(a, dir, &all, &n);
+    admin_close(a);
+    if (e) return fprintf(stderr, "edhub: cannot read the instance registry of %s\n", dir), 1;
+    instance_def target = {0};
+    if (!base->tgt_api && !find_target(all, n, base->tgt_inst, dir, &target)) {
+        free(all);
+        return 2;
+    }
+    int status = 0, nd = 0;
+    district_run *runs = calloc((size_t)n + 1, sizeof *runs);
+    model *m = cli_load_model(base->model);
+    profile_set *ps = NULL;
+    store *ts = NULL;
+    if (!m || !runs) goto out;
+    if (base->o.profile) ps = cli_load_profiles(m, dir);
+    if (!base->tgt_api && !base->o.dry_run && !(ts = open_local(target.dir, m, true))) {
+        status = 1;
+        goto out;
+    }
+    remote_global_init();
+    struct sigaction sa = {0};
+    sa.sa_handler = on_publish_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    api_token_cache tokens = {0}; /* one token for every district's run, and every round */
+    for (long round = 1;; round++) {
+        nd = 0;
+        if (round > 1 && (a = cli_open_admin(dir))) { /* districts created since the last round join in */
+            instance_def *now = NULL;
+            int nnow = 0;
+            if (instances_list(a, dir, &now, &nnow) == ERR_OK) {
+                district_run *more = realloc(runs, sizeof *runs * ((size_t)nnow + 1));
+                if (more) {
+                    runs = more;
+                    free(all);
+                    all = now, n = nnow, now = NULL;
+                }
+            }
+            free(now);
+            admin_close(a);
+        }
+        status = round_of_districts(base, all, n, &target, m, ps, ts, &tokens, runs, &nd);
+        bool quiet = base->every && round > 1 && status == 0;
+        for (int i = 0; i < nd && quiet; i++) quiet = runs[i].st.nothing;
+        if (!nd && status != 2) {
+            fprintf(stderr, "edhub: no instance of type 'district' in %s (edhub instances create --data %s NAME --type "
+                            "district ...)\n", dir, dir);
+            status = 2;
+        } else if (nd && !quiet) {
+            if (base->every) printf("\nround %ld:", round);
+            print_district_table(runs, nd);
+            fflush(stdout);
+        }
+        if (!base->every || status == 2 || publish_interrupted) break;
+        for (double waited = 0; waited < base->every && !publish_interrupted; waited += 0.1) usleep(100000);
+        if (publish_interrupted) {
+            remote_global_cleanup();
+            goto out; /* a daemon told to stop: the last round's status */
+        }
+    }
+    remote_global_cleanup();
+    if (publish_interrupted) {
+        fprintf(stderr, "edhub: interrupted; run the same command again to finish (nothing is duplicated)\n");
+        status = 130;
+    }
+out:
+    if (ts) store_close(ts);
+    profile_set_free(ps);
+    model_free(m);
+    free(runs);
+    free(all);
+    return m ? status : 1;
+}
+
 int cmd_publish(int argc, char **argv)
 {
     pub_cli c = {.o = {.since = -1, .progress = stderr}};
     int rc = parse_publish(argc, argv, &c);
     if (rc) return rc == 1 ? 0 : rc;
+    if (c.all_districts) return run_all_districts(&c);
+    if (c.deployment && !c.lineage_mode) {
+        fprintf(stderr, "edhub: --data DIR goes with --all-districts (or use --source-data/--target-data DIR "
+                        "with --source-instance/--target-instance NAME)\n");
+        return 2;
+    }
     if ((rc = resolve_instances(&c))) return rc;
     if (c.lineage_mode) return show_lineage(&c);
     if ((rc = check_ends(&c))) return rc;

@@ -150,6 +150,11 @@ bool api_conn_token(api_conn *c, char *err, size_t errlen)
         c->token_gen++;
         long exp = json_object_get_int64(jsonx_get(j, "expires_in"));
         c->token_renew_at = exp > 0 ? api_now() + (double)(exp > 120 ? exp - 60 : exp / 2) : 0;
+        if (c->cache) {
+            snprintf(c->cache->oauth, sizeof c->cache->oauth, "%s", c->oauth);
+            snprintf(c->cache->token, sizeof c->cache->token, "%s", c->token);
+            c->cache->renew_at = c->token_renew_at;
+        }
         ok = true;
     }
     json_object_put(j);
@@ -272,7 +277,15 @@ bool api_conn_open(api_conn *c, const char *url, const char *flag, const char *k
         snprintf(err, errlen, "cannot start libcurl");
         return false;
     }
-    return discover(c, flag, want_ds, log, err, errlen) && api_conn_token(c, err, errlen);
+    if (!discover(c, flag, want_ds, log, err, errlen)) return false;
+    api_token_cache *k = c->cache;
+    if (k && k->token[0] && !strcmp(k->oauth, c->oauth) && (!k->renew_at || api_now() < k->renew_at)) {
+        snprintf(c->token, sizeof c->token, "%s", k->token); /* a 401 later still gets a new one */
+        c->token_renew_at = k->renew_at;
+        c->token_gen++;
+        return true;
+    }
+    return api_conn_token(c, err, errlen);
 }
 
 void api_conn_close(api_conn *c)

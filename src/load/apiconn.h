@@ -12,6 +12,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* A token kept across connections to the same token endpoint: a process
+ * that connects again and again (publish --all-districts, a run per
+ * district) would otherwise hold a live token per connection, and APIs cap
+ * those per client (ODS: 15). */
+typedef struct api_token_cache {
+    char oauth[1024];
+    char token[1024];
+    double renew_at;          /* monotonic seconds; 0: never */
+} api_token_cache;
+
 typedef struct api_conn {
     char base[512];           /* the URL given, without trailing slashes */
     char data[1024];          /* dataManagementApi, without trailing slash */
@@ -27,6 +37,7 @@ typedef struct api_conn {
     int token_gen;            /* bumped at each new token */
     double token_renew_at;    /* monotonic seconds; 0: never */
     int64_t total_count;      /* the last answer's Total-Count header; -1: none */
+    api_token_cache *cache;   /* set before api_conn_open to share tokens, or NULL */
     CURL *easy;
 } api_conn;
 

@@ -553,6 +553,7 @@ remote *remote_open(const model *m, const remote_opts *o, load_stats *st, char *
     if (rm->o.batch_size <= 0) rm->o.batch_size = REMOTE_DEFAULT_BATCH;
     rm->c.cred_hint = o->cred_hint ? o->cred_hint
                                    : "--key K --secret S, or the environment variables EDHUB_KEY and EDHUB_SECRET";
+    rm->c.cache = o->token_cache;
     if (!api_conn_open(&rm->c, o->url, o->flag ? o->flag : "--api", o->key, o->secret, m->project_version, o->log, err,
                        errlen)) {
         api_conn_close(&rm->c);

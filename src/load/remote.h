@@ -42,6 +42,7 @@ typedef struct remote_opts {
     /* For messages and the log line (NULL: load's "--api", "--key K --secret
      * S, or ...EDHUB_KEY...", "loading into"). */
     const char *flag, *cred_hint, *verb;
+    struct api_token_cache *token_cache; /* shared with other connections (see apiconn.h), or NULL */
 } remote_opts;
 
 typedef struct remote remote;

@@ -36,6 +36,7 @@ typedef struct pub_end {
     const char *dir;                /* local: its directory */
     const char *url;                /* API: base URL */
     const char *key, *secret;       /* API: OAuth client credentials */
+    struct api_token_cache *token_cache; /* API: a token shared by successive runs, or NULL */
 } pub_end;
 
 typedef enum { PUB_MAP_SOURCE, PUB_MAP_TARGET, PUB_MAP_BOTH, PUB_MAP_NONE } pub_map_from;

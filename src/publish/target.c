@@ -70,7 +70,7 @@ bool pub_target_open(pub_target *t, const model *m, const pub_end *e, const pub_
                       .no_batch = o->no_batch, .errs = t->reports, .log = o->progress, .flag = "--target-api",
                       .cred_hint = "--target-key K --target-secret S (- reads it from stdin), or EDHUB_TARGET_KEY "
                                    "and EDHUB_TARGET_SECRET",
-                      .verb = "publishing into"};
+                      .verb = "publishing into", .token_cache = e->token_cache};
     t->rm = remote_open(m, &ro, &t->st, err, errlen);
     if (!t->rm) return false;
     t->c = remote_conn(t->rm);
