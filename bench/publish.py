@@ -6,12 +6,20 @@ Workloads (the source is loaded before timing; every target is a fresh `edhub in
   P2  the same over HTTP, edhub -> edhub (two running servers), batch endpoint and one POST per record
   P3  a re-run with nothing new (window check only), local -> local
   P4  a generated state (`edhub gen --students PUB_GEN_STUDENTS --days 20`), local -> local
+  P5  promotion lag under a steady write load: one deployment (a district and the state, one server); clients
+      write students into the district at PUB_LAG_RATE/s for PUB_LAG_SECONDS while
+      `edhub publish --data DIR --all-districts --every PUB_LAG_EVERY` runs; a sample of the writes is watched on
+      the state: the lag is from the write's 201 to the record's first appearance there
 
 Environment: PUB_RUNS (default 3), PUB_GEN_STUDENTS (default 5000), PUB_TMP (work folder parent, default /tmp),
+PUB_LAG_RATE (writes/s, default 200), PUB_LAG_SECONDS (default 30), PUB_LAG_EVERY (seconds, default 1), PUB_ONLY
+(e.g. "P5": run only these workloads, keeping the other figures of results-publish.json),
 BENCH_OUT (default bench/RESULTS.md), BENCH_EDHUB (binary, default ./edhub). Only 127.0.0.1 is contacted.
 """
+import http.client
 import json
 import os
+import threading
 import re
 import shutil
 import statistics
@@ -89,7 +97,132 @@ def local_runs(src, work, name, runs):
     return out, tgt
 
 
+LAG_RATE = float(os.environ.get('PUB_LAG_RATE', '200'))
+LAG_SECONDS = float(os.environ.get('PUB_LAG_SECONDS', '30'))
+LAG_EVERY = os.environ.get('PUB_LAG_EVERY', '1')
+
+
+def token(port, root):
+    import base64
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+    c.request('POST', root + '/oauth/token', 'grant_type=client_credentials',
+              {'Authorization': 'Basic ' + base64.b64encode(('%s:%s' % (KEY, SECRET)).encode()).decode(),
+               'Content-Type': 'application/x-www-form-urlencoded'})
+    r = c.getresponse()
+    body = json.loads(r.read())
+    c.close()
+    return body['access_token']
+
+
+def lag_run(work):
+    """P5: writes into a district at a steady rate while the promotion daemon runs; the lag of sampled writes."""
+    dep = fresh(work, 'lagdep')
+    for name, ctx in (('d1', 'districtId=255901'), ('state', 'districtId=state')):
+        p = run([EDHUB, 'instances', 'create', '--data', dep, name, '--type', 'district' if name == 'd1' else 'state',
+                 '--context', ctx, '--context', 'schoolYear=2026'])
+        if p.returncode:
+            raise SystemExit('edhub instances create failed: %s' % p.stderr[-2000:])
+    p = run([EDHUB, 'clients', 'update', '--data', dep, '--key', KEY, '--instance', 'd1', '--instance', 'state'])
+    if p.returncode:
+        raise SystemExit('edhub clients update failed: %s' % p.stderr[-2000:])
+    with open(os.path.join(dep, 'edhub.conf'), 'a') as f:
+        f.write('\nroute_template = {districtId}/{schoolYear}\n')
+    proc, port = L.serve(dep)
+    # the first promotion (bootstrap data) before the measured load
+    run([EDHUB, 'publish', '--data', dep, '--all-districts'])
+    daemon = subprocess.Popen([EDHUB, 'publish', '--data', dep, '--all-districts', '--every', LAG_EVERY],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tok = token(port, '/255901/2026')
+    written, lock = [], threading.Lock()
+    stop_at = time.monotonic() + LAG_SECONDS
+    prefix = 'lag%d' % int(time.time())
+
+    def writer(wid, nthreads):
+        c = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+        period = nthreads / LAG_RATE
+        nxt, i = time.monotonic(), 0
+        while time.monotonic() < stop_at:
+            uid = '%s-%d-%d' % (prefix, wid, i)
+            body = json.dumps({'studentUniqueId': uid, 'birthDate': '2012-01-01', 'firstName': 'L', 'lastSurname': 'G'})
+            c.request('POST', '/255901/2026/data/v3/ed-fi/students', body,
+                      {'Authorization': 'Bearer ' + tok, 'Content-Type': 'application/json'})
+            r = c.getresponse()
+            r.read()
+            if r.status in (200, 201):
+                with lock:
+                    written.append((uid, time.monotonic()))
+            i += 1
+            nxt += period
+            time.sleep(max(0.0, nxt - time.monotonic()))
+        c.close()
+
+    def get_json(c, path):
+        c.request('GET', path, headers={'Authorization': 'Bearer ' + tok})
+        r = c.getresponse()
+        data = r.read()
+        return json.loads(data) if r.status == 200 else None
+
+    def watcher():
+        """Follows the state's change queries: the first moment each written student is there."""
+        c = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+        cv = get_json(c, '/state/2026/changeQueries/v1/availableChangeVersions')['newestChangeVersion']
+        deadline = stop_at + 120
+        while time.monotonic() < deadline:
+            newest = get_json(c, '/state/2026/changeQueries/v1/availableChangeVersions')['newestChangeVersion']
+            offset = 0
+            while newest > cv:
+                page = get_json(c, '/state/2026/data/v3/ed-fi/students?minChangeVersion=%d&maxChangeVersion=%d'
+                                   '&offset=%d&limit=500' % (cv + 1, newest, offset)) or []
+                now = time.monotonic()
+                for d in page:
+                    seen.setdefault(d['studentUniqueId'], now)
+                if len(page) < 500:
+                    break
+                offset += 500
+            cv = max(cv, newest)
+            with lock:
+                done = time.monotonic() > stop_at + 1 and all(u in seen for u, _ in written)
+            if done:
+                break
+            time.sleep(0.05)
+        c.close()
+
+    seen = {}
+    nthreads = 4
+    threads = [threading.Thread(target=writer, args=(k, nthreads)) for k in range(nthreads)]
+    w = threading.Thread(target=watcher)
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    w.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    w.join()
+    lags = sorted(seen[u] - t for u, t in written if u in seen)
+    daemon.terminate()
+    daemon.wait(120)
+    stop(proc)
+    q = lambda f: round(lags[min(len(lags) - 1, int(f * len(lags)))], 2) if lags else None
+    return {'rate_asked': LAG_RATE, 'rate_done': round(len(written) / elapsed, 1), 'seconds': LAG_SECONDS,
+            'every': float(LAG_EVERY), 'samples': len(lags), 'written': len(written), 'median': q(0.5), 'p95': q(0.95),
+            'max': round(lags[-1], 2) if lags else None}
+
+
 def main():
+    only = os.environ.get('PUB_ONLY')
+    if only:  # e.g. PUB_ONLY=P5: only these, the other figures kept from the last full run
+        res = json.load(open(os.path.join(ROOT, 'bench', 'results-publish.json')))
+        work = tempfile.mkdtemp(prefix='edhub-bench-publish-', dir=os.environ.get('PUB_TMP', '/tmp'))
+        try:
+            if 'P5' in only:
+                log('P5 lag under a steady write load')
+                res['P5'] = lag_run(work)
+                log('P5: %s' % res['P5'])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        write_report(res)
+        return
     if not GB:
         raise SystemExit('the Ed-Fi sample data (../shared/edfi/sample-data) is needed')
     work = tempfile.mkdtemp(prefix='edhub-bench-publish-', dir=os.environ.get('PUB_TMP', '/tmp'))
@@ -133,6 +266,9 @@ def main():
         gsrc = fresh(work, 'gsrc')
         load(gsrc, [gen])
         res['P4'], _ = local_runs(gsrc, work, 'p4', 1)
+        log('P5 lag under a steady write load')
+        res['P5'] = lag_run(work)
+        log('P5: %s' % res['P5'])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     write_report(res)
@@ -163,9 +299,17 @@ def write_report(res):
     L.append('| P4 generated state (`edhub gen --students %s --days 20`), local -> local | %s records in %.1f s, '
              '**%s records/s**, %d rejected |' % (fmt(GEN_STUDENTS), fmt(r['records']), r['seconds'], fmt(r['rate']),
                                                   r['rejected']))
+    r = res.get('P5')
+    if r:
+        L.append('| P5 promotion lag under a steady write load: %s students/s asked (%s done) into a district for %d s, '
+                 '`publish --all-districts --every %g` into the state, one server for both | lag from the write\'s 201 '
+                 'to the state: **median %s s**, p95 %s s, max %s s (%d of %d writes seen there) |' %
+                 (fmt(round(r['rate_asked'])), r['rate_done'], r['seconds'], r['every'], r['median'], r['p95'], r['max'],
+                  r['samples'], r['written']))
     L += ['', 'Commands: `edhub publish --source-data SRC --target-data DST` (P1, P3, P4), `edhub publish --source-api '
           'URL --source-key K --source-secret S --target-api URL --target-key K --target-secret S --connections 16 '
-          '[--no-batch]` (P2).']
+          '[--no-batch]` (P2), `edhub publish --data DIR --all-districts --every S` (P5; `PUB_ONLY=P5 python3 '
+          'bench/publish.py` re-runs it alone).']
     section = BEGIN + '\n' + '\n'.join(L) + '\n' + END + '\n'
     text = open(OUT).read() if os.path.exists(OUT) else ''
     if BEGIN in text and END in text:
