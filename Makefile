@@ -109,6 +109,7 @@ bench:
 	@$(MAKE) --no-print-directory edhub
 	bash bench/run.sh
 	python3 bench/load.py
+	python3 bench/publish.py
 
 clean:
 	rm -rf build edhub
