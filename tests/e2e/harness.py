@@ -639,6 +639,52 @@ def current_server():
 
 
 # --------------------------------------------------------------------------
+# test classes that start servers of their own, and the CLI
+
+class ServersOfItsOwn:
+    """Mixin for a TestCase class that starts servers with cls.server(name): all stopped, checked (exit 0, no
+    sanitizer report) and cleaned up in tearDownClass. setUpClass must set cls.servers = [] first."""
+
+    @classmethod
+    def server(cls, name):
+        srv = Server(name)
+        cls.servers.append(srv)
+        srv.start()
+        return srv
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = []
+        for srv in cls.servers:
+            if srv.alive():
+                code = srv.stop()
+                if code != 0 or srv.sanitizer_report():
+                    srv.had_failures = True
+                    problems.append('%s: exit %s\n%s' % (srv.name, code, srv.logs(40)))
+            srv.cleanup()
+        if problems:
+            raise AssertionError('\n'.join(problems))
+
+
+def cli(*args, check=True, timeout=600):
+    """Runs `edhub ARGS...`; with check, a non-zero exit fails with its output."""
+    p = subprocess.run([EDHUB] + list(args), capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    if check and p.returncode != 0:
+        raise AssertionError('edhub %s exited %d:\n%s%s' % (' '.join(args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def new_database_args(prefix='i'):
+    """On the PostgreSQL run, ['--database', URL] of a new database of the test server; else []."""
+    if not PG_DIR:
+        return []
+    name = 'e2e_%s' % uid(prefix).lower()
+    url = subprocess.check_output([os.path.join(REPO, 'scripts', 'pg-test-server.sh'), 'createdb', PG_DIR, name],
+                                  text=True).strip()
+    return ['--database', url]
+
+
+# --------------------------------------------------------------------------
 # base test case
 
 class EdhubTestCase(unittest.TestCase):

@@ -24,21 +24,8 @@ DATA = '/data/v3/ed-fi'
 NOT_FOUND = 'urn:ed-fi:api:not-found'
 
 
-def cli(*args, check=True, stdin=None):
-    p = subprocess.run([h.EDHUB] + list(args), capture_output=True, text=True, timeout=300, cwd=h.REPO, input=stdin)
-    if check and p.returncode != 0:
-        raise AssertionError('edhub %s exited %d:\n%s%s' % (' '.join(args), p.returncode, p.stdout, p.stderr))
-    return p
-
-
-def database_args():
-    """On the PostgreSQL run, district instances get their own database too."""
-    if not h.PG_DIR:
-        return []
-    name = 'e2e_%s' % h.uid('i').lower()
-    url = subprocess.check_output([os.path.join(h.REPO, 'scripts', 'pg-test-server.sh'), 'createdb', h.PG_DIR, name],
-                                  text=True).strip()
-    return ['--database', url]
+cli = h.cli
+database_args = h.new_database_args
 
 
 SERVER = None

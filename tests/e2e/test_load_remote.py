@@ -71,7 +71,7 @@ def tearDownModule():
 
 
 @unittest.skipUnless(HAVE_SAMPLES, 'the Ed-Fi sample data (../shared/edfi/sample-data) is not beside the repository')
-class GrandBendOverHttp(unittest.TestCase):
+class GrandBendOverHttp(h.ServersOfItsOwn, unittest.TestCase):
     """The whole sample into running edhub servers over HTTP, batch and per record, compared with a local load."""
 
     @classmethod
@@ -93,25 +93,6 @@ class GrandBendOverHttp(unittest.TestCase):
                              cls.single.secret, '--no-batch', '--connections', '16', '--errors', cls.errs_single,
                              GB, GB_SUPP)
 
-    @classmethod
-    def server(cls, name):
-        srv = h.Server(name)
-        cls.servers.append(srv)
-        srv.start()
-        return srv
-
-    @classmethod
-    def tearDownClass(cls):
-        problems = []
-        for srv in cls.servers:
-            if srv.alive():
-                code = srv.stop()
-                if code != 0 or srv.sanitizer_report():
-                    srv.had_failures = True
-                    problems.append('%s: exit %s\n%s' % (srv.name, code, srv.logs(40)))
-            srv.cleanup()
-        if problems:
-            raise AssertionError('\n'.join(problems))
 
     def check(self, res, errs):
         code, out, err = res

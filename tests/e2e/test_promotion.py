@@ -47,20 +47,8 @@ ROUNDS = 60           # write rounds per district
 PREFIX = h.uid('pr')  # the students of this run
 
 
-def cli(*args, check=True, timeout=600):
-    p = subprocess.run([h.EDHUB] + list(args), capture_output=True, text=True, timeout=timeout, cwd=h.REPO)
-    if check and p.returncode != 0:
-        raise AssertionError('edhub %s exited %d:\n%s%s' % (' '.join(args), p.returncode, p.stdout, p.stderr))
-    return p
-
-
-def database_args():
-    if not h.PG_DIR:
-        return []
-    name = 'e2e_%s' % h.uid('p').lower()
-    url = subprocess.check_output([os.path.join(h.REPO, 'scripts', 'pg-test-server.sh'), 'createdb', h.PG_DIR, name],
-                                  text=True).strip()
-    return ['--database', url]
+cli = h.cli
+database_args = h.new_database_args
 
 
 SERVER = None

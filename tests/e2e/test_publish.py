@@ -77,7 +77,7 @@ def read_jsonl(path):
     return [json.loads(l) for l in open(path)] if os.path.exists(path) else []
 
 
-class PublishCase(unittest.TestCase):
+class PublishCase(h.ServersOfItsOwn, unittest.TestCase):
     """Servers of its own: self.src and self.tgt (started), stopped and cleaned up at the end."""
 
     maxDiff = 6000
@@ -89,25 +89,6 @@ class PublishCase(unittest.TestCase):
         cls.tgt = cls.server('pub-tgt')
         cls.work = tempfile.mkdtemp(dir=cls.src.tmp)
 
-    @classmethod
-    def server(cls, name):
-        srv = h.Server(name)
-        cls.servers.append(srv)
-        srv.start()
-        return srv
-
-    @classmethod
-    def tearDownClass(cls):
-        problems = []
-        for srv in cls.servers:
-            if srv.alive():
-                code = srv.stop()
-                if code != 0 or srv.sanitizer_report():
-                    srv.had_failures = True
-                    problems.append('%s: exit %s\n%s' % (srv.name, code, srv.logs(40)))
-            srv.cleanup()
-        if problems:
-            raise AssertionError('\n'.join(problems))
 
     def api(self, srv):
         return srv.client()
