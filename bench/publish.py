@@ -2,6 +2,7 @@
 """bench/publish.py - publishing benchmarks (edhub publish), written as the "Publishing" section of bench/RESULTS.md.
 
 Workloads (the source is loaded before timing; every target is a fresh `edhub init`):
+  P0  the same-run ceiling: raw SQLite inserts (bench/build/ceiling_sqlite, as bench/load.py's L0, 500,000 rows)
   P1  Grand Bend DS 5.2 + supplement, local -> local (both instances stopped), median of PUB_RUNS runs
   P2  the same over HTTP, edhub -> edhub (two running servers), batch endpoint and one POST per record
   P3  a re-run with nothing new (window check only), local -> local
@@ -114,6 +115,19 @@ def token(port, root):
     return body['access_token']
 
 
+def ceiling(work):
+    """P0: raw SQLite inserts on this machine now (the hardware ceiling of a local target)."""
+    exe = os.path.join(ROOT, 'bench', 'build', 'ceiling_sqlite')
+    src = os.path.join(ROOT, 'bench', 'ceiling_sqlite.c')
+    os.makedirs(os.path.dirname(exe), exist_ok=True)
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+        p = run(['gcc', '-O2', '-Wall', '-o', exe, src, '-lsqlite3'])
+        if p.returncode:
+            raise SystemExit(p.stderr)
+    p = run([exe, os.path.join(work, 'ceiling.db'), '10000', '500000', '60', 'FULL', 'simple'], timeout=600)
+    return json.loads(p.stdout) if p.returncode == 0 else {'error': p.stderr[-300:]}
+
+
 def lag_run(work):
     """P5: writes into a district at a steady rate while the promotion daemon runs; the lag of sampled writes."""
     dep = fresh(work, 'lagdep')
@@ -215,6 +229,8 @@ def main():
         res = json.load(open(os.path.join(ROOT, 'bench', 'results-publish.json')))
         work = tempfile.mkdtemp(prefix='edhub-bench-publish-', dir=os.environ.get('PUB_TMP', '/tmp'))
         try:
+            if 'P0' in only or 'P5' in only:
+                res['P0'] = ceiling(work)
             if 'P5' in only:
                 log('P5 lag under a steady write load')
                 res['P5'] = lag_run(work)
@@ -230,6 +246,8 @@ def main():
            'loadavg': ' '.join('%.2f' % x for x in os.getloadavg()),
            'git': run(['git', '-C', ROOT, 'describe', '--always', '--dirty']).stdout.strip()}
     try:
+        log('P0 ceiling: raw SQLite inserts')
+        res['P0'] = ceiling(work)
         src = fresh(work, 'src')
         load(src, GB)
         log('P1 local -> local')
@@ -286,9 +304,17 @@ def write_report(res):
          'Grand Bend DS 5.2 + supplement (loaded before timing) into a fresh `edhub init` target; records are the '
          'documents upserted (the first publication of everything: window 0..newest).' %
          (res['when'], res['cpus'], res['loadavg'], res['git']), '',
-         '| workload | result |', '|---|---|',
-         '| P1 local -> local (stopped instances: store read by keyset, written through the engine), median of %d | '
-         '%.2f s, **%s records/s**, %d rejected |' % (len(res['P1']), med, fmt(round(n1 / med)), res['P1'][0]['rejected'])]
+         '| workload | result |', '|---|---|']
+    c = res.get('P0', {})
+    ceil = c.get('rows_per_s')
+    ratio = lambda rate: ' (%.2f of the ceiling)' % (rate / ceil) if ceil else ''
+    if ceil:
+        L.append('| P0 same-run ceiling: raw SQLite inserts (16-byte key + JSON, one unique index, 10,000 rows a '
+                 'transaction, synchronous FULL; `bench/build/ceiling_sqlite DB 10000 500000 60 FULL simple`) | '
+                 '**%s rows/s** |' % fmt(round(ceil)))
+    L.append('| P1 local -> local (stopped instances: store read by keyset, written through the engine), median of %d | '
+             '%.2f s, **%s records/s**%s, %d rejected |' % (len(res['P1']), med, fmt(round(n1 / med)),
+                                                          ratio(n1 / med), res['P1'][0]['rejected']))
     for mode in ('batch', 'per-record'):
         r = res['P2 ' + mode]
         L.append('| P2 edhub -> edhub over HTTP, 16 connections, %s (source paged by change queries, 500 a page) | '
@@ -297,8 +323,8 @@ def write_report(res):
              (res['P3']['seconds'], 'nothing published' if res['P3']['nothing'] else 'UNEXPECTED: something was sent'))
     r = res['P4'][0]
     L.append('| P4 generated state (`edhub gen --students %s --days 20`), local -> local | %s records in %.1f s, '
-             '**%s records/s**, %d rejected |' % (fmt(GEN_STUDENTS), fmt(r['records']), r['seconds'], fmt(r['rate']),
-                                                  r['rejected']))
+             '**%s records/s**%s, %d rejected |' % (fmt(GEN_STUDENTS), fmt(r['records']), r['seconds'], fmt(r['rate']),
+                                                    ratio(r['rate']), r['rejected']))
     r = res.get('P5')
     if r:
         L.append('| P5 promotion lag under a steady write load: %s students/s asked (%s done) into a district for %d s, '
