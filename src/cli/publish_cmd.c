@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "../base/jsonx.h"
 #include "../deploy/instances.h"
+#include "../deploy/snapshots.h"
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 
 static const char *usage_publish =
     "usage: edhub publish (--source-data DIR [--source-instance NAME] | --source-api URL [--source-key K --source-secret S|-])\n"
+    "                     [--source-snapshot NAME|newest]\n"
     "                     (--target-data DIR [--target-instance NAME] | --target-api URL [--target-key K --target-secret S|-])\n"
     "                     [--source-name N] [--target-name N] [--state FILE] [--errors FILE]\n"
     "                     [--profile NAME] [--mappings source|target|both|none] [--state-namespace PREFIX]...\n"
@@ -52,6 +54,9 @@ static const char *usage_publish =
     "                      namespace is not sent: it is reported as an unmapped local descriptor\n"
     "  --include R,...     only these resources (endpoint names: students,studentSchoolAssociations)\n"
     "  --exclude R,...     not these\n"
+    "  --source-snapshot NAME   read a snapshot of the source (edhub snapshot): one point in time for the\n"
+    "                      whole run. An API source gets 'Snapshot-Identifier: NAME' ('newest': 'Use-Snapshot:\n"
+    "                      true'); a local source opens its snapshots/NAME\n"
     "  --full              ignore the bookmark: publish everything (as a first run)\n"
     "  --last-change-version N   publish what changed after N (this run only)\n"
     "  --dry-run, --what-if      print the window and the resources with their counts; change nothing\n"
@@ -71,6 +76,7 @@ static const char *usage_publish =
     "list) into its instance of type 'state' (or --target-instance NAME, or --target-api URL), one district\n"
     "after the other, each with its own bookmark (named after the district and the target) and dead-letter\n"
     "file (publish-errors-DISTRICT.jsonl), then prints a summary per district. Profiles come from DIR/profiles.\n"
+    "With --source-snapshot NAME each district's snapshot of that name is published (e.g. a count day).\n"
     "--every S keeps promoting: a round every S seconds (the summary when a round changed something or\n"
     "failed) until SIGINT/SIGTERM, which ends it after the current page with the last round's exit status;\n"
     "one OAuth token serves every round of an API target.\n"
@@ -87,6 +93,8 @@ typedef struct pub_cli {
     const char *model, *mappings;
     const char *src_inst, *tgt_inst;  /* --source-instance, --target-instance: NAME of the deployment in DIR */
     const char *deployment;           /* --data DIR (with --all-districts) */
+    const char *src_snapshot;         /* --source-snapshot NAME|newest */
+    char snap_path[PATH_MAX + 96];
     bool all_districts;
     double every;                     /* --every SECONDS: run again and again (0: once) */
     char src_path[PATH_MAX], tgt_path[PATH_MAX];
@@ -141,6 +149,7 @@ static int parse_publish(int argc, char **argv, pub_cli *c)
         else if (!strcmp(a, "--source-instance")) slot = &c->src_inst;
         else if (!strcmp(a, "--target-instance")) slot = &c->tgt_inst;
         else if (!strcmp(a, "--source-api")) slot = &c->src_api;
+        else if (!strcmp(a, "--source-snapshot")) slot = &c->src_snapshot;
         else if (!strcmp(a, "--source-key")) slot = &c->src_key;
         else if (!strcmp(a, "--source-secret")) slot = &c->src_secret;
         else if (!strcmp(a, "--target-data")) slot = &c->tgt_dir;
@@ -305,6 +314,27 @@ static store *open_local(const char *dir, const model *m, bool target)
     return cli_open_store_ro(dir, NULL, 2, m, false, target, !target);
 }
 
+/* A local source: the instance read-only, or its snapshot c->src_snapshot
+ * (a store of its own); NULL after saying why. */
+static store *open_source(pub_cli *c, const model *m)
+{
+    if (!c->src_snapshot) return open_local(c->src_dir, m, false);
+    if (!strcmp(c->src_snapshot, "newest") || strchr(c->src_snapshot, '/')) {
+        fprintf(stderr, "edhub: a local source's --source-snapshot names the snapshot (see: edhub snapshot list)\n");
+        return NULL;
+    }
+    snapshot_location(c->src_dir, c->src_snapshot, c->snap_path, sizeof c->snap_path);
+    char err[512];
+    store_opts so = {.readers = 2, .read_only = true};
+    store *s = NULL;
+    if ((strncmp(c->snap_path, "postgres", 8) && access(c->snap_path, R_OK)) ||
+        store_open(c->snap_path, &so, &s, err, sizeof err)) {
+        fprintf(stderr, "edhub: no snapshot '%s' of %s (see: edhub snapshot list)\n", c->src_snapshot, c->src_dir);
+        return NULL;
+    }
+    return s;
+}
+
 static void print_summary(const pub_cli *c, const pub_stats *st, int status)
 {
     const pub_opts *o = &c->o;
@@ -441,7 +471,7 @@ static int round_of_districts(const pub_cli *base, const instance_def *all, int 
         district_run *r = &runs[(*nd)++];
         memset(r, 0, sizeof *r);
         snprintf(r->name, sizeof r->name, "%s", all[i].name);
-        store *ss = open_local(c.src_dir, m, false);
+        store *ss = open_source(&c, m);
         if (!ss) {
             r->status = 1;
             status = status > 1 ? status : 1;
@@ -571,9 +601,13 @@ int cmd_publish(int argc, char **argv)
     int status = 1;
     store *ss = NULL, *ts = NULL;
     profile_set *ps = NULL;
-    if (c.src_dir && !(ss = open_local(c.src_dir, m, false))) goto out;
+    if (c.src_dir && !(ss = open_source(&c, m))) {
+        status = c.src_snapshot && !strcmp(c.src_snapshot, "newest") ? 2 : 1;
+        goto out;
+    }
     if (c.tgt_dir && !c.o.dry_run && !(ts = open_local(c.tgt_dir, m, true))) goto out;
-    c.o.source = (pub_end){.s = ss, .dir = c.src_dir, .url = c.src_api, .key = c.src_key, .secret = c.src_secret};
+    c.o.source = (pub_end){.s = ss, .dir = c.src_dir, .url = c.src_api, .key = c.src_key, .secret = c.src_secret,
+                           .snapshot = c.src_api ? c.src_snapshot : NULL};
     c.o.target = (pub_end){.s = ts, .dir = c.tgt_dir, .url = c.tgt_api, .key = c.tgt_key, .secret = c.tgt_secret};
     if (c.o.profile) c.o.profiles = ps = cli_load_profiles(m, c.src_dir ? c.src_dir : c.tgt_dir ? c.tgt_dir : ".");
     struct sigaction sa = {0};

@@ -37,6 +37,9 @@ typedef struct pub_end {
     const char *url;                /* API: base URL */
     const char *key, *secret;       /* API: OAuth client credentials */
     struct api_token_cache *token_cache; /* API: a token shared by successive runs, or NULL */
+    /* API source: read a snapshot (integration.md §1.7): "newest" sends
+     * Use-Snapshot: true, a name Snapshot-Identifier: NAME; NULL: live. */
+    const char *snapshot;
 } pub_end;
 
 typedef enum { PUB_MAP_SOURCE, PUB_MAP_TARGET, PUB_MAP_BOTH, PUB_MAP_NONE } pub_map_from;

@@ -15,6 +15,7 @@ typedef struct pub_source {
     api_conn *c;         /* API (NULL: local) */
     api_conn conn;
     buf resp;
+    char snapshot_header[160]; /* "Use-Snapshot: true", "Snapshot-Identifier: N", or "" */
 } pub_source;
 
 /* One source document, cleaned of nothing yet (the API's id, _etag and

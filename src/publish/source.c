@@ -19,6 +19,10 @@ bool pub_source_open(pub_source *src, const model *m, const pub_end *e, FILE *lo
         src->s = e->s;
         return true;
     }
+    if (e->snapshot && !strcmp(e->snapshot, "newest"))
+        snprintf(src->snapshot_header, sizeof src->snapshot_header, "Use-Snapshot: true");
+    else if (e->snapshot)
+        snprintf(src->snapshot_header, sizeof src->snapshot_header, "Snapshot-Identifier: %.120s", e->snapshot);
     src->c = &src->conn;
     src->conn.cred_hint = "--source-key K --source-secret S (- reads it from stdin), or EDHUB_SOURCE_KEY and "
                           "EDHUB_SOURCE_SECRET";
@@ -37,6 +41,7 @@ static bool api_get(pub_source *src, const char *url, json_object **out, char *e
 {
     *out = NULL;
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    if (src->snapshot_header[0]) h = curl_slist_append(h, src->snapshot_header); /* every read: one point in time */
     long status = 0;
     char cerr[CURL_ERROR_SIZE + 256] = "";
     double delay = 0.25;
@@ -56,6 +61,9 @@ static bool api_get(pub_source *src, const char *url, json_object **out, char *e
                  "and its changes (ReadChanges), such as \"Ed-Fi API Publisher - Reader\" or \"edhub Full Access\"",
                  url, status);
     else if (status == 200) snprintf(err, errlen, "the source API answered GET %s with something that is not JSON", url);
+    else if ((status == 404 || status == 410) && src->snapshot_header[0])
+        snprintf(err, errlen, "the source API has no such snapshot (%s; HTTP %ld): take one, or publish the live data "
+                              "(without --source-snapshot)", src->snapshot_header, status);
     else snprintf(err, errlen, "the source API answered GET %s with HTTP %ld: %.300s", url, status,
                   src->resp.data ? src->resp.data : "");
     return false;

@@ -264,3 +264,37 @@ class Promotion(h.EdhubTestCase):
         # a third run with nothing new publishes nothing and succeeds
         again = self.publish()
         self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+
+    def test_snapshot_promotion(self):
+        """A count day: every district's snapshot of one name is promoted; later writes wait for a live run."""
+        c2 = client('d2')
+        before, after = PREFIX + 'snapx', PREFIX + 'snapy'
+        name = 'cd-' + h.uid('n')
+        self.assertStatus(c2.post(root('d2') + DATA + '/students', {'studentUniqueId': before, 'birthDate': '2011-01-01',
+                                                                   'firstName': 'B', 'lastSurname': 'S'}), 201)
+        for n in DISTRICTS:
+            cli('snapshot', 'create', '--data', SERVER.data, '--instance', n, '--name', name)
+        self.assertStatus(c2.post(root('d2') + DATA + '/students', {'studentUniqueId': after, 'birthDate': '2011-01-01',
+                                                                   'firstName': 'A', 'lastSurname': 'S'}), 201)
+        p = cli(*self.publish_args('--source-snapshot', name), check=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        sc = client('state')
+        q = lambda uid: sc.get('%s%s/students?studentUniqueId=%s' % (STATE_ROOT, DATA, uid)).json
+        self.assertEqual(len(q(before)), 1)
+        self.assertEqual(q(after), [], 'written after the snapshot')
+        p = cli(*self.publish_args(), check=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(q(after)), 1)
+        # an API source reads the snapshot through the headers; a missing one is said plainly
+        key, secret = CLIENTS['d2']
+        base = ['publish', '--source-api', SERVER.base_url + root('d2'), '--source-key', key, '--source-secret', secret,
+                '--target-api', SERVER.base_url + STATE_ROOT, '--target-key', CLIENTS['state'][0], '--target-secret',
+                CLIENTS['state'][1], '--state', os.path.join(SERVER.tmp, 'api-snap-state.json'), '--dry-run']
+        p = cli(*base, '--source-snapshot', name, check=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        p = cli(*base, '--source-snapshot', 'no-such-snapshot', check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('no such snapshot', p.stderr)
+        p = cli(*self.publish_args('--source-snapshot', 'no-such-snapshot'), check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no snapshot 'no-such-snapshot'", p.stderr)
