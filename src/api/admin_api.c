@@ -9,7 +9,10 @@
 #include "api_int.h"
 #include "../base/jsonx.h"
 #include "../security/credentials.h"
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -689,14 +692,142 @@ static json_object *instance_view(const inst_set *cfg, int i, bool detail)
     return o;
 }
 
+/* The position (from 1) of the named instance in the set served now. */
+static int served_id(request *r, const char *name)
+{
+    const inst_set *set = atomic_load(&r->srv->insts);
+    for (int i = 0; i < set->n; i++)
+        if (!strcasecmp(set->defs[i].name, name)) return i + 1;
+    return 0;
+}
+
+/* Registers a changed instance and serves it at once; false with the
+ * error sent. */
+static bool save_instance(request *r, const instance_def *d, bool create)
+{
+    char msg[512];
+    cred_actor who = actor(r);
+    err_t e = instances_put(r->srv->cfg.admin, d, create, who.who, msg, sizeof msg);
+    if (e) {
+        cred_error(r, e, msg, "Name");
+        return false;
+    }
+    int added, removed;
+    api_refresh_instances(r->srv, &added, &removed);
+    return true;
+}
+
+/* POST /v2/odsInstances {name, instanceType, connectionString}: a new,
+ * empty instance (SQLite in DIR/instances/NAME, or the PostgreSQL
+ * database a postgresql:// connection string names), served at once. */
+static void create_instance(request *r)
+{
+    const api_config *cfg = &r->srv->cfg;
+    if (!cfg->deploy_dir || !cfg->open_instance)
+        return admin_error(r, 405, "Method not allowed", NULL, "This server's instances are fixed.");
+    json_object *b = body_json(r);
+    if (!b) return;
+    const char *name = jsonx_str(b, "name"), *type = jsonx_str(b, "instanceType"), *cs = jsonx_str(b, "connectionString");
+    instance_def d = {0}, old;
+    if (!name || !instance_name_ok(name)) {
+        admin_error(r, 400, "Validation failed", "Name", "'Name' must be 1-64 letters, digits, '-' or '_'.");
+    } else if (instances_get(cfg->admin, cfg->deploy_dir, name, &old) == ERR_OK) {
+        admin_error(r, 400, "Validation failed", "Name", "An ODS instance with this name already exists.");
+    } else if (cs && *cs && strncmp(cs, "postgresql://", 13) && strncmp(cs, "postgres://", 11)) {
+        admin_error(r, 400, "Validation failed", "ConnectionString",
+                    "edhub instances are SQLite files (leave it empty) or PostgreSQL databases (postgresql://...).");
+    } else {
+        snprintf(d.name, sizeof d.name, "%s", name);
+        snprintf(d.type, sizeof d.type, "%s", type ? type : "");
+        instance_data_dir(cfg->deploy_dir, name, d.dir, sizeof d.dir);
+        char conf[1200];
+        snprintf(conf, sizeof conf, "%s/edhub.conf", d.dir);
+        FILE *f = NULL;
+        bool ok = true;
+        if (cs && *cs) { /* the URL may carry a password: a private file, never the audit log */
+            char parent[1100];
+            snprintf(parent, sizeof parent, "%s/instances", cfg->deploy_dir);
+            mkdir(parent, 0755);
+            mkdir(d.dir, 0755);
+            int fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ok = fd >= 0 && (f = fdopen(fd, "w")) != NULL;
+            if (ok) fprintf(f, "# edhub instance configuration\ndatabase = %s\n", cs);
+            if (f) ok = fclose(f) == 0 && ok;
+            else if (fd >= 0) close(fd);
+        }
+        store *s = ok ? cfg->open_instance(&d, true, cfg->open_ctx) : NULL;
+        if (!s) {
+            admin_error(r, 400, "Validation failed", "ConnectionString", "The instance's database cannot be created or opened.");
+        } else {
+            store_close(s);
+            if (save_instance(r, &d, true)) {
+                r->status = 201;
+                req_header(r, "Location", arena_printf(&r->a, "/adminapi/v2/odsInstances/%d", served_id(r, d.name)));
+            }
+        }
+    }
+    json_object_put(b);
+}
+
+/* POST /v2/odsInstanceContexts {odsInstanceId, contextKey, contextValue}. */
+static void add_context(request *r)
+{
+    json_object *b = body_json(r);
+    if (!b) return;
+    int64_t iid = json_object_get_int64(jsonx_get(b, "odsInstanceId"));
+    const char *k = jsonx_str(b, "contextKey"), *v = jsonx_str(b, "contextValue");
+    const inst_set *set = r->insts;
+    char kv[200], msg[256];
+    if (iid < 1 || iid > set->n) {
+        admin_error(r, 400, "Validation failed", "OdsInstanceId", "'Ods Instance Id' must be the id of an ODS instance.");
+    } else {
+        instance_def d = set->defs[iid - 1];
+        snprintf(kv, sizeof kv, "%.80s=%.80s", k ? k : "", v ? v : "");
+        int before = d.nctx;
+        if (!instance_context_add(&d, kv, msg, sizeof msg)) admin_error(r, 400, "Validation failed", "ContextKey", msg);
+        else if (d.nctx == before) admin_error(r, 400, "Validation failed", "ContextKey",
+                                               "This ODS instance already has a value for this context key.");
+        else if (save_instance(r, &d, false)) {
+            r->status = 201;
+            req_header(r, "Location", arena_printf(&r->a, "/adminapi/v2/odsInstanceContexts/%d",
+                                                   (served_id(r, d.name) - 1) * INST_MAX_KEYS + d.nctx));
+        }
+    }
+    json_object_put(b);
+}
+
 static void ods_instances(request *r, long long id, const char *sub, bool contexts)
 {
     const inst_set *cfg = r->insts;
-    if (strcmp(r->method, "GET"))
-        return admin_error(r, 405, "Method not allowed", NULL,
-                           "ODS instances are read-only here: create them with 'edhub instances create' (which makes "
-                           "their database); a running server serves them within seconds.");
-    if (sub) return admin_error(r, 404, "Not found", NULL, "No such route.");
+    bool get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST"), del = !strcmp(r->method, "DELETE");
+    if (sub || (id >= 0 && post) || (id < 0 && del)) return admin_error(r, 404, "Not found", NULL, "No such route.");
+    if (!get && !post && !del)
+        return admin_error(r, 405, "Method not allowed", NULL, "Use GET, POST or DELETE (change a type with the CLI).");
+    if (post) return contexts ? add_context(r) : create_instance(r);
+    if (del) {
+        char msg[256];
+        cred_actor who = actor(r);
+        int idx = contexts ? (int)((id - 1) / INST_MAX_KEYS) : (int)id - 1, k = contexts ? (int)((id - 1) % INST_MAX_KEYS) : -1;
+        if (id < 1 || idx >= cfg->n || (contexts && k >= cfg->defs[idx].nctx))
+            return not_found(r, contexts ? "odsInstanceContext" : "odsInstance", id);
+        instance_def d = cfg->defs[idx];
+        err_t e;
+        if (contexts) {
+            for (int j = k; j + 1 < d.nctx; j++) {
+                memcpy(d.ctx_key[j], d.ctx_key[j + 1], sizeof d.ctx_key[j]);
+                memcpy(d.ctx_val[j], d.ctx_val[j + 1], sizeof d.ctx_val[j]);
+            }
+            d.nctx--;
+            if (!save_instance(r, &d, false)) return;
+        } else if ((e = instances_remove(r->srv->cfg.admin, d.name, who.who, msg, sizeof msg))) {
+            return cred_error(r, e, msg, "Name"); /* the default instance stays */
+        } else {
+            int added, removed;
+            api_refresh_instances(r->srv, &added, &removed);
+        }
+        r->status = 200; /* its data stays on disk: edhub instances remove --delete-data deletes it */
+        return;
+    }
     if (contexts) {
         json_object *out = json_object_new_array();
         for (int i = 0; i < cfg->n; i++) {

@@ -31,6 +31,12 @@ typedef struct api_config {
     int ninstances;
     const route_template *route_template; /* NULL or no keys: no context segments */
     const char *tenant;                   /* NULL: single-tenant (no tenant segment) */
+    /* The deployment directory and how to open (creating when new) an
+     * instance's store: what api_refresh_instances and the Admin API's
+     * POST /v2/odsInstances use. NULL: instances are fixed. */
+    const char *deploy_dir;
+    store *(*open_instance)(const instance_def *d, bool create, void *ctx); /* create: make its data first */
+    void *open_ctx;
 } api_config;
 
 typedef struct api_server api_server;
@@ -38,11 +44,15 @@ typedef struct api_server api_server;
 err_t api_start(const api_config *cfg, const model *m, auth *au, api_server **out, char *err, size_t errlen);
 /* Makes the server route to exactly these instances from now on (after
  * edhub instances create/update/remove): instances already served keep
- * their store; new ones are opened with open(d, ctx) (NULL: left out, said
+ * their store; new ones are opened with open(d, false, ctx) (NULL: left out, said
  * by the callback); requests under way finish on the set they began with.
  * *added and *removed count the changes. One reload at a time. */
 void api_reload_instances(api_server *srv, const instance_def *defs, int n,
-                          store *(*open)(const instance_def *d, void *ctx), void *ctx, int *added, int *removed);
+                          store *(*open)(const instance_def *d, bool create, void *ctx), void *ctx, int *added,
+                          int *removed);
+/* Reads the instance registry and serves what it says (api_reload_instances
+ * with cfg.open_instance); false when the registry cannot be read. */
+bool api_refresh_instances(api_server *srv, int *added, int *removed);
 /* Stops accepting, lets queued writes finish, then stops the server. */
 void api_stop(api_server *srv);
 

@@ -538,7 +538,8 @@ static bool same_routing(const instance_def *a, const instance_def *b)
 }
 
 void api_reload_instances(api_server *srv, const instance_def *defs, int n,
-                          store *(*open)(const instance_def *d, void *ctx), void *ctx, int *added, int *removed)
+                          store *(*open)(const instance_def *d, bool create, void *ctx), void *ctx, int *added,
+                          int *removed)
 {
     pthread_mutex_lock(&srv->reload_mu);
     inst_set *cur = atomic_load(&srv->insts);
@@ -566,7 +567,7 @@ void api_reload_instances(api_server *srv, const instance_def *defs, int n,
         bool known = false;
         for (int i = 0; i < cur->n && !known; i++) known = !strcasecmp(cur->defs[i].name, defs[j].name);
         if (known) continue;
-        store *s = open(&defs[j], ctx);
+        store *s = open(&defs[j], false, ctx);
         if (!s) continue;
         srv->opened = xrealloc(srv->opened, sizeof *srv->opened * (size_t)(srv->nopened + 1));
         srv->opened[srv->nopened++] = s;
@@ -584,6 +585,18 @@ void api_reload_instances(api_server *srv, const instance_def *defs, int n,
         free(next);
     }
     pthread_mutex_unlock(&srv->reload_mu);
+}
+
+bool api_refresh_instances(api_server *srv, int *added, int *removed)
+{
+    *added = *removed = 0;
+    if (!srv->cfg.deploy_dir || !srv->cfg.open_instance) return false;
+    instance_def *now = NULL;
+    int n = 0;
+    if (instances_list(srv->cfg.admin, srv->cfg.deploy_dir, &now, &n) != ERR_OK) return false;
+    api_reload_instances(srv, now, n, srv->cfg.open_instance, srv->cfg.open_ctx, added, removed);
+    free(now);
+    return true;
 }
 
 void api_stop(api_server *srv)

@@ -938,12 +938,23 @@ typedef struct reloader {
     time_t last_warning;
 } reloader;
 
-static store *reload_open(const instance_def *d, void *ctx)
+/* Opens a registered instance's store; create (the Admin API's POST
+ * /v2/odsInstances) makes its directory and store first, an empty one. */
+static store *reload_open(const instance_def *d, bool create, void *ctx)
 {
     reloader *rl = ctx;
-    char loc[PATH_MAX];
-    store *s = cli_instance_location(d->dir, loc, sizeof loc) ? cli_open_store(d->dir, NULL, rl->readers, rl->m, false, false)
-                                                              : NULL;
+    char loc[PATH_MAX], parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", d->dir);
+    char *slash = strrchr(parent, '/');
+    if (slash) *slash = 0;
+    if (create && ((mkdir(parent, 0755) && errno != EEXIST) || (mkdir(d->dir, 0755) && errno != EEXIST))) {
+        log_warn("instances: cannot create %s: %s", d->dir, strerror(errno));
+        return NULL;
+    }
+    store *s = create || cli_instance_location(d->dir, loc, sizeof loc)
+                   ? cli_open_store(d->dir, NULL, create ? 1 : rl->readers, rl->m, false, false)
+                   : NULL;
+    if (create) return s;
     if (s) log_info("instances: serving %s (%s)", d->name, d->dir);
     else if (time(NULL) - rl->last_warning >= 60) { /* retried every few seconds: say it now and then */
         rl->last_warning = time(NULL);
@@ -1014,7 +1025,9 @@ static int cmd_serve(int argc, char **argv)
         log_info("profiles: %s", names.data);
         buf_free(&names);
     }
-    api_config cfg = {.listen_addr = addr, .port = port, .threads = threads, .claims = cl, .admin = adm,
+    reloader rl = {.m = m, .readers = threads * 2 + 2};
+    api_config cfg = {.deploy_dir = o.data, .open_instance = reload_open, .open_ctx = &rl,
+                      .listen_addr = addr, .port = port, .threads = threads, .claims = cl, .admin = adm,
                       .profiles = ps, .hide_existence = o.hide_existence, .instances = defs, .stores = stores,
                       .ninstances = ninst, .route_template = &tpl, .tenant = has_tenant ? tenant : NULL};
     if (o.public_url) cfg.public_url = public_url;
@@ -1044,17 +1057,12 @@ static int cmd_serve(int argc, char **argv)
              tpl.nkeys ? ", routes /" : "", routes);
     /* Instances created, changed or removed with the CLI (or another
      * process) are served within RELOAD_SECONDS, without a restart. */
-    reloader rl = {.m = m, .readers = threads * 2 + 2};
     for (int tick = 0; !stop_requested; tick++) {
         sleep(1);
         if (tick % RELOAD_SECONDS || stop_requested) continue;
-        instance_def *now = NULL;
-        int nnow = 0, added = 0, removed = 0;
-        if (instances_list(adm, o.data, &now, &nnow) == ERR_OK) {
-            api_reload_instances(srv, now, nnow, reload_open, &rl, &added, &removed);
-            if (added || removed) log_info("instances: %d added, %d removed; now serving the registry's", added, removed);
-        }
-        free(now);
+        int added = 0, removed = 0;
+        if (api_refresh_instances(srv, &added, &removed) && (added || removed))
+            log_info("instances: %d added, %d removed; now serving the registry's", added, removed);
     }
     log_info("edhub stopping");
     api_stop(srv);

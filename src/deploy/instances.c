@@ -154,7 +154,7 @@ static void lower(const char *s, char *out, size_t n)
     out[i] = 0;
 }
 
-static void instance_dir(const char *dir, const char *name, char *out, size_t n)
+void instance_data_dir(const char *dir, const char *name, char *out, size_t n)
 {
     char low[INST_NAME_MAX + 1];
     lower(name, low, sizeof low);
@@ -176,7 +176,7 @@ static void from_json(json_object *o, const char *dir, instance_def *d)
             d->nctx++;
         }
     }
-    instance_dir(dir, d->name, d->dir, sizeof d->dir);
+    instance_data_dir(dir, d->name, d->dir, sizeof d->dir);
 }
 
 static void default_def(const char *dir, instance_def *d)
@@ -184,7 +184,7 @@ static void default_def(const char *dir, instance_def *d)
     memset(d, 0, sizeof *d);
     snprintf(d->name, sizeof d->name, INST_DEFAULT);
     snprintf(d->type, sizeof d->type, "default");
-    instance_dir(dir, INST_DEFAULT, d->dir, sizeof d->dir);
+    instance_data_dir(dir, INST_DEFAULT, d->dir, sizeof d->dir);
 }
 
 err_t instances_list(admin_store *a, const char *dir, instance_def **out, int *n)

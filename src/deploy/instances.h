@@ -57,6 +57,8 @@ typedef struct instance_def {
     char dir[1024];             /* where its data lives (DIR, or DIR/instances/NAME) */
 } instance_def;
 
+/* Where instance name of the deployment in dir keeps its data. */
+void instance_data_dir(const char *dir, const char *name, char *out, size_t n);
 /* 1-64 letters, digits, '-' and '_' (a directory name and a URL segment). */
 bool instance_name_ok(const char *name);
 /* Every instance of the deployment in dir, "default" first, by name after

@@ -289,7 +289,6 @@ class AdminApi(InstanceCase):
         ctx = a.get('/adminapi/v2/odsInstanceContexts?limit=100').json
         self.assertIn(by_name['state']['id'], [c['odsInstanceId'] for c in ctx])
         self.assertEqual(a.get('/adminapi/v2/odsInstances/99').status, 404)
-        self.assertEqual(a.post('/adminapi/v2/odsInstances', {'name': 'x', 'instanceType': 'y'}).status, 405)
         # an application bound to d255902 only, through the Admin API
         vendor = a.post('/adminapi/v2/vendors', {'company': 'Inst Vendor ' + h.uid('v'),
                                                  'namespacePrefixes': 'uri://inst.example'})
@@ -307,6 +306,42 @@ class AdminApi(InstanceCase):
         bad = a.post('/adminapi/v2/applications', {'applicationName': 'inst app2', 'vendorId': vid,
                                                    'claimSetName': 'edhub Full Access', 'odsInstanceIds': [999]})
         self.assertEqual(bad.status, 400)
+
+
+    def test_create_contexts_and_remove_through_the_admin_api(self):
+        a = self.admin()
+        name = 'api' + h.uid('x').replace('-', '')
+        r = a.post('/adminapi/v2/odsInstances', {'name': name, 'instanceType': 'district', 'connectionString': ''})
+        self.assertStatus(r, 201)
+        loc = r.headers['Location']
+        iid = int(loc.rsplit('/', 1)[1])
+        got = a.get(loc).json
+        self.assertEqual((got['name'], got['instanceType'], got['odsInstanceContexts']), (name, 'district', []))
+        self.assertTrue(os.path.exists(os.path.join(self.server.data, 'instances', name.lower(), 'ods.sqlite')))
+        self.assertEqual(a.post('/adminapi/v2/odsInstances', {'name': name, 'instanceType': 'x'}).status, 400)
+        self.assertEqual(a.post('/adminapi/v2/odsInstances', {'name': 'bad/name'}).status, 400)
+        self.assertEqual(a.post('/adminapi/v2/odsInstances', {'name': 'sqlsrv1', 'connectionString':
+                                                              'Server=x;Database=y'}).status, 400)
+        for k, v in (('districtId', '888'), ('schoolYear', '2026')):
+            r = a.post('/adminapi/v2/odsInstanceContexts', {'odsInstanceId': iid, 'contextKey': k, 'contextValue': v})
+            self.assertStatus(r, 201)
+        self.assertEqual(a.post('/adminapi/v2/odsInstanceContexts', {'odsInstanceId': iid, 'contextKey': 'schoolYear',
+                                                                     'contextValue': '2027'}).status, 400)
+        # served at once: a client bound to it writes there (an empty instance: a descriptor first)
+        c = self.new_client(name)
+        root = '/%s/888/2026' % TENANT
+        r = c.post(root + DATA + '/gradeLevelDescriptors', {'namespace': 'uri://x.org/GradeLevelDescriptor',
+                                                            'codeValue': 'K', 'shortDescription': 'K'})
+        self.assertStatus(r, 201)
+        ctx = [x for x in a.get('/adminapi/v2/odsInstanceContexts?limit=100').json if x['odsInstanceId'] == iid]
+        year = [x for x in ctx if x['contextKey'] == 'schoolYear'][0]
+        self.assertStatus(a.delete('/adminapi/v2/odsInstanceContexts/%d' % year['id']), 200)
+        self.assertProblem(c.get(root + DATA + '/gradeLevelDescriptors'), 404, NOT_FOUND)  # no longer matches
+        self.assertStatus(a.delete(loc), 200)
+        self.assertNotIn(name, [i['name'] for i in a.get('/adminapi/v2/odsInstances?limit=100').json])
+        self.assertEqual(a.delete('/adminapi/v2/odsInstances/1').status, 400, 'the default instance stays')
+        audit = cli('audit', '--data', self.server.data, '--json').stdout
+        self.assertIn('instance.create', audit)
 
 
 class Snapshots(InstanceCase):
