@@ -553,7 +553,7 @@ void api_reload_instances(api_server *srv, const instance_def *defs, int n,
     for (int i = 0; i < cur->n; i++) {
         int k = -1;
         for (int j = 0; j < n && k < 0; j++)
-            if (!strcasecmp(cur->defs[i].name, defs[j].name)) k = j;
+            if (!strcasecmp(cur->defs[i].name, defs[j].name) && !strcmp(cur->defs[i].uid, defs[j].uid)) k = j;
         if (k < 0) {
             (*removed)++; /* its store stays open until api_stop: requests may still use it */
             changed = true;
@@ -564,8 +564,9 @@ void api_reload_instances(api_server *srv, const instance_def *defs, int n,
         next->stores[next->n++] = cur->stores[i];
     }
     for (int j = 0; j < n; j++) {
-        bool known = false;
-        for (int i = 0; i < cur->n && !known; i++) known = !strcasecmp(cur->defs[i].name, defs[j].name);
+        bool known = false; /* the same name and registration: served already */
+        for (int i = 0; i < cur->n && !known; i++)
+            known = !strcasecmp(cur->defs[i].name, defs[j].name) && !strcmp(cur->defs[i].uid, defs[j].uid);
         if (known) continue;
         store *s = open(&defs[j], false, ctx);
         if (!s) continue;

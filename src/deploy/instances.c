@@ -2,6 +2,7 @@
 #include "instances.h"
 #include "../base/jsonx.h"
 #include "../base/log.h"
+#include "../base/uuid.h"
 #include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -177,6 +178,7 @@ static void from_json(json_object *o, const char *dir, instance_def *d)
         }
     }
     instance_data_dir(dir, d->name, d->dir, sizeof d->dir);
+    snprintf(d->uid, sizeof d->uid, "%s", jsonx_str(o, "uid") ? jsonx_str(o, "uid") : "");
 }
 
 static void default_def(const char *dir, instance_def *d)
@@ -274,6 +276,7 @@ static char *to_json(const instance_def *d)
     json_object *ctx = json_object_new_object();
     for (int i = 0; i < d->nctx; i++) json_object_object_add(ctx, d->ctx_key[i], json_object_new_string(d->ctx_val[i]));
     json_object_object_add(o, "context", ctx);
+    json_object_object_add(o, "uid", json_object_new_string(d->uid));
     char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return text;
@@ -312,7 +315,13 @@ err_t instances_put(admin_store *a, const instance_def *d, bool create, const ch
         snprintf(msg, msglen, "cannot read the instance registry: %s", err_name(e));
         return e;
     }
-    char *after = to_json(d);
+    instance_def w = *d;
+    if ((create || !w.uid[0]) && !is_default) { /* a new registration: a new identity (not the old one's store) */
+        uuid_t16 u;
+        uuid_v4(&u);
+        uuid_format(&u, w.uid);
+    }
+    char *after = to_json(&w);
     char target[INST_NAME_MAX + 16];
     snprintf(target, sizeof target, "instance:%s", key);
     admin_event ev = {.actor = actor, .action = create ? "instance.create" : "instance.update", .target = target,

@@ -55,6 +55,7 @@ typedef struct instance_def {
     char ctx_key[INST_MAX_KEYS][INST_KEY_MAX + 1];
     char ctx_val[INST_MAX_KEYS][INST_VALUE_MAX + 1];
     char dir[1024];             /* where its data lives (DIR, or DIR/instances/NAME) */
+    char uid[37];               /* set when registered: tells a re-created instance from the old one */
 } instance_def;
 
 /* Where instance name of the deployment in dir keeps its data. */

@@ -249,6 +249,28 @@ class InstanceCli(InstanceCase):
         # its only instance is gone: bound to none that exists
         self.assertProblem(r, 403)
         self.assertIn('has not been associated with an ODS instance', r.json['errors'][0])
+        # the same name again at once (within one reload): the new, empty instance is served, not the old store
+        s = F.student()
+        cli('instances', 'create', '--data', data, 'live2', '--context', 'districtId=778', '--context',
+            'schoolYear=2026', '--empty')
+        c2 = self.new_client('live2')
+        root2 = '/%s/778/2026' % TENANT
+        deadline = time.time() + 15
+        while time.time() < deadline and c2.get(root2 + DATA + '/students').status != 200:
+            time.sleep(0.2)
+        self.assertStatus(c2.post(root2 + DATA + '/students', s), 201)
+        cli('instances', 'remove', '--data', data, 'live2', '--delete-data')
+        cli('instances', 'create', '--data', data, 'live2', '--context', 'districtId=778', '--context',
+            'schoolYear=2026', '--empty')
+        deadline, got = time.time() + 15, None
+        while time.time() < deadline:
+            got = c2.get('%s%s/students?studentUniqueId=%s' % (root2, DATA, s['studentUniqueId']))
+            if got.status == 200 and got.json == []:
+                break
+            time.sleep(0.2)
+        self.assertStatus(got, 200)
+        self.assertEqual(got.json, [], 'the re-created instance is empty')
+        cli('instances', 'remove', '--data', data, 'live2', '--delete-data')
 
     def test_load_into_an_instance(self):
         s = F.student()

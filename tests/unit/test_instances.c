@@ -160,9 +160,14 @@ Test(registry, instances_and_snapshots_in_an_admin_store)
     cr_assert_str_eq(all[1].dir, "/dep/instances/d255901");
     cr_assert_str_eq(all[1].ctx_val[0], "255901");
     free(all);
-    instance_def got;
+    instance_def got, again;
     cr_assert_eq(instances_get(a, "/dep", "d255901", &got), ERR_OK);
     cr_assert_str_eq(got.type, "district");
+    cr_assert_eq(strlen(got.uid), 36, "a registration has an identity");
+    snprintf(got.type, sizeof got.type, "district2");
+    cr_assert_eq(instances_put(a, &got, false, "unit", msg, sizeof msg), ERR_OK, "%s", msg);
+    cr_assert_eq(instances_get(a, "/dep", "d255901", &again), ERR_OK);
+    cr_assert_str_eq(again.uid, got.uid, "an update keeps it");
     /* snapshots: newest live one, retired ones stay known */
     snapshot_def s1 = {0}, s2 = {0}, out;
     snprintf(s1.instance, sizeof s1.instance, "D255901");
@@ -185,6 +190,9 @@ Test(registry, instances_and_snapshots_in_an_admin_store)
     cr_assert_eq(snapshots_newest(a, "other", &out), ERR_NOT_FOUND);
     cr_assert_eq(instances_remove(a, "d255901", "unit", msg, sizeof msg), ERR_OK, "%s", msg);
     cr_assert_eq(instances_remove(a, "d255901", "unit", msg, sizeof msg), ERR_NOT_FOUND);
+    cr_assert_eq(instances_put(a, &d, true, "unit", msg, sizeof msg), ERR_OK, "%s", msg);
+    cr_assert_eq(instances_get(a, "/dep", "d255901", &again), ERR_OK);
+    cr_assert_str_neq(again.uid, got.uid, "a re-created instance is another one");
     cr_assert_eq(instances_remove(a, "default", "unit", msg, sizeof msg), ERR_INVALID);
     admin_close(a);
     unlink(path);
