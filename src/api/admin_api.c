@@ -807,9 +807,11 @@ static void ods_instances(request *r, long long id, const char *sub, bool contex
     if (del) {
         char msg[256];
         cred_actor who = actor(r);
-        int idx = contexts ? (int)((id - 1) / INST_MAX_KEYS) : (int)id - 1, k = contexts ? (int)((id - 1) % INST_MAX_KEYS) : -1;
-        if (id < 1 || idx >= cfg->n || (contexts && k >= cfg->defs[idx].nctx))
+        /* The range first: a huge id must not become a negative index. */
+        if (id < 1 || id > (long long)cfg->n * (contexts ? INST_MAX_KEYS : 1))
             return not_found(r, contexts ? "odsInstanceContext" : "odsInstance", id);
+        int idx = contexts ? (int)((id - 1) / INST_MAX_KEYS) : (int)id - 1, k = contexts ? (int)((id - 1) % INST_MAX_KEYS) : -1;
+        if (contexts && k >= cfg->defs[idx].nctx) return not_found(r, "odsInstanceContext", id);
         instance_def d = cfg->defs[idx];
         err_t e;
         if (contexts) {

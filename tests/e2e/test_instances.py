@@ -362,6 +362,9 @@ class AdminApi(InstanceCase):
         self.assertStatus(a.delete(loc), 200)
         self.assertNotIn(name, [i['name'] for i in a.get('/adminapi/v2/odsInstances?limit=100').json])
         self.assertEqual(a.delete('/adminapi/v2/odsInstances/1').status, 400, 'the default instance stays')
+        for big in ('9223372036854775807', '4294967297', '17179869185'):   # never an index
+            self.assertEqual(a.delete('/adminapi/v2/odsInstances/' + big).status, 404)
+            self.assertEqual(a.delete('/adminapi/v2/odsInstanceContexts/' + big).status, 404)
         audit = cli('audit', '--data', self.server.data, '--json').stdout
         self.assertIn('instance.create', audit)
 
